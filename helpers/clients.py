@@ -4,7 +4,8 @@
   through a WSGI transport: no port, no thread, no key.
 * ``openai`` / ``zhipu`` — the real services; live and record need a key.
 * ``replay`` / ``record`` — a per-notebook cassette (``helpers.recording``)
-  answers or captures every request; replay needs no key and no network.
+  answers or captures every request; replay needs no key and no network, and
+  its transport can only answer from the cassette (never a socket).
 """
 from __future__ import annotations
 
@@ -55,12 +56,6 @@ def _sandbox_app(settings: Settings, faults):
     return sandbox.app_for(settings.sandbox_dir, faults=faults)
 
 
-def _no_network(request):
-    raise RuntimeError(
-        f"replay mode never touches the network, but {request.method} {request.url} "
-        "was not answered by the cassette")
-
-
 def openai_client(settings: Settings | None = None, *, cassette: str | Path | None = None,
                   faults=None, max_retries: int = 2, timeout: float = 60.0,
                   strict: bool = False, **resolve_kw) -> openai.OpenAI:
@@ -73,10 +68,14 @@ def openai_client(settings: Settings | None = None, *, cassette: str | Path | No
     kw = dict(api_key=key, max_retries=max_retries, timeout=timeout,
               _strict_response_validation=strict)
     if settings.backend == "sandbox":
+        kw["base_url"] = SANDBOX_OPENAI_URL
+    if settings.mode == "replay":
+        from . import recording
+
+        kw["http_client"] = httpx2.Client(transport=recording.replay_transport("httpx2"))
+    elif settings.backend == "sandbox":
         transport = httpx2.WSGITransport(app=_sandbox_app(settings, faults))
-        kw.update(base_url=SANDBOX_OPENAI_URL, http_client=httpx2.Client(transport=transport))
-    elif settings.mode == "replay":
-        kw["http_client"] = httpx2.Client(transport=httpx2.MockTransport(_no_network))
+        kw["http_client"] = httpx2.Client(transport=transport)
     return openai.OpenAI(**kw)
 
 
@@ -91,10 +90,14 @@ def zhipu_client(settings: Settings | None = None, *, cassette: str | Path | Non
     _activate_cassette(settings, cassette)
     kw = dict(api_key=key, max_retries=max_retries, timeout=timeout)
     if settings.backend == "sandbox":
+        kw["base_url"] = SANDBOX_ZHIPU_URL
+    if settings.mode == "replay":
+        from . import recording
+
+        kw["http_client"] = httpx.Client(transport=recording.replay_transport("httpx"))
+    elif settings.backend == "sandbox":
         transport = httpx.WSGITransport(app=_sandbox_app(settings, faults))
-        kw.update(base_url=SANDBOX_ZHIPU_URL, http_client=httpx.Client(transport=transport))
-    elif settings.mode == "replay":
-        kw["http_client"] = httpx.Client(transport=httpx.MockTransport(_no_network))
+        kw["http_client"] = httpx.Client(transport=transport)
     return zhipuai.ZhipuAI(**kw)
 
 

@@ -1,0 +1,378 @@
+"""Recorded API responses (cassettes) for replay, record and live modes.
+
+Built on vcrpy, which patches the transports of both httpx (zhipuai) and httpx2
+(openai 3.x). What this module adds, and why:
+
+* one cassette per notebook and backend, ``notebooks/cassettes/<name>.<backend>.yaml``,
+  opened once per process and saved as interactions arrive (a notebook kernel
+  has no natural "end of test" to save at);
+* strict matching on method, host, path, query and a *canonical* body: JSON
+  compared as data (key order ignored), multipart uploads compared by their
+  fields and file contents (boundaries ignored), so swapping two prompts can
+  never swap their answers; ``allow_playback_repeats`` stays off so identical
+  polling requests replay in recorded order;
+* request headers are dropped except ``content-type``, response headers except
+  ``content-type`` and ``retry-after``: credentials (Authorization, api-key,
+  cookies, organisation/project ids) are never written;
+* a readable, diff-friendly YAML: JSON bodies stored as data, Unicode kept,
+  interactions sorted stably by request so concurrent calls do not reorder
+  the file between recordings;
+* a cassette miss in replay raises ``CassetteMiss`` naming the cassette, the
+  method and path and what differs. It derives from ``BaseException`` on
+  purpose: the SDKs catch ``Exception`` from their transport, retry it with
+  backoff and re-raise it as a vague "Connection error"; a missing recording
+  is a bug to report at once, not a network fault to retry.
+"""
+from __future__ import annotations
+
+import atexit
+import email.parser
+import email.policy
+import hashlib
+import json
+import re
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import httpx2
+import vcr
+import yaml
+from vcr.errors import CannotOverwriteExistingCassetteException
+
+from .config import REPO_ROOT, Settings
+
+CASSETTE_DIR = REPO_ROOT / "notebooks" / "cassettes"
+KEEP_REQUEST_HEADERS = {"content-type"}
+KEEP_RESPONSE_HEADERS = {"content-type", "retry-after"}
+SAVE_EVERY_SECONDS = 2.0
+
+_active: dict[Path, tuple] = {}
+_lock = threading.Lock()
+
+
+class CassetteMiss(BaseException):
+    """A replayed request has no recording (see the module docstring for the base class)."""
+
+
+# ---------------------------------------------------------------- canonical bodies
+
+def _content_type(headers) -> str:
+    for key, value in (headers or {}).items():
+        if key.lower() == "content-type":
+            return value[0] if isinstance(value, list) else value
+    return ""
+
+
+def _multipart_fields(body: bytes, content_type: str) -> list:
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    fields = []
+    for part in msg.iter_parts():
+        payload = part.get_payload(decode=True) or b""
+        fields.append((part.get_param("name", header="content-disposition") or "",
+                       part.get_filename() or "",
+                       payload.decode("utf-8", "replace")))
+    return sorted(fields)
+
+
+def canonical_body(request):
+    """A comparable form of a request body that ignores what is random."""
+    body = request.body or b""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if not body:
+        return None
+    ctype = _content_type(request.headers)
+    if ctype.startswith("multipart/form-data"):
+        return ("multipart", _multipart_fields(body, ctype))
+    try:
+        return ("json", json.loads(body))
+    except ValueError:
+        return ("bytes", hashlib.sha256(body).hexdigest())
+
+
+def _canon(request):
+    # matching runs for every recorded request on every call: compute once per object
+    cached = getattr(request, "_course_canon", None)
+    if cached is None:
+        cached = canonical_body(request)
+        try:
+            request._course_canon = cached
+        except AttributeError:
+            pass
+    return cached
+
+
+def _short(value, limit=80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def first_difference(a, b, where="body"):
+    """Where two canonical bodies first differ, as one readable line (None if equal)."""
+    if a == b:
+        return None
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                return f"{where}.{key}: only in {'the recording' if key in b else 'this request'}"
+            found = first_difference(a[key], b[key], f"{where}.{key}")
+            if found:
+                return found
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if len(a) != len(b):
+            return f"{where}: {len(a)} items now, {len(b)} recorded"
+        for i, (x, y) in enumerate(zip(a, b)):
+            found = first_difference(x, y, f"{where}[{i}]")
+            if found:
+                return found
+    return f"{where}: now {_short(a)!s}, recorded {_short(b)!s}"
+
+
+def body_matcher(r1, r2):
+    """vcrpy matcher: bodies equal as data (raises AssertionError saying where they differ)."""
+    diff = first_difference(_canon(r1), _canon(r2))
+    if diff:
+        raise AssertionError(diff)
+
+
+# ---------------------------------------------------------------- filtering
+
+def _keep_headers(headers, keep):
+    return {k: v for k, v in headers.items() if k.lower() in keep}
+
+
+def _scrub_request(request):
+    request.headers = _keep_headers(request.headers, KEEP_REQUEST_HEADERS)
+    return request
+
+
+def _scrub_response(response):
+    response["headers"] = _keep_headers(response.get("headers", {}), KEEP_RESPONSE_HEADERS)
+    return response
+
+
+# ---------------------------------------------------------------- serializer
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str_representer(dumper, data):
+    style = "|" if "\n" in data and not re.search(r"[ \t]\n|[\x00-\x08\x0b-\x1f\x7f]", data) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def _to_readable(body):
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return {"base64": __import__("base64").b64encode(body).decode()}
+    if isinstance(body, str) and body[:1] in "{[":
+        try:
+            return {"json": json.loads(body)}
+        except ValueError:
+            pass
+    return body
+
+
+def _from_readable(body):
+    if isinstance(body, dict) and "json" in body:
+        return json.dumps(body["json"], ensure_ascii=False, separators=(",", ":"))
+    if isinstance(body, dict) and "base64" in body:
+        return __import__("base64").b64decode(body["base64"])
+    return body
+
+
+def _sort_key(interaction):
+    req = interaction["request"]
+    return (req["uri"], req["method"], json.dumps(req.get("body"), ensure_ascii=False, sort_keys=True))
+
+
+class ReadableYaml:
+    """vcrpy serializer: YAML with JSON bodies as data and interactions in a stable order."""
+
+    @staticmethod
+    def serialize(data):
+        interactions = []
+        for item in data["interactions"]:
+            req = dict(item["request"], body=_to_readable(item["request"].get("body")))
+            resp = dict(item["response"])
+            resp["body"] = {"string": _to_readable(resp["body"]["string"])}
+            interactions.append({"request": req, "response": resp})
+        interactions.sort(key=_sort_key)  # stable: identical polls keep their order
+        out = dict(data, interactions=interactions)
+        return yaml.dump(out, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+
+    @staticmethod
+    def deserialize(text):
+        data = yaml.safe_load(text) or {"version": 1, "interactions": []}
+        for item in data["interactions"]:
+            item["request"]["body"] = _from_readable(item["request"].get("body"))
+            item["response"]["body"]["string"] = _from_readable(item["response"]["body"]["string"])
+        return data
+
+
+def _vcr() -> vcr.VCR:
+    v = vcr.VCR(
+        serializer="readable-yaml",
+        match_on=["method", "scheme", "host", "port", "path", "query", "course_body"],
+        before_record_request=_scrub_request,
+        before_record_response=_scrub_response,
+        decode_compressed_response=True,
+    )
+    v.register_serializer("readable-yaml", ReadableYaml)
+    v.register_matcher("course_body", body_matcher)
+    return v
+
+
+# ---------------------------------------------------------------- activation
+
+def cassette_path(name: str | Path, settings: Settings) -> Path:
+    """``notebooks/cassettes/<name>.<backend>.yaml``, or ``name`` itself if it is a .yaml path."""
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml"):
+        return p.resolve()
+    return CASSETTE_DIR / f"{p.stem}.{settings.backend}.yaml"
+
+
+def activate(name: str | Path, settings: Settings) -> Path:
+    """Open the cassette for this process (once); replay needs it to exist, record starts it anew."""
+    path = cassette_path(name, settings)
+    with _lock:
+        if path in _active:
+            return path
+        if settings.mode == "replay":
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"replay mode needs the recording {path}, which does not exist; record it "
+                    f"with COURSE_MODE=record (or use COURSE_MODE=live)")
+            record_mode = "none"
+        elif settings.mode == "record":
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)
+            record_mode = "all"
+        else:
+            raise ValueError(f"no cassette is used in {settings.mode} mode")
+        context = _vcr().use_cassette(str(path), record_mode=record_mode,
+                                      allow_playback_repeats=False)
+        cassette = context.__enter__()
+        if record_mode == "all":
+            _save_as_we_go(cassette)
+        _active[path] = (context, cassette)
+    return path
+
+
+def _save_as_we_go(cassette):
+    original = cassette.append
+    last = [0.0]
+
+    def append(request, response):
+        original(request, response)
+        now = time.monotonic()
+        if now - last[0] >= SAVE_EVERY_SECONDS:
+            last[0] = now
+            with _lock:
+                cassette._save(force=True)
+
+    cassette.append = append
+
+
+def save_all() -> None:
+    """Write every cassette being recorded (also runs at interpreter exit)."""
+    with _lock:
+        for _context, cassette in _active.values():
+            if cassette.record_mode == "all" and cassette.data:
+                cassette._save(force=True)
+
+
+def deactivate(name: str | Path | None = None, settings: Settings | None = None) -> None:
+    """Close one cassette (or all), saving recordings; mainly for tests."""
+    save_all()
+    with _lock:
+        paths = list(_active) if name is None else [cassette_path(name, settings)]
+        for path in paths:
+            context, _ = _active.pop(path, (None, None))
+            if context is not None:
+                context.__exit__(None, None, None)
+
+
+def active_cassettes() -> list[Path]:
+    return list(_active)
+
+
+atexit.register(save_all)
+
+
+# ---------------------------------------------------------------- replay transports
+
+def _explain(miss: CannotOverwriteExistingCassetteException) -> str:
+    req = miss.failed_request
+    lines = [f"replay: {req.method} {req.path} has no recorded response in {miss.cassette._path}."]
+    if miss.reason == "already_played":
+        lines.append("Every matching recording was already used: this run makes the request more "
+                     "often than the recorded run did.")
+    for _similar, _ok, failed in miss.similar_requests[:1]:
+        for matcher, message in failed:
+            lines.append(f"Closest recording differs in {matcher}: {message}")
+    if not miss.similar_requests and miss.reason != "already_played":
+        lines.append("No recorded request has this method and path.")
+    lines.append("Re-record the notebook with COURSE_MODE=record if the change is intended.")
+    return "\n".join(lines)
+
+
+def _replay_guard(cls):
+    class Guarded(cls):
+        def handle_request(self, request):
+            try:
+                return super().handle_request(request)
+            except CannotOverwriteExistingCassetteException as miss:
+                raise CassetteMiss(_explain(miss)) from None
+
+    Guarded.__name__ = f"Replay{cls.__name__}"
+    return Guarded
+
+
+def _refuse(request):
+    raise CassetteMiss(f"replay: {request.method} {request.url.path} reached the network layer; "
+                       "replay mode never opens a socket")
+
+
+ReplayTransport2 = _replay_guard(httpx2.MockTransport)
+ReplayTransport = _replay_guard(httpx.MockTransport)
+
+
+def replay_transport(lib: str):
+    """A transport that answers only from the active cassette (``lib`` is 'httpx' or 'httpx2')."""
+    return (ReplayTransport2 if lib == "httpx2" else ReplayTransport)(_refuse)
+
+
+# ---------------------------------------------------------------- comparison
+
+_VOLATILE_KEYS = re.compile(r"(^|_)(at|created|timestamp|elapsed_time|remaining_time)$")
+
+
+def normalise(data):
+    """A cassette's data with timestamps zeroed, for comparing two recordings."""
+    if isinstance(data, dict):
+        return {k: (0 if _VOLATILE_KEYS.search(k) and isinstance(v, (int, float)) else normalise(v))
+                for k, v in data.items()}
+    if isinstance(data, list):
+        return [normalise(v) for v in data]
+    if isinstance(data, str) and data[:1] in "{[":
+        try:
+            return json.dumps(normalise(json.loads(data)), sort_keys=True, ensure_ascii=False)
+        except ValueError:
+            return data
+    return data
+
+
+def load(path: str | Path) -> dict:
+    """A cassette file's data (bodies decoded)."""
+    return ReadableYaml.deserialize(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,182 @@
+"""The recording layer: replay, record, matching, secrets (against a tiny WSGI app)."""
+import json
+import socket
+
+import httpx
+import httpx2
+import openai
+import pytest
+import zhipuai
+
+from helpers import config, recording
+from helpers.recording import CassetteMiss
+
+PLANTED_KEY = "sk-PLANTED-do-not-leak-0123456789abcdef"
+PLANTED_ORG = "org-PLANTEDorg42"
+
+
+class EchoApp:
+    """Answers chat completions with the prompt reversed, and counts job polls."""
+
+    def __init__(self):
+        self.polls = 0
+        self.calls = 0
+
+    def __call__(self, environ, start_response):
+        self.calls += 1
+        path = environ["PATH_INFO"]
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(size) if size else b""
+        if path.endswith("/chat/completions"):
+            prompt = json.loads(body)["messages"][-1]["content"]
+            payload = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+                       "choices": [{"index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": prompt[::-1]}}]}
+        elif path.endswith("/fine_tuning/jobs/ftjob-1"):
+            self.polls += 1
+            payload = {"id": "ftjob-1", "poll": self.polls}
+        elif path.endswith("/files"):
+            payload = {"id": "file-1", "bytes": len(body), "sha": hash(body) % 1000}
+        else:
+            payload = {}
+        data = json.dumps(payload).encode()
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Set-Cookie", f"session={PLANTED_KEY}"),
+                                  ("OpenAI-Organization", PLANTED_ORG)])
+        return [data]
+
+
+@pytest.fixture
+def cassette(tmp_path):
+    yield tmp_path / "demo.sandbox.yaml"
+    recording.deactivate()
+
+
+def _settings(mode):
+    return config.resolve(backend="sandbox", mode=mode)
+
+
+def _client(mode, app=None):
+    if mode == "replay":
+        http = httpx2.Client(transport=recording.replay_transport("httpx2"))
+    else:
+        http = httpx2.Client(transport=httpx2.WSGITransport(app=app or EchoApp()))
+    return openai.OpenAI(api_key=PLANTED_KEY, organization=PLANTED_ORG, project="proj-PLANTED",
+                         base_url="http://sandbox.local/v1", http_client=http, max_retries=0)
+
+
+def _ask(client, text):
+    r = client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
+    return r.choices[0].message.content
+
+
+def _record(cassette, fn, app=None):
+    recording.activate(cassette, _settings("record"))
+    out = fn(_client("record", app))
+    recording.deactivate()
+    return out
+
+
+def _replay(cassette, fn):
+    recording.activate(cassette, _settings("replay"))
+    try:
+        return fn(_client("replay"))
+    finally:
+        recording.deactivate()
+
+
+def test_record_then_replay_gives_the_recorded_answers(cassette):
+    prompts = ["新闻一：股市大涨", "second prompt"]
+    recorded = _record(cassette, lambda c: [_ask(c, p) for p in prompts])
+    assert recorded == [p[::-1] for p in prompts]
+    assert _replay(cassette, lambda c: [_ask(c, p) for p in prompts]) == recorded
+    text = cassette.read_text(encoding="utf-8")
+    assert "新闻一：股市大涨" in text, "Unicode stays readable in the cassette"
+
+
+def test_swapping_two_prompts_does_not_swap_their_answers(cassette):
+    _record(cassette, lambda c: [_ask(c, "alpha"), _ask(c, "beta")])
+    swapped = _replay(cassette, lambda c: [_ask(c, "beta"), _ask(c, "alpha")])
+    assert swapped == ["ateb", "ahpla"]
+
+
+def test_a_cassette_miss_names_cassette_method_path_and_difference(cassette):
+    _record(cassette, lambda c: _ask(c, "the recorded prompt"))
+    with pytest.raises(CassetteMiss) as info:
+        _replay(cassette, lambda c: _ask(c, "a different prompt"))
+    msg = str(info.value)
+    assert str(cassette) in msg and "POST /v1/chat/completions" in msg
+    assert "messages[0].content" in msg and "a different prompt" in msg
+
+
+def test_polling_replays_in_recorded_order_and_extra_polls_fail(cassette):
+    def poll(c, n):
+        return [c.get("/fine_tuning/jobs/ftjob-1", cast_to=object)["poll"] for _ in range(n)]
+
+    assert _record(cassette, lambda c: poll(c, 3)) == [1, 2, 3]
+    assert _replay(cassette, lambda c: poll(c, 3)) == [1, 2, 3]
+    with pytest.raises(CassetteMiss, match="already used"):
+        _replay(cassette, lambda c: poll(c, 4))
+
+
+def test_multipart_boundaries_are_ignored_but_file_content_matters(cassette):
+    def upload(content):
+        return lambda c: c.files.create(file=("train.jsonl", content), purpose="fine-tune").id
+
+    _record(cassette, upload(b'{"a": 1}\n'))
+    assert _replay(cassette, upload(b'{"a": 1}\n')) == "file-1"  # new random boundary, same content
+    with pytest.raises(CassetteMiss, match="multipart|body"):
+        _replay(cassette, upload(b'{"a": 2}\n'))
+
+
+def test_planted_credentials_are_never_written(cassette):
+    _record(cassette, lambda c: _ask(c, "hello"))
+    text = cassette.read_text(encoding="utf-8")
+    for secret in (PLANTED_KEY, PLANTED_ORG, "proj-PLANTED", "PLANTED"):
+        assert secret not in text
+    assert "authorization" not in text.lower() and "cookie" not in text.lower()
+
+
+def test_replay_opens_no_socket(cassette, monkeypatch):
+    _record(cassette, lambda c: _ask(c, "offline please"))
+
+    def no_socket(*a, **k):
+        raise AssertionError("replay tried to open a socket")
+
+    monkeypatch.setattr(socket, "socket", no_socket)
+    monkeypatch.setattr(socket, "create_connection", no_socket)
+    assert _replay(cassette, lambda c: _ask(c, "offline please")) == "esaelp enilffo"
+
+
+def test_replay_without_a_cassette_says_how_to_record(tmp_path):
+    with pytest.raises(FileNotFoundError, match="COURSE_MODE=record"):
+        recording.activate(tmp_path / "missing.yaml", _settings("replay"))
+
+
+def test_zhipu_sdk_records_and_replays_over_httpx(cassette):
+    def ask(http):
+        z = zhipuai.ZhipuAI(api_key=PLANTED_KEY, base_url="http://sandbox.local/api/paas/v4",
+                            http_client=http, max_retries=0)
+        r = z.chat.completions.create(model="m", messages=[{"role": "user", "content": "智谱"}])
+        return r.choices[0].message.content
+
+    recording.activate(cassette, _settings("record"))
+    assert ask(httpx.Client(transport=httpx.WSGITransport(app=EchoApp()))) == "谱智"
+    recording.deactivate()
+    recording.activate(cassette, _settings("replay"))
+    assert ask(httpx.Client(transport=recording.replay_transport("httpx"))) == "谱智"
+    assert PLANTED_KEY not in cassette.read_text(encoding="utf-8")
+
+
+def test_concurrent_recordings_sort_to_the_same_file(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def many(order):
+        return lambda c: list(ThreadPoolExecutor(4).map(lambda p: _ask(c, p), order))
+
+    prompts = [f"prompt {i}" for i in range(12)]
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    _record(a, many(prompts))
+    _record(b, many(list(reversed(prompts))))
+    assert recording.normalise(recording.load(a)) == recording.normalise(recording.load(b))
+    assert a.read_text() == b.read_text()

@@ -1,17 +1,11 @@
-"""Shared test set-up.
+"""Fixtures for the unit tests (environment set-up is in the root conftest.py).
 
-Kernels started by papermill and nbval must be the interpreter running the
-tests (the venv), so its bin directory goes first on PATH. Real keys from a
-developer's shell or .env must never reach a test.
+Real keys from a developer's shell or .env must never reach a test, and each
+test starts with no COURSE_* variables so it states the settings it needs.
 """
-import os
-import sys
 from pathlib import Path
 
 import pytest
-
-os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parent.parent
 

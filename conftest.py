@@ -1,0 +1,16 @@
+"""Root pytest set-up, shared by the unit tests and nbval over notebooks/.
+
+Notebook kernels inherit this process's environment: they run in replay mode
+on the sandbox backend (recorded responses, no key, no network), with the
+test interpreter's bin directory first on PATH so the kernel is this venv's.
+"""
+import os
+import sys
+from pathlib import Path
+
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+os.environ["COURSE_MODE"] = "replay"
+os.environ.setdefault("COURSE_BACKEND", "sandbox")
+os.environ.setdefault("MPLBACKEND", "Agg")
+for _var in ("OPENAI_API_KEY", "ZHIPUAI_API_KEY"):
+    os.environ.pop(_var, None)

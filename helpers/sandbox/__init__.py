@@ -1,0 +1,41 @@
+"""The embedded sandbox: a local OpenAI- and Zhipu-compatible API that really fine-tunes.
+
+``app_for(data_dir, faults=None)`` returns a WSGI app over the state in
+``data_dir`` (one shared core per directory in a process). See README.md.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from .app import SandboxApp
+from .core import BASE_MODEL, Sandbox, resolve_progression
+from .faults import Faults, SandboxTimeout
+
+__all__ = ["app_for", "core_for", "Faults", "SandboxTimeout", "BASE_MODEL"]
+
+_cores: dict[Path, Sandbox] = {}
+_cores_lock = threading.Lock()
+
+
+def core_for(data_dir) -> Sandbox:
+    """The one ``Sandbox`` object for a directory in this process."""
+    path = Path(data_dir).expanduser().resolve()
+    with _cores_lock:
+        core = _cores.get(path)
+        if core is None:
+            core = _cores[path] = Sandbox(path)
+        return core
+
+
+def app_for(data_dir, faults: Faults | None = None, *, progression: str | None = None,
+            stall_on_timeout: float | None = None) -> SandboxApp:
+    """A WSGI callable over ``data_dir``.
+
+    ``progression`` is 'poll' (default; each retrieve advances a job or batch one
+    stage), 'instant' or 'time'; the COURSE_SANDBOX_PROGRESSION variable sets the default.
+    """
+    if faults is not None and not isinstance(faults, Faults):
+        raise TypeError(f"faults must be a helpers.sandbox.Faults, got {type(faults).__name__}")
+    return SandboxApp(core_for(data_dir), faults, resolve_progression(progression),
+                      stall_on_timeout)

@@ -1,0 +1,576 @@
+"""The sandbox's operations, independent of HTTP and of the provider's wire format.
+
+Records are plain dicts shaped like OpenAI's objects; keys starting with ``_``
+are private state and never leave the sandbox. ``views`` turns records into
+each SDK's types.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import threading
+import time
+from pathlib import Path
+
+from ..tokens import encoding_for
+from . import inference, training
+from .classifier import SoftmaxModel
+from .errors import ApiError, bad_request, not_found
+from .store import Store, hex_id
+from .validation import InvalidFileError, parse_examples
+
+BASE_MODEL = "sandbox-base"
+ORG = "sandbox-org"
+ZHIPU_ORG_NUMBER = "100001"
+PROGRESSIONS = ("poll", "instant", "time")
+STAGE_SECONDS = float(os.environ.get("COURSE_SANDBOX_STAGE_SECONDS", "2"))
+PURPOSES = ("fine-tune", "batch", "assistants", "vision", "user_data", "retrieval")
+JOB_TERMINAL = ("succeeded", "failed", "cancelled")
+JOB_NEXT = {"validating_files": "queued", "queued": "running", "running": "succeeded"}
+BATCH_NEXT = {"validating": "in_progress", "in_progress": "finalizing",
+              "finalizing": "completed", "cancelling": "cancelled"}
+BATCH_TERMINAL = ("completed", "failed", "expired", "cancelled")
+CHAT_URL = "/v1/chat/completions"
+METRIC_EVENTS = 100  # at most this many "Step i/N" events per job
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def public(record: dict) -> dict:
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def resolve_progression(progression: str | None) -> str:
+    value = (progression or os.environ.get("COURSE_SANDBOX_PROGRESSION") or "poll").strip().lower()
+    if value not in PROGRESSIONS:
+        raise ValueError(f"sandbox progression {value!r} is not one of {', '.join(PROGRESSIONS)}")
+    return value
+
+
+class Sandbox:
+    """All state of one sandbox directory, shared by every client of it in this process."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.store = Store(self.root)
+        self.encoding = encoding_for(BASE_MODEL)
+        self._models: dict[str, SoftmaxModel] = {}
+        self._models_lock = threading.Lock()
+        self._job_locks: dict[str, threading.Lock] = {}
+
+    def _lock_for(self, obj_id: str) -> threading.Lock:
+        with self._models_lock:
+            return self._job_locks.setdefault(obj_id, threading.Lock())
+
+    # ---------------------------------------------------------------- files
+    def create_file(self, filename: str, data: bytes, purpose: str) -> dict:
+        if purpose not in PURPOSES:
+            raise bad_request(f"'{purpose}' is not one of {list(PURPOSES)} - 'purpose'",
+                              param="purpose")
+        with self.store.transaction():
+            return self._add_file(filename, data, purpose)
+
+    def _add_file(self, filename: str, data: bytes, purpose: str) -> dict:
+        seq = self.store.next_seq("file")
+        file_id = "file-" + hex_id("file", seq)
+        self.store.write_blob(file_id, data)
+        record = {"id": file_id, "object": "file", "bytes": len(data), "created_at": now(),
+                  "filename": filename, "purpose": purpose, "status": "processed"}
+        self.store.put("files", file_id, seq, record)
+        return record
+
+    def get_file(self, file_id: str, param: str | None = None) -> dict:
+        record = self.store.get("files", file_id)
+        if record is None:
+            raise not_found("file", file_id, param)
+        return record
+
+    def list_files(self, purpose: str | None = None) -> list[dict]:
+        files = self.store.all("files")
+        return [f for f in files if purpose in (None, f["purpose"])]
+
+    def file_content(self, file_id: str) -> bytes:
+        self.get_file(file_id)
+        return self.store.read_blob(file_id)
+
+    def delete_file(self, file_id: str) -> dict:
+        self.get_file(file_id)
+        with self.store.transaction():
+            self.store.mark_deleted("files", file_id)
+        return {"id": file_id, "object": "file", "deleted": True}
+
+    # ----------------------------------------------------------------- jobs
+    def create_job(self, body: dict, provider: str = "openai", fail: bool = False,
+                   progression: str = "poll") -> dict:
+        model = body.get("model")
+        if model != BASE_MODEL:
+            raise bad_request(f"Model {model!r} is not available for fine-tuning in the sandbox; "
+                              f"use {BASE_MODEL!r}.", param="model", code="model_not_available")
+        for key in ("training_file", "validation_file"):
+            if body.get(key) is not None:
+                self.get_file(body[key], param=key)
+        if not body.get("training_file"):
+            raise bad_request("Missing required parameter: 'training_file'.", param="training_file")
+        suffix = body.get("suffix") or ""
+        if len(suffix) > 64 or any(c in suffix for c in ": "):
+            raise bad_request("suffix must be at most 64 characters without ':' or spaces.",
+                              param="suffix")
+        method = body.get("method") or {"type": "supervised", "supervised": {
+            "hyperparameters": body.get("hyperparameters") or {}}}
+        if method.get("type") != "supervised":
+            raise bad_request("The sandbox only runs supervised fine-tuning.", param="method.type")
+        requested = dict((method.get("supervised") or {}).get("hyperparameters") or {})
+        try:
+            training.resolve_hyperparameters(requested, 100)
+        except ValueError as exc:
+            raise bad_request(str(exc), param="hyperparameters") from None
+        seed = body.get("seed")
+        if seed is None:
+            seed = random.Random(body["training_file"]).randrange(2 ** 31)
+        with self.store.transaction():
+            seq = self.store.next_seq("job")
+            job_id = "ftjob-" + hex_id("job", seq)
+            shown = {k: requested.get(k, "auto") for k in
+                     ("n_epochs", "batch_size", "learning_rate_multiplier")}
+            job = {"id": job_id, "object": "fine_tuning.job", "created_at": now(),
+                   "error": None, "fine_tuned_model": None, "finished_at": None,
+                   "hyperparameters": shown, "model": model, "organization_id": ORG,
+                   "result_files": [], "seed": int(seed), "status": "validating_files",
+                   "trained_tokens": None, "training_file": body["training_file"],
+                   "validation_file": body.get("validation_file"), "estimated_finish": None,
+                   "integrations": [], "metadata": body.get("metadata"),
+                   "method": {"type": "supervised", "supervised": {"hyperparameters": shown}},
+                   "_provider": provider, "_suffix": suffix, "_seq": seq, "_fail": bool(fail),
+                   "_requested": requested, "_stage_at": time.time()}
+            self.store.put("jobs", job_id, seq, job)
+            self._event(job_id, f"Created fine-tuning job: {job_id}")
+            self._event(job_id, f"Validating training file: {job['training_file']}"
+                        + (f" and validation file: {job['validation_file']}"
+                           if job["validation_file"] else ""))
+        if progression == "instant":
+            return self.get_job(job_id, progression)
+        return job
+
+    def _event(self, job_id: str, message: str, level: str = "info", data=None,
+               kind: str = "message") -> None:
+        seq = self.store.next_seq("event")
+        event_id = "ftevent-" + hex_id("event", seq)
+        self.store.put("events", event_id, seq, {
+            "id": event_id, "object": "fine_tuning.job.event", "created_at": now(),
+            "level": level, "message": message, "data": data or {}, "type": kind},
+            job_id=job_id)
+
+    def _job(self, job_id: str) -> dict:
+        job = self.store.get("jobs", job_id)
+        if job is None:
+            raise not_found("fine_tuning_job", job_id, "fine_tuning_job_id")
+        return job
+
+    def get_job(self, job_id: str, progression: str = "poll", advance: bool = True) -> dict:
+        """The job; under 'poll' a retrieve advances it one stage, 'time'/'instant' catch up."""
+        job = self._job(job_id)
+        if not advance or job["status"] in JOB_TERMINAL:
+            return job
+        with self._lock_for(job_id):
+            job = self._job(job_id)
+            if progression == "poll":
+                if job["status"] not in JOB_TERMINAL:
+                    job = self._advance_job(job)
+            else:
+                while job["status"] not in JOB_TERMINAL and (
+                        progression == "instant"
+                        or time.time() >= job["_stage_at"] + STAGE_SECONDS):
+                    job = self._advance_job(job)
+        return job
+
+    def list_jobs(self, progression: str = "poll") -> list[dict]:
+        if progression == "time":
+            for job in self.store.all("jobs"):
+                self.get_job(job["id"], progression)
+        return self.store.all("jobs")
+
+    def _advance_job(self, job: dict) -> dict:
+        status = job["status"]
+        if status == "validating_files":
+            return self._validate_job(job)
+        if status == "queued":
+            return self._start_job(job)
+        return self._finish_job(job)
+
+    def _examples(self, job: dict):
+        train = parse_examples(self.store.read_blob(job["training_file"]), self.encoding)
+        valid = []
+        if job.get("validation_file"):
+            valid = parse_examples(self.store.read_blob(job["validation_file"]), self.encoding,
+                                   param="validation_file", minimum=1)
+        return train, valid
+
+    def _set(self, job: dict, **changes) -> dict:
+        job = {**job, **changes, "_stage_at": time.time()}
+        self.store.put("jobs", job["id"], job["_seq"], job)
+        return job
+
+    def _fail_job(self, job: dict, code: str, message: str, param: str | None) -> dict:
+        with self.store.transaction():
+            self._event(job["id"], message, level="error")
+            self._event(job["id"], "The job failed", level="error")
+            return self._set(job, status="failed", finished_at=now(),
+                             error={"code": code, "message": message, "param": param})
+
+    def _validate_job(self, job: dict) -> dict:
+        try:
+            train, _ = self._examples(job)
+            hp = training.resolve_hyperparameters(job["_requested"], len(train))
+        except InvalidFileError as exc:
+            return self._fail_job(job, exc.code, exc.message, exc.param)
+        except ValueError as exc:
+            return self._fail_job(job, "invalid_hyperparameters", str(exc), "hyperparameters")
+        with self.store.transaction():
+            self._event(job["id"], "Files validated, moving job to queued state")
+            shown = {**hp}
+            return self._set(job, status="queued", hyperparameters=shown,
+                             method={"type": "supervised",
+                                     "supervised": {"hyperparameters": shown}},
+                             _n_train=len(train))
+
+    def _start_job(self, job: dict) -> dict:
+        """Enter 'running': train now, store weights, metrics, checkpoints (one transaction)."""
+        if job["_fail"]:
+            with self.store.transaction():
+                self._event(job["id"], "Fine-tuning job started")
+                return self._set(job, status="running", estimated_finish=now() + 1)
+        train, valid = self._examples(job)
+        outcome = training.run(train, valid, job["hyperparameters"], job["seed"])
+        model_id = self._model_name(job)
+        tag = job["id"]
+        self.store.write_blob(f"{tag}.npz", outcome.model_bytes)
+        for ck in outcome.checkpoints:
+            self.store.write_blob(f"{tag}-step{ck.step}.npz", ck.model_bytes)
+        steps, total = outcome.steps, len(outcome.steps)
+        every = max(1, total // METRIC_EVENTS)
+        with self.store.transaction():
+            self._event(job["id"], "Fine-tuning job started")
+            ckpt_steps = {ck.step: ck for ck in outcome.checkpoints}
+            for s in steps:
+                if s.step % every == 0 or s.step == total:
+                    self._metrics_event(job, s, total)
+                if s.step in ckpt_steps:
+                    self._checkpoint(job, model_id, ckpt_steps[s.step])
+            results = self._add_file("step_metrics.csv", outcome.results_csv, "fine-tune-results")
+            return self._set(job, status="running", estimated_finish=now() + 1,
+                             _model=model_id, _trained_tokens=outcome.trained_tokens,
+                             _results=results["id"])
+
+    def _metrics_event(self, job: dict, s, total: int) -> None:
+        data = {"step": s.step, "total_steps": total, "epoch": s.epoch,
+                "train_loss": round(s.train_loss, 6),
+                "train_mean_token_accuracy": round(s.train_accuracy, 6)}
+        message = f"Step {s.step}/{total}: training loss={s.train_loss:.2f}"
+        if s.valid_loss is not None:
+            data["valid_loss"] = round(s.valid_loss, 6)
+            data["valid_mean_token_accuracy"] = round(s.valid_accuracy, 6)
+            message += f", validation loss={s.valid_loss:.2f}"
+        data["learning_rate_multiplier"] = job["hyperparameters"]["learning_rate_multiplier"]
+        self._event(job["id"], message, data=data, kind="metrics")
+
+    def _checkpoint(self, job: dict, model_id: str, ck) -> None:
+        seq = self.store.next_seq("checkpoint")
+        ckpt_model = f"{model_id}:ckpt-step-{ck.step}"
+        record = {"id": "ftckpt-" + hex_id("checkpoint", seq), "object": "fine_tuning.job.checkpoint",
+                  "created_at": now(), "fine_tuned_model_checkpoint": ckpt_model,
+                  "fine_tuning_job_id": job["id"], "step_number": ck.step,
+                  "metrics": {k: v for k, v in ck.metrics.items() if v is not None}}
+        self.store.put("checkpoints", record["id"], seq, record, job_id=job["id"], model=ckpt_model)
+        self._register_model(ckpt_model, f"{job['id']}-step{ck.step}.npz", job, hidden=True)
+        self._event(job["id"], f"Checkpoint created at step {ck.step}")
+
+    def _finish_job(self, job: dict) -> dict:
+        if job["_fail"]:
+            return self._fail_job(job, "server_error",
+                                  "The job failed due to an internal error (injected fault).", None)
+        with self.store.transaction():
+            self._register_model(job["_model"], f"{job['id']}.npz", job, hidden=False)
+            self._event(job["id"], f"New fine-tuned model created: {job['_model']}")
+            self._event(job["id"], "The job has successfully completed")
+            return self._set(job, status="succeeded", finished_at=now(),
+                             fine_tuned_model=job["_model"], estimated_finish=None,
+                             trained_tokens=job["_trained_tokens"],
+                             result_files=[job["_results"]])
+
+    def _model_name(self, job: dict) -> str:
+        short = hex_id("model", job["_seq"], 8)
+        if job["_provider"] == "zhipu":
+            return f"{BASE_MODEL}:{ZHIPU_ORG_NUMBER}:{job['_suffix']}:{short}"
+        return f"ft:{BASE_MODEL}:{ORG}:{job['_suffix']}:{short}"
+
+    def cancel_job(self, job_id: str) -> dict:
+        with self._lock_for(job_id):
+            job = self._job(job_id)
+            if job["status"] in JOB_TERMINAL:
+                raise bad_request(f"Job {job_id} has already {job['status']}; it cannot be "
+                                  "cancelled.", param="fine_tuning_job_id")
+            with self.store.transaction():
+                self._event(job_id, "Fine-tuning job cancelled")
+                return self._set(job, status="cancelled", finished_at=now(), estimated_finish=None)
+
+    def delete_job(self, job_id: str) -> dict:
+        job = self._job(job_id)
+        if job["status"] not in JOB_TERMINAL:
+            raise bad_request(f"Job {job_id} is {job['status']}; cancel it before deleting it.",
+                              param="fine_tuning_job_id")
+        with self.store.transaction():
+            self.store.mark_deleted("jobs", job_id)
+        return job
+
+    def job_events(self, job_id: str) -> list[dict]:
+        self._job(job_id)
+        return self.store.all("events", "job_id = ?", (job_id,))
+
+    def job_checkpoints(self, job_id: str) -> list[dict]:
+        self._job(job_id)
+        return self.store.all("checkpoints", "job_id = ?", (job_id,))
+
+    # --------------------------------------------------------------- models
+    def _register_model(self, model_id: str, blob: str, job: dict, hidden: bool) -> None:
+        seq = self.store.next_seq("model")
+        self.store.put("models", model_id, seq, {
+            "id": model_id, "object": "model", "created": now(), "owned_by": ORG,
+            "_blob": blob, "_job": job["id"], "_hidden": hidden})
+
+    def base_model(self) -> dict:
+        return {"id": BASE_MODEL, "object": "model", "created": 1767225600, "owned_by": "sandbox"}
+
+    def list_models(self) -> list[dict]:
+        tuned = [m for m in self.store.all("models", newest_first=False) if not m["_hidden"]]
+        return [self.base_model(), *tuned]
+
+    def get_model(self, model_id: str) -> dict:
+        if model_id == BASE_MODEL:
+            return self.base_model()
+        record = self.store.get("models", model_id)
+        if record is None:
+            raise ApiError(404, f"The model `{model_id}` does not exist or you do not have "
+                           "access to it.", code="model_not_found", param="model")
+        return record
+
+    def delete_model(self, model_id: str) -> dict:
+        record = self.get_model(model_id)
+        if model_id == BASE_MODEL:
+            raise ApiError(403, "You have insufficient permissions for this operation: "
+                           f"{BASE_MODEL} is a base model.", code="insufficient_permissions")
+        with self.store.transaction():
+            self.store.mark_deleted("models", model_id)
+        with self._models_lock:
+            self._models.pop(model_id, None)
+        return record
+
+    def _classifier(self, record: dict) -> SoftmaxModel:
+        with self._models_lock:
+            model = self._models.get(record["id"])
+        if model is None:
+            model = SoftmaxModel.from_bytes(self.store.read_blob(record["_blob"]))
+            with self._models_lock:
+                self._models[record["id"]] = model
+        return model
+
+    # ----------------------------------------------------------------- chat
+    def chat(self, body: dict) -> dict:
+        """A ChatCompletion-shaped dict for a chat request (no state is written)."""
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages or not all(
+                isinstance(m, dict) and "role" in m for m in messages):
+            raise bad_request("'messages' must be a non-empty list of {role, content} objects.",
+                              param="messages")
+        model_id = body.get("model")
+        if not isinstance(model_id, str) or not model_id:
+            raise bad_request("Missing required parameter: 'model'.", param="model")
+        record = self.get_model(model_id)
+        if model_id == BASE_MODEL:
+            dist = inference.base_distribution(messages)
+            answer = inference.pick(dist) if dist else inference.FALLBACK_ANSWER
+        else:
+            dist = inference.classifier_distribution(self._classifier(record), messages)
+            answer = inference.pick(dist)
+        tokens = self.encoding.encode(answer, disallowed_special=())
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        finish = "stop"
+        if isinstance(limit, int) and 0 < limit < len(tokens):
+            tokens, finish = tokens[:limit], "length"
+            answer = self.encoding.decode(tokens)
+        logprobs = None
+        if body.get("logprobs"):
+            top_k = body.get("top_logprobs") or 0
+            if not isinstance(top_k, int) or not 0 <= top_k <= 20:
+                raise bad_request("top_logprobs must be an integer between 0 and 20.",
+                                  param="top_logprobs")
+            logprobs = {"content": inference.token_logprobs(tokens, dist, self.encoding, top_k),
+                        "refusal": None}
+        n = body.get("n") or 1
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode())
+        prompt_tokens = inference.prompt_tokens(messages, self.encoding)
+        choice = lambda i: {"index": i, "finish_reason": finish, "logprobs": logprobs,
+                            "message": {"role": "assistant", "content": answer, "refusal": None}}
+        return {"id": "chatcmpl-" + digest.hexdigest()[:29], "object": "chat.completion",
+                "created": now(), "model": model_id, "system_fingerprint": "fp_sandbox",
+                "choices": [choice(i) for i in range(n)],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(tokens) * n,
+                          "total_tokens": prompt_tokens + len(tokens) * n}}
+
+    # -------------------------------------------------------------- batches
+    def create_batch(self, body: dict, progression: str = "poll") -> dict:
+        file_id = body.get("input_file_id")
+        if not file_id:
+            raise bad_request("Missing required parameter: 'input_file_id'.", param="input_file_id")
+        record = self.get_file(file_id, param="input_file_id")
+        if record["purpose"] != "batch":
+            raise bad_request(f"File {file_id} has purpose {record['purpose']!r}; batches need "
+                              "purpose 'batch'.", param="input_file_id")
+        if body.get("endpoint") != CHAT_URL:
+            raise bad_request(f"The sandbox runs batches for {CHAT_URL} only.", param="endpoint")
+        if body.get("completion_window", "24h") != "24h":
+            raise bad_request("completion_window must be '24h'.", param="completion_window")
+        with self.store.transaction():
+            seq = self.store.next_seq("batch")
+            batch_id = "batch_" + hex_id("batch", seq)
+            created = now()
+            batch = {"id": batch_id, "object": "batch", "endpoint": CHAT_URL, "errors": None,
+                     "input_file_id": file_id, "completion_window": "24h",
+                     "status": "validating", "output_file_id": None, "error_file_id": None,
+                     "created_at": created, "in_progress_at": None,
+                     "expires_at": created + 86400, "finalizing_at": None,
+                     "completed_at": None, "failed_at": None, "expired_at": None,
+                     "cancelling_at": None, "cancelled_at": None,
+                     "request_counts": {"total": 0, "completed": 0, "failed": 0},
+                     "metadata": body.get("metadata"), "_seq": seq, "_stage_at": time.time()}
+            self.store.put("batches", batch_id, seq, batch)
+        if progression == "instant":
+            return self.get_batch(batch_id, progression)
+        return batch
+
+    def _batch(self, batch_id: str) -> dict:
+        batch = self.store.get("batches", batch_id)
+        if batch is None:
+            raise not_found("batch", batch_id, "batch_id")
+        return batch
+
+    def get_batch(self, batch_id: str, progression: str = "poll", advance: bool = True) -> dict:
+        batch = self._batch(batch_id)
+        if not advance or batch["status"] in BATCH_TERMINAL:
+            return batch
+        with self._lock_for(batch_id):
+            batch = self._batch(batch_id)
+            if progression == "poll" or batch["status"] == "cancelling":
+                if batch["status"] not in BATCH_TERMINAL:
+                    batch = self._advance_batch(batch)
+            else:
+                while batch["status"] not in BATCH_TERMINAL and (
+                        progression == "instant"
+                        or time.time() >= batch["_stage_at"] + STAGE_SECONDS):
+                    batch = self._advance_batch(batch)
+        return batch
+
+    def list_batches(self) -> list[dict]:
+        return self.store.all("batches")
+
+    def _save_batch(self, batch: dict, **changes) -> dict:
+        batch = {**batch, **changes, "_stage_at": time.time()}
+        self.store.put("batches", batch["id"], batch["_seq"], batch)
+        return batch
+
+    def _advance_batch(self, batch: dict) -> dict:
+        status, t = batch["status"], now()
+        if status == "validating":
+            lines, errors = self._batch_lines(batch)
+            with self.store.transaction():
+                if errors:
+                    return self._save_batch(batch, status="failed", failed_at=t,
+                                            errors={"object": "list", "data": errors})
+                return self._save_batch(batch, status="in_progress", in_progress_at=t,
+                                        request_counts={"total": len(lines), "completed": 0,
+                                                        "failed": 0})
+        if status == "in_progress":
+            return self._run_batch(batch)
+        if status == "cancelling":
+            with self.store.transaction():
+                return self._save_batch(batch, status="cancelled", cancelled_at=t)
+        with self.store.transaction():
+            return self._save_batch(batch, status="completed", completed_at=t,
+                                    output_file_id=batch["_output"], error_file_id=batch["_errors"])
+
+    def _batch_lines(self, batch: dict) -> tuple[list[dict], list[dict]]:
+        lines, errors, seen = [], [], set()
+        raw = self.store.read_blob(batch["input_file_id"]).decode("utf-8", errors="replace")
+        for n, text in enumerate(raw.splitlines(), start=1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError:
+                errors.append({"code": "invalid_json_line", "line": n, "param": None,
+                               "message": f"Line {n} is not valid JSON."})
+                continue
+            problem = None
+            if not isinstance(obj, dict) or not isinstance(obj.get("custom_id"), str):
+                problem = ("missing_required_parameter", "custom_id", "needs a string custom_id")
+            elif obj["custom_id"] in seen:
+                problem = ("duplicate_custom_id", "custom_id",
+                           f"repeats custom_id {obj['custom_id']!r}")
+            elif obj.get("method") != "POST":
+                problem = ("invalid_method", "method", "needs method 'POST'")
+            elif obj.get("url") != CHAT_URL:
+                problem = ("invalid_url", "url", f"needs url {CHAT_URL!r}")
+            elif not isinstance(obj.get("body"), dict):
+                problem = ("missing_required_parameter", "body", "needs a JSON object body")
+            if problem:
+                errors.append({"code": problem[0], "line": n, "param": problem[1],
+                               "message": f"Line {n} {problem[2]}."})
+                continue
+            seen.add(obj["custom_id"])
+            lines.append(obj)
+        if not lines and not errors:
+            errors.append({"code": "empty_file", "line": None, "param": None,
+                           "message": "The input file has no requests."})
+        return lines, errors
+
+    def _run_batch(self, batch: dict) -> dict:
+        lines, _ = self._batch_lines(batch)
+        done, failed = [], []
+        for i, line in enumerate(lines):
+            request_id = "req_" + hex_id(f"{batch['id']}:req", i, 32)
+            try:
+                result = {"status_code": 200, "request_id": request_id,
+                          "body": self.chat(line["body"])}
+                target = done
+            except ApiError as exc:
+                result = {"status_code": exc.status, "request_id": request_id, "body": {
+                    "error": {"message": exc.message, "type": exc.type, "param": exc.param,
+                              "code": exc.code}}}
+                target = failed
+            target.append({"id": "batch_req_" + hex_id(f"{batch['id']}:line", i),
+                           "custom_id": line["custom_id"], "response": result, "error": None})
+        # Completion order is not input order: callers must join on custom_id.
+        random.Random(batch["_seq"]).shuffle(done)
+        to_jsonl = lambda rows: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        with self.store.transaction():
+            out = self._add_file(f"{batch['id']}_output.jsonl", to_jsonl(done).encode(),
+                                 "batch_output")
+            err = (self._add_file(f"{batch['id']}_error.jsonl", to_jsonl(failed).encode(),
+                                  "batch_output") if failed else None)
+            return self._save_batch(
+                batch, status="finalizing", finalizing_at=now(), _output=out["id"],
+                _errors=err["id"] if err else None,
+                request_counts={"total": len(lines), "completed": len(done),
+                                "failed": len(failed)})
+
+    def cancel_batch(self, batch_id: str) -> dict:
+        with self._lock_for(batch_id):
+            batch = self._batch(batch_id)
+            if batch["status"] in BATCH_TERMINAL or batch["status"] == "cancelling":
+                raise bad_request(f"Batch {batch_id} is {batch['status']} and cannot be cancelled.",
+                                  param="batch_id")
+            with self.store.transaction():
+                return self._save_batch(batch, status="cancelling", cancelling_at=now())

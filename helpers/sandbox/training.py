@@ -1,0 +1,102 @@
+"""A fine-tuning job's training run: hyperparameters, classifier, metrics, results file."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from . import classifier
+from .validation import Example
+
+KEPT_CHECKPOINTS = 3
+
+
+def auto_epochs(n: int) -> int:
+    """OpenAI's documented heuristic: 3 epochs, more for tiny sets, fewer for huge ones."""
+    if n * 3 < 100:
+        return min(25, 100 // n)
+    if n * 3 > 25_000:
+        return max(1, 25_000 // n)
+    return 3
+
+
+def auto_batch_size(n: int) -> int:
+    """About 0.2% of the training set, between 1 and 256."""
+    return max(1, min(256, round(0.002 * n)))
+
+
+def resolve_hyperparameters(requested: dict | None, n: int) -> dict:
+    """Concrete n_epochs / batch_size / learning_rate_multiplier ('auto' resolved)."""
+    requested = requested or {}
+    out = {}
+    for key, default, kind, low in (("n_epochs", auto_epochs(n), int, 1),
+                                    ("batch_size", auto_batch_size(n), int, 1),
+                                    ("learning_rate_multiplier", 1.0, float, 1e-9)):
+        value = requested.get(key, "auto")
+        if value in ("auto", None):
+            value = default
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+            raise ValueError(f"hyperparameters.{key} must be 'auto' or a positive number, "
+                             f"got {value!r}")
+        out[key] = kind(value)
+    if out["n_epochs"] > 50:
+        raise ValueError(f"hyperparameters.n_epochs must be at most 50, got {out['n_epochs']}")
+    return out
+
+
+@dataclass
+class Checkpoint:
+    epoch: int
+    step: int
+    model_bytes: bytes
+    metrics: dict
+
+
+@dataclass
+class Outcome:
+    model_bytes: bytes
+    steps: list
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    trained_tokens: int = 0
+    results_csv: bytes = b""
+
+
+def _fmt(x) -> str:
+    return "" if x is None else f"{x:.5f}"
+
+
+def results_csv(steps) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["step", "train_loss", "train_accuracy", "valid_loss", "valid_mean_token_accuracy"])
+    for s in steps:
+        w.writerow([s.step, _fmt(s.train_loss), _fmt(s.train_accuracy), _fmt(s.valid_loss),
+                    _fmt(s.valid_accuracy)])
+    return buf.getvalue().encode()
+
+
+def run(train: list[Example], valid: list[Example], hp: dict, seed: int) -> Outcome:
+    """Train, keep the last 3 epochs as checkpoints, bill tokens x epochs."""
+    n_epochs = hp["n_epochs"]
+    vtexts, vlabels = [e.text for e in valid], [e.label for e in valid]
+    kept: list[Checkpoint] = []
+
+    def on_epoch_end(epoch, steps, model):
+        if epoch <= n_epochs - KEPT_CHECKPOINTS or not steps:
+            return
+        last = steps[-1]
+        metrics = {"step": float(last.step), "train_loss": last.train_loss,
+                   "train_mean_token_accuracy": last.train_accuracy,
+                   "valid_loss": last.valid_loss, "valid_mean_token_accuracy": last.valid_accuracy}
+        if valid:
+            metrics["full_valid_loss"], metrics["full_valid_mean_token_accuracy"] = (
+                classifier.evaluate_full(model, vtexts, vlabels))
+        kept.append(Checkpoint(epoch, last.step, model.to_bytes(), metrics))
+
+    model, steps = classifier.train(
+        [e.text for e in train], [e.label for e in train], n_epochs=n_epochs,
+        batch_size=hp["batch_size"], learning_rate_multiplier=hp["learning_rate_multiplier"],
+        seed=seed, valid_texts=vtexts, valid_labels=vlabels, on_epoch_end=on_epoch_end)
+    return Outcome(model_bytes=model.to_bytes(), steps=steps, checkpoints=kept,
+                   trained_tokens=sum(e.tokens for e in train) * n_epochs,
+                   results_csv=results_csv(steps))

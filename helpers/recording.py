@@ -65,16 +65,29 @@ def _content_type(headers) -> str:
     return ""
 
 
-def _multipart_fields(body: bytes, content_type: str) -> list:
+MULTIPART_KEY = "__multipart__"
+
+
+def multipart_summary(body: bytes, content_type: str) -> list[dict]:
+    """The fields of a multipart body: small values verbatim, files by size and sha256."""
     msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
     fields = []
     for part in msg.iter_parts():
         payload = part.get_payload(decode=True) or b""
-        fields.append((part.get_param("name", header="content-disposition") or "",
-                       part.get_filename() or "",
-                       payload.decode("utf-8", "replace")))
-    return sorted(fields)
+        field = {"name": part.get_param("name", header="content-disposition") or ""}
+        if part.get_filename() is None:
+            field["value"] = payload.decode("utf-8", "replace")
+        else:
+            field.update(filename=part.get_filename(), bytes=len(payload),
+                         sha256=hashlib.sha256(payload).hexdigest(),
+                         head=payload[:120].decode("utf-8", "replace"))
+        fields.append(field)
+    return sorted(fields, key=lambda f: f["name"])
+
+
+def _multipart_canonical(fields: list[dict]) -> list:
+    return [(f["name"], f.get("filename", ""), f.get("sha256") or f.get("value")) for f in fields]
 
 
 def canonical_body(request):
@@ -84,13 +97,16 @@ def canonical_body(request):
         body = body.encode("utf-8")
     if not body:
         return None
-    ctype = _content_type(request.headers)
-    if ctype.startswith("multipart/form-data"):
-        return ("multipart", _multipart_fields(body, ctype))
     try:
-        return ("json", json.loads(body))
+        data = json.loads(body)
     except ValueError:
+        ctype = _content_type(request.headers)
+        if ctype.startswith("multipart/form-data"):
+            return ("multipart", _multipart_canonical(multipart_summary(body, ctype)))
         return ("bytes", hashlib.sha256(body).hexdigest())
+    if isinstance(data, dict) and MULTIPART_KEY in data:  # a recorded upload, see ReadableYaml
+        return ("multipart", _multipart_canonical(data[MULTIPART_KEY]))
+    return ("json", data)
 
 
 def _canon(request):
@@ -202,7 +218,15 @@ class ReadableYaml:
     def serialize(data):
         interactions = []
         for item in data["interactions"]:
-            req = dict(item["request"], body=_to_readable(item["request"].get("body")))
+            req = dict(item["request"])
+            ctype = _content_type(req.get("headers"))
+            if ctype.startswith("multipart/form-data") and req.get("body"):
+                # Uploads are matched by their files' sha256, so the cassette keeps
+                # a summary instead of a second copy of every training file.
+                body = req["body"] if isinstance(req["body"], bytes) else req["body"].encode()
+                req["body"] = {MULTIPART_KEY: multipart_summary(body, ctype)}
+            else:
+                req["body"] = _to_readable(req.get("body"))
             resp = dict(item["response"])
             resp["body"] = {"string": _to_readable(resp["body"]["string"])}
             interactions.append({"request": req, "response": resp})
@@ -214,7 +238,11 @@ class ReadableYaml:
     def deserialize(text):
         data = yaml.safe_load(text) or {"version": 1, "interactions": []}
         for item in data["interactions"]:
-            item["request"]["body"] = _from_readable(item["request"].get("body"))
+            body = item["request"].get("body")
+            if isinstance(body, dict) and MULTIPART_KEY in body:
+                item["request"]["body"] = json.dumps(body, ensure_ascii=False)
+            else:
+                item["request"]["body"] = _from_readable(body)
             item["response"]["body"]["string"] = _from_readable(item["response"]["body"]["string"])
         return data
 

@@ -1,0 +1,6 @@
+"""``python -m helpers.course run ...``"""
+import sys
+
+from .cli import main
+
+sys.exit(main())

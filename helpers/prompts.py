@@ -51,6 +51,7 @@ class ParsedPrompt:
     labels: list[str]
     text: str
     lang: str
+    examples: tuple = ()  # (text, label) pairs of a few-shot prompt
 
 
 _PARSERS = {
@@ -60,11 +61,21 @@ _PARSERS = {
 }
 
 
+def _parse_examples(head: str, lang: str) -> tuple:
+    header = FEW_SHOT_HEADERS[lang] + "\n"
+    if header not in head:
+        return ()
+    block = head.split(header, 1)[1].strip("\n")
+    return tuple((t.strip(), lab.strip()) for t, lab in re.findall(r"(.+?)\n=> (.+)", block))
+
+
 def parse_prompt(prompt: str) -> ParsedPrompt | None:
-    """Recover candidate labels and the text from a prompt built here (None otherwise)."""
+    """Recover candidate labels, the text and any examples from a prompt built here."""
     for lang, pattern in _PARSERS.items():
         m = pattern.search(prompt)
         if m:
             labels = [s.strip() for s in m.group("labels").split(SEPARATORS[lang]) if s.strip()]
-            return ParsedPrompt(labels=labels, text=m.group("text"), lang=lang)
+            head = prompt[:prompt.rfind(TEMPLATES[lang].split("{labels}")[0])]
+            return ParsedPrompt(labels=labels, text=m.group("text"), lang=lang,
+                                examples=_parse_examples(head, lang))
     return None

@@ -36,7 +36,11 @@ def base_distribution(messages) -> dict[str, float] | None:
     if parsed is None or not parsed.labels:
         return None
     labels = list(dict.fromkeys(parsed.labels))
-    probs = lexicon.probabilities(lexicon.score_labels(labels, parsed.text))
+    scores = lexicon.score_labels(labels, parsed.text)
+    if parsed.examples:
+        votes = lexicon.example_votes(labels, parsed.text, parsed.examples)
+        scores = [s + v for s, v in zip(scores, votes)]
+    probs = lexicon.probabilities(scores)
     return dict(zip(labels, probs))
 
 

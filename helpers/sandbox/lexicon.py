@@ -7,6 +7,13 @@ it by how many of that topic's keywords occur in the text, plus a small bonus
 for characters the label itself shares with the text. Highest score wins; ties
 go to the label listed first. The lexicon is written from general knowledge,
 not from any dataset, so the answer depends only on the request.
+
+In-context examples: when the prompt carries few-shot examples (the format of
+``helpers.prompts.classification_prompt(..., examples=...)``), each example
+also votes for its own label, weighted by the character-bigram overlap
+(Jaccard) between the example's text and the text to classify. This
+nearest-neighbour reading of the examples is the sandbox's honest stand-in
+for in-context learning: it uses nothing but what the request contains.
 """
 from __future__ import annotations
 
@@ -159,6 +166,25 @@ def score_labels(labels: list[str], text: str) -> list[float]:
         score += 0.3 * sum(c in low for c in chars) / max(len(chars), 1)
         scores.append(score)
     return scores
+
+
+EXAMPLE_WEIGHT = 6.0
+
+
+def _bigrams(text: str) -> set[str]:
+    t = "".join(text.lower().split())
+    return {t[i:i + 2] for i in range(len(t) - 1)} or {t}
+
+
+def example_votes(labels: list[str], text: str, examples) -> list[float]:
+    """Per label, the summed bigram-Jaccard similarity of examples that carry it."""
+    grams = _bigrams(text)
+    votes = dict.fromkeys(labels, 0.0)
+    for ex_text, ex_label in examples:
+        if ex_label in votes:
+            other = _bigrams(ex_text)
+            votes[ex_label] += len(grams & other) / len(grams | other)
+    return [EXAMPLE_WEIGHT * votes[lab] for lab in labels]
 
 
 def probabilities(scores: list[float], sharpness: float = 1.5) -> list[float]:

@@ -1,0 +1,194 @@
+"""What a notebook needs from the notebooks before it, rebuilt quietly if missing.
+
+Each notebook starts with ``run = pipeline.start("01_zero_shot", **parameters)``.
+The same dataset, label names, splits and training files come out of these
+functions in every notebook, so notebook 06 can run on its own: if 02's splits
+or 04's job are not in the work directory yet, it makes them here (through
+``helpers.data`` and ``helpers.jobs``) instead of redefining anything.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import clients, config, data, jobs, prompts
+from .course import record_results
+
+DEFAULT_BASE_MODELS = {"sandbox": "sandbox-base", "openai": "gpt-4o-mini-2024-07-18",
+                       "zhipu": "glm-4-flash"}
+MIN_CLASS_ROWS = 20  # classes with fewer rows are dropped before splitting (news_stock has 12)
+VALID_SHARE = 0.1
+MAX_TEST_SHARE = 0.3
+
+
+@dataclass
+class Run:
+    """One notebook's settings: backend, mode, work directory and the course parameters."""
+
+    notebook: str
+    settings: config.Settings
+    work_dir: Path
+    dataset: str = "news_zh"
+    text_field: str | None = None
+    label_field: str | None = None
+    label_map: str | None = None
+    base_model: str = "sandbox-base"
+    n_train: int = 800
+    n_test: int = 200
+    epochs: int | str = 3
+    seed: int = 42
+    extra: dict = field(default_factory=dict)
+
+    def client(self, sdk: str | None = None, **kw):
+        """The SDK client for this notebook, recording to / replaying from its cassette."""
+        return clients.client(self.settings, sdk=sdk, cassette=self.notebook, **kw)
+
+    def path(self, *parts: str) -> Path:
+        out = self.work_dir.joinpath(*parts)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return out
+
+    def record(self, **values) -> None:
+        """Report figures for ``summary.json`` (see ``helpers.course``)."""
+        record_results(self.work_dir, self.notebook[:2], **values)
+
+    def describe(self) -> str:
+        return (f"backend={self.settings.backend} mode={self.settings.mode} "
+                f"dataset={self.dataset} base_model={self.base_model}")
+
+
+def start(notebook: str, *, dataset: str = "news_zh", text_field: str | None = None,
+          label_field: str | None = None, label_map: str | None = None,
+          backend: str | None = None, mode: str | None = None, base_model: str | None = None,
+          n_train: int = 800, n_test: int = 200, epochs: int | str = 3, seed: int = 42,
+          work_dir: str | None = None, **extra) -> Run:
+    """Resolve settings (parameters win over COURSE_* variables) and the work directory."""
+    settings = config.resolve(backend=backend, mode=mode)
+    return Run(notebook=notebook, settings=settings, work_dir=config.work_dir(settings, work_dir),
+               dataset=dataset, text_field=text_field, label_field=label_field,
+               label_map=label_map, base_model=base_model or DEFAULT_BASE_MODELS[settings.backend],
+               n_train=int(n_train), n_test=int(n_test), epochs=epochs, seed=int(seed), extra=extra)
+
+
+# ---------------------------------------------------------------- the dataset
+
+@dataclass
+class CourseData:
+    """The dataset as the model sees it: ``text`` and ``label`` (the label's display name)."""
+
+    frame: pd.DataFrame
+    labels: list[str]
+    lang: str
+    dropped: dict
+    raw: pd.DataFrame
+
+
+def read_dataset(run: Run) -> tuple[pd.DataFrame, dict]:
+    """The raw rows (``text``, ``label`` plus the file's columns) and the label map."""
+    if run.dataset in data.NAMES and not Path(run.dataset).exists():
+        df, ds = data.load_named(run.dataset)
+        mapping = dict(ds.label_map)
+    else:
+        df = data.load_records(run.dataset, run.text_field or "text", run.label_field or "label")
+        mapping = {}
+    if run.label_map:
+        mapping = data.read_label_map(run.label_map)
+    return df, mapping
+
+
+def load_data(run: Run, min_class_rows: int = MIN_CLASS_ROWS) -> CourseData:
+    """Dataset with display names, rare classes dropped (the same in every notebook)."""
+    raw, mapping = read_dataset(run)
+    kept, dropped = data.drop_rare_classes(raw, min_class_rows)
+    frame = data.apply_label_map(kept, mapping) if mapping else kept.copy()
+    labels = [mapping.get(k, k) for k in sorted(kept["label"].unique())] if mapping else \
+        sorted(frame["label"].unique())
+    return CourseData(frame=frame[["text", "label"]], labels=labels,
+                      lang=prompts.detect_language(frame["text"].tolist()), dropped=dropped, raw=raw)
+
+
+# ---------------------------------------------------------------- splits
+
+@dataclass
+class Splits:
+    train: pd.DataFrame
+    valid: pd.DataFrame
+    test: pd.DataFrame
+    labels: list[str]
+    lang: str
+
+
+def _manifest(run: Run) -> dict:
+    return {"dataset": str(run.dataset), "text_field": run.text_field, "label_field": run.label_field,
+            "label_map": run.label_map, "n_train": run.n_train, "n_test": run.n_test,
+            "seed": run.seed, "min_class_rows": MIN_CLASS_ROWS}
+
+
+def make_splits(course_data: CourseData, n_train: int, n_test: int, seed: int) -> Splits:
+    """Stratified train/valid/test by seed; test has ``n_test`` rows (at most 30%)."""
+    df = course_data.frame
+    test_share = min(n_test, int(len(df) * MAX_TEST_SHARE)) / len(df)
+    train, valid, test = data.split(df, seed=seed, valid_size=VALID_SHARE, test_size=test_share)
+    if len(train) > n_train:
+        from sklearn.model_selection import train_test_split
+
+        train, _ = train_test_split(train, train_size=n_train, random_state=seed,
+                                    stratify=train["label"])
+    return Splits(train, valid, test, course_data.labels, course_data.lang)
+
+
+def splits(run: Run, course_data: CourseData | None = None, *, save: bool = True) -> Splits:
+    """The run's splits from ``work_dir/data/`` (made by 02), or made now if missing."""
+    folder = run.work_dir / "data"
+    manifest = folder / "manifest.json"
+    if manifest.is_file() and json.loads(manifest.read_text())["params"] == _manifest(run):
+        meta = json.loads(manifest.read_text())
+        parts = {name: pd.read_json(folder / f"{name}.jsonl", lines=True, dtype=False)
+                 for name in ("train", "valid", "test")}
+        return Splits(**parts, labels=meta["labels"], lang=meta["lang"])
+    result = make_splits(course_data or load_data(run), run.n_train, run.n_test, run.seed)
+    if save:
+        save_splits(run, result)
+    return result
+
+
+def save_splits(run: Run, s: Splits) -> Path:
+    folder = run.work_dir / "data"
+    for name in ("train", "valid", "test"):
+        data.write_jsonl(folder / f"{name}.jsonl",
+                         getattr(s, name)[["text", "label"]].to_dict("records"))
+    (folder / "manifest.json").write_text(json.dumps(
+        {"params": _manifest(run), "labels": s.labels, "lang": s.lang}, ensure_ascii=False, indent=1))
+    return folder
+
+
+# ---------------------------------------------------------------- training files and jobs
+
+def training_files(run: Run, s: Splits, *, order: str = "shuffled") -> tuple[Path, Path]:
+    """Chat JSONL for training and validation; ``order`` is 'shuffled' or 'by_label'."""
+    train = data.shuffle(s.train, run.seed) if order == "shuffled" else data.order_by_label(s.train)
+    train_path = data.write_chat_jsonl(run.path("data", f"train_chat_{order}.jsonl"), train,
+                                       labels=s.labels, lang=s.lang)
+    valid_path = data.write_chat_jsonl(run.path("data", "valid_chat.jsonl"), s.valid,
+                                       labels=s.labels, lang=s.lang)
+    return train_path, valid_path
+
+
+def fine_tune(run: Run, client, s: Splits, *, epochs=None, order: str = "shuffled",
+              suffix: str | None = None, max_cost_usd: float | None = jobs.DEFAULT_MAX_COST_USD,
+              quiet: bool = False):
+    """Submit (or attach to) the fine-tuning job for these splits and wait for it.
+
+    Returns ``(record, job)``: the job store's record and the finished SDK job.
+    """
+    train_path, valid_path = training_files(run, s, order=order)
+    record = jobs.submit(client, train_path, validation_file=valid_path, model=run.base_model,
+                         settings=run.settings, work_dir=run.work_dir,
+                         n_epochs=epochs if epochs is not None else run.epochs,
+                         suffix=suffix or "course", seed=run.seed, max_cost_usd=max_cost_usd,
+                         verbose=not quiet)
+    job = jobs.wait(client, record, settings=run.settings, progress=not quiet)
+    return record, job

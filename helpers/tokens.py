@@ -6,13 +6,23 @@ the one the sandbox bills with):
     tokens(example) = sum over messages of (3 + tokens(content) [+ tokens(name) + 1])
                       + 3   # every reply is primed with <|start|>assistant<|message|>
 
+Also here: training-example limits, fast counting of many examples, token
+distributions, the epochs heuristic and billed tokens.
+
 A message's ``weight`` key (0 or 1) does not change the count: weighted-out
 assistant messages are still part of the training file and are billed.
 """
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
+import numpy as np
 import tiktoken
 
 TOKENS_PER_MESSAGE = 3
@@ -68,14 +78,6 @@ def chat_example_tokens(example: dict, encoding: tiktoken.Encoding) -> int:
 
 # --- limits, fast counting, distributions, epochs and billing -----------------
 
-import json
-import os
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import numpy as np
 
 # Longest training example a model accepts, in tokens (FACTS.md; the
 # sandbox documents its own). Prefixes are checked in order, first match wins.
@@ -158,11 +160,14 @@ def count_strings(texts: Sequence[str], model_or_encoding, *, num_threads: int |
     ``encode_ordinary`` equals ``encode(..., disallowed_special=())``, the call
     ``chat_example_tokens`` makes. tiktoken's own ``encode_ordinary_batch``
     schedules one future per string, which costs more than encoding a short
-    string; handing each thread one contiguous chunk keeps that overhead out
-    (tiktoken's Rust BPE releases the GIL, so the chunks really run in parallel).
+    string; handing each thread one contiguous chunk keeps that overhead out.
+    Threads pay off only with spare cores (measured in bench/token_count.py:
+    on a busy 2-core machine they slow counting down), so the default is one
+    thread on machines with two cores or fewer.
     """
     encoding = _as_encoding(model_or_encoding)
-    threads = num_threads or min(8, os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    threads = num_threads or (1 if cores <= 2 else min(8, cores))
     if threads <= 1 or len(texts) < 1000:
         return _lengths(encoding, texts)
     size = -(-len(texts) // threads)

@@ -1,0 +1,30 @@
+"""Fine-tuning jobs that never charge twice, for the OpenAI and Zhipu SDKs.
+
+    record = jobs.submit(client, "train.jsonl", model="gpt-4o-mini-2024-07-18",
+                         settings=settings, work_dir=work, max_cost_usd=1.0)
+    job = jobs.wait(client, record, settings=settings)
+    jobs.result_frame(client, job); jobs.events(client, job.id); jobs.ledger(record)
+
+Modules: ``store`` (SQLite job store), ``submit`` (upload reuse, idempotent
+create, cost guard), ``wait`` (progress, backoff, timeout), ``results``
+(events, checkpoints, result file, list, cancel, delete), ``accounting``
+(the ledger: estimated vs billed), ``sdk`` (the two SDKs' differences), ``errors``.
+"""
+from .errors import (APICallError, CostLimitError, CourseJobError, JobCancelledError,
+                     JobFailedError, JobTimeoutError, NotFoundError, TrainingNotAvailableError)
+from .accounting import ledger
+from .results import (cancel, checkpoints, delete_model, events, list_jobs, result_frame,
+                      result_frame_from_bytes)
+from .store import JobRecord, JobStore
+from .submit import (DEFAULT_MAX_COST_USD, check_cost, idempotency_key, open_store, submit,
+                     upload)
+from . import wait as wait_module
+from .wait import latest_metrics, wait
+
+__all__ = [
+    "APICallError", "CostLimitError", "CourseJobError", "JobCancelledError", "JobFailedError",
+    "JobTimeoutError", "NotFoundError", "TrainingNotAvailableError", "ledger", "cancel",
+    "checkpoints", "delete_model", "events", "list_jobs", "result_frame",
+    "result_frame_from_bytes", "JobRecord", "JobStore", "DEFAULT_MAX_COST_USD", "check_cost",
+    "idempotency_key", "open_store", "submit", "upload", "latest_metrics", "wait",
+]

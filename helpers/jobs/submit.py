@@ -1,0 +1,217 @@
+"""Upload with reuse, and idempotent job creation behind a cost guard.
+
+The idempotency key is a sha256 over backend, SDK, base model, training-file
+hash, validation-file hash, hyperparameters, suffix and seed. A second job for
+the same key needs ``force=True``. Before creating, the local store is asked,
+then the API (OpenAI: ``jobs.list(metadata={"course_key": key})``; Zhipu: the
+job's ``request_id``), so a new work directory still finds a job made earlier.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from .. import config, prices, tokens
+from . import sdk
+from .errors import CostLimitError, NotFoundError
+from .store import JobRecord, JobStore
+
+DEFAULT_MAX_COST_USD = 1.0
+PURPOSE = "fine-tune"
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def backend_id(settings: config.Settings) -> str:
+    """The store's name for a backend; a local sandbox is named by its directory.
+
+    A fresh sandbox hands out the same ids again, so a record made against
+    another sandbox directory must never match.
+    """
+    if settings.backend == "sandbox":
+        return f"sandbox@{settings.sandbox_dir}"
+    return settings.backend
+
+
+def idempotency_key(backend: str, sdk_name: str, model: str, training_sha256: str,
+                    validation_sha256: str | None, params: dict) -> str:
+    blob = json.dumps({"backend": backend, "sdk": sdk_name, "model": model,
+                       "training": training_sha256, "validation": validation_sha256,
+                       "params": params}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def open_store(settings: config.Settings | None = None, work_dir: str | Path | None = None,
+               ) -> JobStore:
+    """The job store in ``work_dir`` (default: ``config.work_dir(settings)``).
+
+    In replay/record mode ``config.work_dir`` makes a new temp dir per call, so
+    a notebook should compute its work dir once and pass it everywhere.
+    """
+    settings = settings or config.resolve()
+    return JobStore(Path(work_dir) if work_dir else config.work_dir(settings))
+
+
+def upload(client, path: str | Path, *, settings: config.Settings | None = None,
+           work_dir: str | Path | None = None, purpose: str = PURPOSE) -> str:
+    """Upload ``path`` unless a file with the same content is already there; its id.
+
+    The uploaded name carries the first 12 hex digits of the content hash, so
+    the file is also recognised from ``files.list`` (by name and size) when
+    the local store does not know it.
+    """
+    settings = settings or config.resolve()
+    store = open_store(settings, work_dir)
+    path = Path(path)
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    backend, sdk_name = backend_id(settings), sdk.sdk_name(client)
+    name = f"{path.stem}-{sha[:12]}{path.suffix}"
+    remote = {f.id: f for f in sdk.list_files(client, purpose)}
+    known = store.file_id(backend, sdk_name, sha, purpose)
+    if known and known in remote and _same(remote[known], name, len(data)):
+        return known
+    for file in remote.values():
+        if _same(file, name, len(data)):
+            store.save_file(backend, sdk_name, sha, purpose, file.id, name, len(data))
+            return file.id
+    created = sdk.upload_file(client, name, data, purpose)
+    store.save_file(backend, sdk_name, sha, purpose, created.id, name, len(data))
+    return created.id
+
+
+def _same(file, name: str, size: int) -> bool:
+    return file.filename == name and (file.bytes in (None, size))
+
+
+def _estimate(examples, model: str, n_epochs) -> tuple[tokens.TrainingEstimate, float | None]:
+    try:
+        estimate = tokens.estimate_training(examples, model, n_epochs)
+    except KeyError:  # no tokenizer known (e.g. chatglm3-6b): Zhipu's chars/1.6 estimate
+        per_epoch = tokens.zhipu_estimated_tokens(examples)
+        epochs = (tokens.default_epochs(len(examples)) if n_epochs in (None, "auto")
+                  else int(n_epochs))
+        estimate = tokens.TrainingEstimate(model, len(examples), epochs, None, per_epoch,
+                                           per_epoch * epochs)
+    try:
+        cost = prices.training_cost_usd(estimate.billed_tokens, model)
+    except prices.UnknownModelError:
+        cost = None
+    return estimate, cost
+
+
+def check_cost(estimate: tokens.TrainingEstimate, cost_usd: float | None,
+               max_cost_usd: float | None) -> None:
+    """Refuse when the estimate is over ``max_cost_usd``, or unknown while a cap is set.
+
+    ``max_cost_usd=None`` means "no cap": it is the explicit way to submit to a
+    backend whose training price nobody could confirm (Zhipu).
+    """
+    if max_cost_usd is None:
+        return
+    what = (f"{estimate.billed_tokens:,} billed tokens ({estimate.tokens_per_epoch:,} per epoch "
+            f"× {estimate.epochs} epochs) on {estimate.model}")
+    if cost_usd is None:
+        raise CostLimitError(
+            f"Not submitted: the training price of {estimate.model} is unknown (never guessed), "
+            f"so the estimate of {what} cannot be checked against max_cost_usd={max_cost_usd}; "
+            "pass max_cost_usd=None to submit anyway.")
+    if cost_usd > max_cost_usd:
+        raise CostLimitError(
+            f"Not submitted: the estimated cost is ${cost_usd:.2f} for {what}, over "
+            f"max_cost_usd=${max_cost_usd:.2f}; raise max_cost_usd or use fewer examples/epochs.")
+
+
+def _attach(client, store: JobStore, record: JobRecord) -> JobRecord | None:
+    """The stored record refreshed from the API; None if the API no longer has it."""
+    try:
+        job = sdk.retrieve(client, record.job_id)
+    except NotFoundError:
+        store.forget_job(record.backend, record.sdk, record.job_id)
+        return None
+    if getattr(job, "training_file", None) not in (record.training_file, None):
+        store.forget_job(record.backend, record.sdk, record.job_id)
+        return None
+    record = store.update_job(record.backend, record.sdk, record.job_id, status=job.status,
+                              fine_tuned_model=job.fine_tuned_model)
+    record.attached = True
+    return record
+
+
+def submit(client, training_file: str | Path, *, model: str,
+           settings: config.Settings | None = None, work_dir: str | Path | None = None,
+           validation_file: str | Path | None = None, n_epochs="auto", batch_size="auto",
+           learning_rate_multiplier="auto", suffix: str | None = None, seed: int | None = None,
+           metadata: dict | None = None, max_cost_usd: float | None = DEFAULT_MAX_COST_USD,
+           force: bool = False, verbose: bool = True) -> JobRecord:
+    """Create a supervised fine-tuning job once; later calls attach to it.
+
+    Returns the store's ``JobRecord`` (``.attached`` is True when an existing
+    job was found). ``force=True`` creates another job for the same inputs.
+    The cost guard runs only when a new job would be created.
+    """
+    settings = settings or config.resolve()
+    store = open_store(settings, work_dir)
+    backend, sdk_name = backend_id(settings), sdk.sdk_name(client)
+    examples = tokens.load_chat_jsonl(training_file)
+    if validation_file:
+        tokens.load_chat_jsonl(validation_file)  # fail early, with file and line
+    train_sha = file_sha256(training_file)
+    valid_sha = file_sha256(validation_file) if validation_file else None
+    params = {"n_epochs": n_epochs, "batch_size": batch_size,
+              "learning_rate_multiplier": learning_rate_multiplier, "suffix": suffix,
+              "seed": seed}
+    # The key travels to the API, so it names the backend, not a local path:
+    # recorded requests then replay byte-for-byte from another sandbox dir.
+    key = idempotency_key(settings.backend, sdk_name, model, train_sha, valid_sha, params)
+
+    estimate, cost = _estimate(examples, model, n_epochs)
+    new = JobRecord(backend=backend, sdk=sdk_name, job_id="", key=key, attempt=0, model=model,
+                    training_file="", training_sha256=train_sha, validation_sha256=valid_sha,
+                    params=params, estimated_tokens=estimate.billed_tokens,
+                    estimated_cost_usd=cost)
+    if not force:
+        found = _find_existing(client, store, new)
+        if found is not None:
+            if verbose:
+                print(f"Attached to existing job {found.job_id} ({found.status}); "
+                      "no new job created. Pass force=True to start another one.")
+            return found
+
+    check_cost(estimate, cost, max_cost_usd)
+    train_id = upload(client, training_file, settings=settings, work_dir=store.path.parent)
+    valid_id = (upload(client, validation_file, settings=settings, work_dir=store.path.parent)
+                if validation_file else None)
+    attempt = store.attempts(backend, sdk_name, key) + 1
+    job = sdk.create_job(client, model=model, training_file=train_id, validation_file=valid_id,
+                         hyper=sdk.hyperparameters(n_epochs, batch_size, learning_rate_multiplier),
+                         suffix=suffix, seed=seed, metadata=metadata, key=key, attempt=attempt)
+    record = store.save_job(replace(new, job_id=job.id, attempt=attempt, training_file=train_id,
+                                    validation_file=valid_id, status=job.status))
+    if verbose:
+        price = "unknown price" if cost is None else f"≈ ${cost:.2f}"
+        print(f"Created job {job.id}: {estimate.billed_tokens:,} estimated billed tokens, {price}.")
+    return record
+
+
+def _find_existing(client, store: JobStore, new: JobRecord) -> JobRecord | None:
+    """The job already made for ``new.key``: from the store, else from the API."""
+    record = store.latest_for_key(new.backend, new.sdk, new.key)
+    if record is not None:
+        record = _attach(client, store, record)
+        if record is not None:
+            return record
+    remote = sdk.list_jobs(client, key=new.key)
+    if not remote:
+        return None
+    job = max(remote, key=sdk.job_attempt)
+    record = store.save_job(replace(
+        new, job_id=job.id, attempt=sdk.job_attempt(job), training_file=job.training_file,
+        validation_file=job.validation_file, status=job.status,
+        fine_tuned_model=job.fine_tuned_model))
+    record.attached = True
+    return record

@@ -1,0 +1,45 @@
+"""The dated price table and cost tables (helpers.prices)."""
+import pytest
+
+from helpers import prices
+
+
+def test_every_row_has_a_date_and_a_source():
+    for row in prices.PRICES:
+        assert row.as_of and row.source, row.model
+
+
+def test_openai_training_prices_from_facts():
+    assert prices.price_for("gpt-4o-mini-2024-07-18").training_per_1m == 3.0
+    assert prices.price_for("ft:gpt-4o-mini-2024-07-18:org:s:abc").training_per_1m == 3.0
+    assert prices.price_for("gpt-4.1-nano").training_per_1m == 1.5
+    assert prices.price_for("gpt-3.5-turbo").training_per_1m == 8.0
+
+
+def test_zhipu_training_prices_are_unknown_and_shown_as_such():
+    flash = prices.price_for("glm-4-flash:123:mine:abc")
+    assert flash.training_per_1m is None and flash.input_per_1m == 0.0  # chat is free
+    assert prices.training_cost(10_000, "glm-4-flash") is None
+    table = prices.price_table("zhipu")
+    assert set(table["training_per_1m"]) == {prices.UNKNOWN}
+
+
+def test_unknown_model_is_an_error_not_a_guess():
+    with pytest.raises(prices.UnknownModelError, match="no price row"):
+        prices.price_for("gpt-5-imaginary")
+
+
+def test_cost_table_over_epochs_and_models():
+    table = prices.cost_table(1_000_000, ["gpt-4o-mini-2024-07-18", "glm-4-flash",
+                                          "sandbox-base"])
+    assert list(table.index) == [1, 2, 3, 4]
+    assert list(table["gpt-4o-mini-2024-07-18"]) == [3.0, 6.0, 9.0, 12.0]
+    assert table.loc[4, "gpt-4o-mini-2024-07-18"] / table.loc[1, "gpt-4o-mini-2024-07-18"] == 4
+    assert list(table["glm-4-flash"]) == [prices.UNKNOWN] * 4
+    assert list(table["sandbox-base"]) == [0.0] * 4
+    assert list(table["billed_tokens"]) == [1_000_000 * e for e in range(1, 5)]
+
+
+def test_zhipu_token_estimate_is_labelled():
+    est = prices.zhipu_token_estimate([{"messages": [{"role": "user", "content": "一二三四五六七八"}]}])
+    assert est["tokens"] == 5 and est["is_estimate"] and "1.6" in est["method"]

@@ -1,0 +1,218 @@
+"""Large evaluations through the Batch API, the providers' own engine for scale.
+
+Steps: build one JSONL request per text (``custom_id`` = ``req-<index>``),
+upload it with purpose "batch", create the batch, poll until it ends, download
+the output and error files, and join by ``custom_id`` (output order is not
+guaranteed). Every input gets exactly one prediction: a request that failed,
+or that appears in neither file, becomes an error prediction and is listed in
+``BatchResults.failures``; lines that cannot be read or belong to no request
+are listed in ``BatchResults.problems``. Nothing is dropped silently.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from . import prompts
+from .answers import UNKNOWN
+from .classify import Prediction, build_request, make_prediction, normalize_completion
+from .clients import sdk_of
+
+ENDPOINTS = {"openai": "/v1/chat/completions", "zhipu": "/v4/chat/completions"}
+TERMINAL = {"completed", "failed", "expired", "cancelled"}
+ID_PREFIX = "req-"
+
+
+def custom_id(index: int) -> str:
+    return f"{ID_PREFIX}{index}"
+
+
+def build_batch_requests(texts, labels, model: str, *, sdk: str = "openai",
+                         lang: str | None = None, examples=None, **request_options) -> list[dict]:
+    """One Batch API line per text, in input order."""
+    texts = list(texts)
+    lang = lang or prompts.detect_language(texts)
+    if examples is not None and hasattr(examples, "examples_for"):
+        examples = examples.examples_for(texts)
+    shots = list(examples) if examples is not None else [()] * len(texts)
+    if len(shots) != len(texts):
+        raise ValueError(f"examples has {len(shots)} entries for {len(texts)} texts")
+    url = ENDPOINTS[sdk]
+    return [{"custom_id": custom_id(i), "method": "POST", "url": url,
+             "body": build_request(text, labels, model, lang=lang, examples=ex, **request_options)}
+            for i, (text, ex) in enumerate(zip(texts, shots))]
+
+
+def write_jsonl(lines, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for line in lines:
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return path
+
+
+def submit_batch(client, path: str | Path, metadata: dict | None = None):
+    """Upload the request file and create the batch; returns the Batch object."""
+    sdk = sdk_of(client)
+    with Path(path).open("rb") as f:
+        uploaded = client.files.create(file=f, purpose="batch")
+    kw = {"input_file_id": uploaded.id, "endpoint": ENDPOINTS[sdk], "completion_window": "24h"}
+    if metadata:
+        kw["metadata"] = metadata
+    return client.batches.create(**kw)
+
+
+def wait_for_batch(client, batch_id: str, *, poll_seconds: float = 5.0,
+                   timeout: float | None = None, progress: bool = True, sleep=time.sleep):
+    """Poll until the batch reaches a terminal status; returns the final Batch."""
+    started = time.monotonic()
+    bar = tqdm(desc=f"batch {batch_id}", total=None, disable=not progress)
+    try:
+        while True:
+            batch = client.batches.retrieve(batch_id)
+            counts = getattr(batch, "request_counts", None)
+            if counts is not None and counts.total:
+                bar.total = counts.total
+                bar.n = (counts.completed or 0) + (counts.failed or 0)
+            bar.set_postfix(status=batch.status)
+            bar.refresh()
+            if batch.status in TERMINAL:
+                return batch
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise TimeoutError(f"batch {batch_id} still {batch.status} after {timeout:.0f} s; "
+                                   "call wait_for_batch again later, it keeps running")
+            sleep(poll_seconds)
+    finally:
+        bar.close()
+
+
+def read_jsonl_text(text: str, source: str) -> tuple[list[dict], list[str]]:
+    """Records of a JSONL text, and one problem line per unreadable line."""
+    records, problems = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            problems.append(f"{source}:{number}: invalid JSON: {err.msg}")
+            continue
+        if not isinstance(record, dict) or "custom_id" not in record:
+            problems.append(f"{source}:{number}: no custom_id")
+            continue
+        records.append(record)
+    return records, problems
+
+
+def download_results(client, batch) -> tuple[list[dict], list[dict], list[str]]:
+    """Output records, error records and problems from a batch's files."""
+    output, errors, problems = [], [], []
+    for attr, bucket in (("output_file_id", output), ("error_file_id", errors)):
+        file_id = getattr(batch, attr, None)
+        if not file_id:
+            continue
+        records, bad = read_jsonl_text(client.files.content(file_id).text, f"{attr} {file_id}")
+        bucket.extend(records)
+        problems.extend(bad)
+    return output, errors, problems
+
+
+@dataclass
+class BatchResults:
+    predictions: list[Prediction]
+    failures: list[dict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    batch: object = None
+
+    @property
+    def labels(self) -> list[str]:
+        return [p.label for p in self.predictions]
+
+    def summary(self) -> dict:
+        return {"n": len(self.predictions), "failed": len(self.failures),
+                "problems": len(self.problems),
+                "unknown": sum(p.label == UNKNOWN and not p.error for p in self.predictions),
+                "status": getattr(self.batch, "status", None)}
+
+
+def _failure_reason(record: dict) -> str | None:
+    """None for a successful record, else why it failed."""
+    response = record.get("response") or {}
+    error = record.get("error")
+    status = response.get("status_code")
+    if error:
+        if isinstance(error, dict):
+            return f"{error.get('code') or 'error'}: {error.get('message') or ''}".strip()
+        return str(error)
+    if status != 200:
+        body = response.get("body") or {}
+        message = (body.get("error") or {}).get("message") if isinstance(body, dict) else None
+        return f"HTTP {status}" + (f": {message}" if message else "")
+    if not isinstance(response.get("body"), dict):
+        return "response has no body"
+    return None
+
+
+def _index_of(cid: str, n: int) -> int | None:
+    digits = cid[len(ID_PREFIX):] if cid.startswith(ID_PREFIX) else ""
+    return int(digits) if digits.isdigit() and int(digits) < n else None
+
+
+def join_results(n: int, labels, output, errors, problems=(), top_logprobs=None) -> BatchResults:
+    """One prediction per input index from output and error records, joined by custom_id."""
+    labels = list(labels)
+    problems = list(problems)
+    seen: dict[int, dict] = {}
+    for record in list(output) + list(errors):
+        cid = str(record.get("custom_id"))
+        index = _index_of(cid, n)
+        if index is None:
+            problems.append(f"custom_id {cid!r} matches no request")
+            continue
+        if index in seen:
+            # Keep a success over a failure; report the repeat either way.
+            problems.append(f"custom_id {cid!r} appears more than once")
+            if _failure_reason(seen[index]) is None:
+                continue
+        seen[index] = record
+    predictions, failures = [], []
+    for i in range(n):
+        record = seen.get(i)
+        reason = "missing from both the output and the error file" if record is None \
+            else _failure_reason(record)
+        if reason is not None:
+            failures.append({"custom_id": custom_id(i), "index": i, "reason": reason})
+            predictions.append(make_prediction(i, labels, error=reason))
+            continue
+        response = normalize_completion(record["response"]["body"])
+        predictions.append(make_prediction(i, labels, response, top_logprobs=top_logprobs))
+    return BatchResults(predictions, failures, problems)
+
+
+def run_batch(client, texts, labels, model: str, work_dir: str | Path, *, name: str = "eval",
+              poll_seconds: float = 5.0, timeout: float | None = None, progress: bool = True,
+              lang: str | None = None, examples=None, **request_options) -> BatchResults:
+    """Build, submit, wait for, download and join a batch classification."""
+    texts = list(texts)
+    sdk = sdk_of(client)
+    lines = build_batch_requests(texts, labels, model, sdk=sdk, lang=lang, examples=examples,
+                                 **request_options)
+    path = write_jsonl(lines, Path(work_dir) / "batches" / f"{name}.requests.jsonl")
+    batch = submit_batch(client, path, metadata={"name": name})
+    batch = wait_for_batch(client, batch.id, poll_seconds=poll_seconds, timeout=timeout,
+                           progress=progress)
+    output, errors, problems = download_results(client, batch)
+    if batch.status != "completed":
+        problems.append(f"batch {batch.id} ended {batch.status}: {getattr(batch, 'errors', None)}")
+    results = join_results(len(texts), labels, output, errors, problems,
+                           top_logprobs=request_options.get("top_logprobs"))
+    results.batch = batch
+    if results.failures or results.problems:
+        tqdm.write(f"batch {batch.id}: {len(results.failures)} of {len(texts)} requests failed, "
+                   f"{len(results.problems)} problems; see .failures and .problems")
+    return results

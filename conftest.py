@@ -11,6 +11,5 @@ from pathlib import Path
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 os.environ["COURSE_MODE"] = "replay"
 os.environ.setdefault("COURSE_BACKEND", "sandbox")
-os.environ.setdefault("MPLBACKEND", "Agg")
 for _var in ("OPENAI_API_KEY", "ZHIPUAI_API_KEY"):
     os.environ.pop(_var, None)

@@ -33,6 +33,7 @@ import json
 import re
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import httpx
@@ -172,7 +173,12 @@ def _scrub_response(response):
 
 # ---------------------------------------------------------------- serializer
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's C loader/dumper: the pure-Python ones take seconds per cassette.
+_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Dumper(_BaseDumper):
     pass
 
 
@@ -236,7 +242,7 @@ class ReadableYaml:
 
     @staticmethod
     def deserialize(text):
-        data = yaml.safe_load(text) or {"version": 1, "interactions": []}
+        data = yaml.load(text, Loader=_Loader) or {"version": 1, "interactions": []}
         for item in data["interactions"]:
             body = item["request"].get("body")
             if isinstance(body, dict) and MULTIPART_KEY in body:
@@ -293,8 +299,42 @@ def activate(name: str | Path, settings: Settings) -> Path:
         cassette = context.__enter__()
         if record_mode == "all":
             _save_as_we_go(cassette)
+        else:
+            _index(cassette)
         _active[path] = (context, cassette)
     return path
+
+
+def signature(request) -> tuple:
+    """Everything the matchers compare, as one hashable value."""
+    url = urllib.parse.urlsplit(request.uri)
+    query = tuple(sorted(urllib.parse.parse_qsl(url.query, keep_blank_values=True)))
+    body = json.dumps(_canon(request), sort_keys=True, ensure_ascii=False)
+    return (request.method, url.scheme, url.hostname, url.port, url.path, query, body)
+
+
+def _index(cassette):
+    """Look recordings up by signature instead of running every matcher on every one.
+
+    vcrpy scans all interactions with all matchers for each request, which makes
+    replaying a notebook with a few hundred calls take tens of seconds. The
+    matchers here amount to equality of ``signature``, so a dict gives the same
+    answers; on a miss vcrpy's own scan still explains what differs.
+    """
+    index: dict[tuple, list[int]] = {}
+    for i, (stored, _response) in enumerate(cassette.data):
+        index.setdefault(signature(stored), []).append(i)
+
+    def responses(request):
+        request = cassette._before_record_request(request)
+        for i in index.get(signature(request), ()):
+            yield i, cassette.data[i][1]
+
+    def can_play_response_for(request):
+        return any(cassette.play_counts[i] == 0 for i, _ in responses(request))
+
+    cassette._responses = responses
+    cassette.can_play_response_for = can_play_response_for
 
 
 def _save_as_we_go(cassette):

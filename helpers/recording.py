@@ -30,6 +30,7 @@ import email.parser
 import email.policy
 import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -268,12 +269,17 @@ def _vcr() -> vcr.VCR:
 
 # ---------------------------------------------------------------- activation
 
+def cassette_dir() -> Path:
+    """``notebooks/cassettes``, or ``COURSE_CASSETTE_DIR`` (tests re-record into a temp dir)."""
+    return Path(os.environ.get("COURSE_CASSETTE_DIR") or CASSETTE_DIR)
+
+
 def cassette_path(name: str | Path, settings: Settings) -> Path:
-    """``notebooks/cassettes/<name>.<backend>.yaml``, or ``name`` itself if it is a .yaml path."""
+    """``<cassette dir>/<name>.<backend>.yaml``, or ``name`` itself if it is a .yaml path."""
     p = Path(name)
     if p.suffix in (".yaml", ".yml"):
         return p.resolve()
-    return CASSETTE_DIR / f"{p.stem}.{settings.backend}.yaml"
+    return cassette_dir() / f"{p.stem}.{settings.backend}.yaml"
 
 
 def activate(name: str | Path, settings: Settings) -> Path:

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import tiktoken
 
+from . import prompts
+
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3
@@ -153,60 +155,151 @@ def _lengths(encoding: tiktoken.Encoding, texts: Sequence[str]) -> list[int]:
     return [len(encoding.encode_ordinary(t)) for t in texts]
 
 
+UNSAFE_START = "\r\n/ \t"
+
+
+def joinable(piece: str) -> bool:
+    """True if no pre-token can cross the cut after ``piece`` or before it (see below)."""
+    return len(piece) > 1 and piece[0] not in UNSAFE_START and piece.endswith("\n")
+
+
+@lru_cache(maxsize=None)
+def _token_byte_lengths(name: str) -> np.ndarray:
+    encoding = tiktoken.get_encoding(name)
+    out = np.zeros(encoding.max_token_value + 1, dtype=np.int64)
+    for token in range(encoding.n_vocab):
+        try:
+            out[token] = len(encoding.decode_single_token_bytes(token))
+        except KeyError:  # gaps between ordinary and special token ids
+            pass
+    return out
+
+
+def _joined_lengths(encoding: tiktoken.Encoding, pieces: Sequence[str]) -> list[int]:
+    """Token counts of ``joinable`` pieces from one encode of all of them joined.
+
+    Encoding one long string keeps Python out of the loop (and tiktoken releases
+    the GIL, so groups run in parallel threads). A piece ends with a newline and
+    the next starts with a character no pre-token can absorb, so every token
+    lies inside one piece; the counts come from the tokens' byte lengths. That
+    is checked: if any piece does not end on a token boundary, the pieces are
+    encoded one by one instead.
+    """
+    if not pieces:
+        return []
+    ids = np.asarray(encoding.encode_ordinary("".join(pieces)), dtype=np.int64)
+    token_ends = np.cumsum(_token_byte_lengths(encoding.name)[ids])
+    piece_ends = np.cumsum([len(p.encode("utf-8")) for p in pieces])
+    cut = np.searchsorted(token_ends, piece_ends, side="right")
+    if not np.array_equal(token_ends[cut - 1], piece_ends):
+        return _lengths(encoding, pieces)
+    return np.diff(cut, prepend=0).tolist()
+
+
 def count_strings(texts: Sequence[str], model_or_encoding, *, num_threads: int | None = None,
                   ) -> list[int]:
-    """Token count of each string, computed on a thread pool.
+    """Token count of each string (``encode_ordinary``, as ``chat_example_tokens`` counts).
 
-    ``encode_ordinary`` equals ``encode(..., disallowed_special=())``, the call
-    ``chat_example_tokens`` makes. tiktoken's own ``encode_ordinary_batch``
-    schedules one future per string, which costs more than encoding a short
-    string; handing each thread one contiguous chunk keeps that overhead out.
-    Threads pay off only with spare cores (measured in bench/token_count.py:
-    on a busy 2-core machine they slow counting down), so the default is one
-    thread on machines with two cores or fewer.
+    ``joinable`` strings are counted a thread's share at a time by encoding them
+    joined (``_joined_lengths``); the rest one by one. tiktoken's own
+    ``encode_ordinary_batch`` schedules one future per string, which costs more
+    than encoding a short string (measured in bench/token_count.py).
     """
     encoding = _as_encoding(model_or_encoding)
-    cores = os.cpu_count() or 1
-    threads = num_threads or (1 if cores <= 2 else min(8, cores))
-    if threads <= 1 or len(texts) < 1000:
-        return _lengths(encoding, texts)
-    size = -(-len(texts) // threads)
-    chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
-    with ThreadPoolExecutor(threads) as pool:
-        parts = pool.map(lambda chunk: _lengths(encoding, chunk), chunks)
-    return [n for part in parts for n in part]
+    texts = list(texts)
+    threads = num_threads or min(8, os.cpu_count() or 1)
+    join = [i for i, t in enumerate(texts) if joinable(t)]
+    rest = [i for i, t in enumerate(texts) if not joinable(t)]
+    out = [0] * len(texts)
+    for i, n in zip(rest, _lengths(encoding, [texts[i] for i in rest])):
+        out[i] = n
+    size = max(1000, -(-len(join) // threads))
+    groups = [join[k:k + size] for k in range(0, len(join), size)]
+    with ThreadPoolExecutor(max(1, min(threads, len(groups)))) as pool:
+        counted = pool.map(lambda g: _joined_lengths(encoding, [texts[i] for i in g]), groups)
+        for group, lengths in zip(groups, counted):
+            for i, n in zip(group, lengths):
+                out[i] = n
+    return out
+
+
+def split_course_prompt(content: str, heads: dict) -> tuple[str, str, str] | None:
+    """``(head, text + "\\n", tail)`` whose token counts add up to the whole prompt's.
+
+    tiktoken cuts text into pre-tokens with a regex and encodes each one alone,
+    so counts add up across a cut that no pre-token crosses. The course prompt
+    is cut after the "：\\n" / ":\\n" that ends its head and before the word that
+    starts its tail ("类别：" / "Category:"). A pre-token crosses the first cut
+    only if the text starts with a newline, "/" or whitespace (those prompts are
+    left whole), and never the second: the "\\n" before the tail stays with the
+    text, where a closing punctuation mark may absorb it. ``heads`` caches the
+    heads seen so far (one per label set). None if ``content`` is not a course prompt.
+    """
+    for head, tail in heads.values():
+        if content.startswith(head) and content.endswith(tail):
+            break
+    else:
+        parsed = prompts.parse_prompt(content)
+        if parsed is None or parsed.examples:
+            return None
+        head_template, tail = prompts.TEMPLATES[parsed.lang].split("{text}")
+        labels = prompts.SEPARATORS[parsed.lang].join(parsed.labels)
+        head = head_template.format(labels=labels)
+        if not (content.startswith(head) and content.endswith(tail)):
+            return None
+        heads[(parsed.lang, labels)] = (head, tail)
+    text = content[len(head):len(content) - len(tail)]
+    if not text or text[0] in "\r\n/ \t" or not tail.startswith("\n"):
+        return None
+    return head, text + "\n", tail[1:]
 
 
 def count_chat_tokens(examples: Iterable[dict], model_or_encoding, *,
                       num_threads: int | None = None) -> list[int]:
     """``chat_example_tokens`` for every example, fast; the result is identical.
 
-    The formula encodes each message content (and name) on its own, so equal
-    strings always have equal counts: each distinct string is encoded once
-    (system prompts and labels repeat in every example), and the distinct
-    strings are encoded on a thread pool (``count_strings``). Nothing is split
-    or merged, so no tokenisation boundary changes.
+    Each message content is counted on its own (that is the formula), and:
+    a course prompt is cut at its template (``split_course_prompt``), so the
+    label list and instructions are encoded once per label set rather than once
+    per example; every distinct string is encoded once (system prompts and
+    answers repeat); the distinct strings go through ``count_strings``.
+    bench/token_count.py checks the counts equal the plain loop's on 100k examples.
     """
     examples = list(examples)
-    parts: list[list[str]] = []
     index: dict[str, int] = {}
+    heads: dict = {}
+    flat: list[int] = []           # piece ids of every example, one after another
+    starts: list[int] = []         # where each example's pieces start in ``flat``
+    overhead: list[int] = []       # the formula's per-message and per-name tokens
     for example in examples:
-        strings = []
-        for message in example.get("messages", []):
-            strings.append(_text(message.get("content")))
+        starts.append(len(flat))
+        messages = example.get("messages", ())
+        extra = REPLY_PRIMING + TOKENS_PER_MESSAGE * len(messages)
+        for message in messages:
+            content = message.get("content")
+            if not isinstance(content, str):
+                content = _text(content)
+            pieces = split_course_prompt(content, heads) if message.get("role") == "user" else None
+            for piece in pieces or (content,):
+                flat.append(index.setdefault(piece, len(index)))
             if message.get("name"):
-                strings.append(message["name"])
-        for s in strings:
-            index.setdefault(s, len(index))
-        parts.append(strings)
-    lengths = count_strings(list(index), model_or_encoding, num_threads=num_threads)
-    counts = []
-    for example, strings in zip(examples, parts):
-        messages = example.get("messages", [])
-        names = sum(1 for m in messages if m.get("name"))
-        counts.append(REPLY_PRIMING + TOKENS_PER_MESSAGE * len(messages) + TOKENS_PER_NAME * names
-                      + sum(lengths[index[s]] for s in strings))
-    return counts
+                flat.append(index.setdefault(message["name"], len(index)))
+                extra += TOKENS_PER_NAME
+        overhead.append(extra)
+    if not examples:
+        return []
+    lengths = np.asarray(count_strings(list(index), model_or_encoding, num_threads=num_threads),
+                         dtype=np.int64)
+    per_piece = lengths[np.asarray(flat, dtype=np.int64)] if flat else np.zeros(0, np.int64)
+    starts_arr = np.asarray(starts, dtype=np.int64)
+    sums = np.zeros(len(examples), dtype=np.int64)
+    nonempty = starts_arr < len(per_piece)
+    # reduceat sums each example's slice; examples with no pieces keep 0
+    if per_piece.size:
+        sums[nonempty] = np.add.reduceat(per_piece, starts_arr[nonempty])
+        ends = np.append(starts_arr[1:], len(per_piece))
+        sums[starts_arr == ends] = 0
+    return (sums + np.asarray(overhead, dtype=np.int64)).tolist()
 
 
 def distribution(values: Sequence[float]) -> dict[str, float]:

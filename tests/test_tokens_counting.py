@@ -114,3 +114,56 @@ def test_load_chat_jsonl_names_file_line_and_problem(tmp_path, line, problem):
     with pytest.raises(tokens.ChatFileError) as info:
         tokens.load_chat_jsonl(path)
     assert str(info.value).startswith(f"{path}:2: ") and problem in str(info.value)
+
+
+# ---- the template cut in count_chat_tokens must never change a count
+
+TRICKY_TEXTS = [
+    "国足1比0取胜", "今天股市大涨！", "这是真的吗？", "以“数字中国”为题。", "结尾有空格 ", "结尾两个换行\n\n",
+    "/开头的斜杠", "\n开头的换行", " 开头的空格", "123456", "ABC", "Mixed 中文 and English.", "emoji 🎉",
+    "a/b/c", "ends with slash/", "it's", "tab\tinside", "：冒号开头", "x", "。", "、、、", "\r\nwindows",
+    "Price: $3.50/month", "line one\nline two", "ends with colon:", "«quotes»",
+]
+
+
+def _examples():
+    from helpers import prompts as p
+
+    out = []
+    for labels, lang in ((["科技", "体育", "财经"], "zh"), (["baseball", "hockey"], "en")):
+        for text in TRICKY_TEXTS:
+            for system in (False, True):
+                msgs = p.messages(text, labels, lang, system=system)
+                out.append({"messages": msgs + [{"role": "assistant", "content": labels[0]}]})
+        shots = [("华为发布新芯片", labels[0])]
+        out.append({"messages": p.messages("few-shot prompts stay whole", labels, lang, examples=shots)})
+    return out
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini-2024-07-18", "gpt-3.5-turbo-0125"])
+def test_cut_prompts_count_exactly_like_whole_prompts(model):
+    enc = tokens.encoding_for(model)
+    examples = _examples()
+    assert tokens.count_chat_tokens(examples, model) == [tokens.chat_example_tokens(e, enc)
+                                                         for e in examples]
+
+
+def test_the_cut_is_used_for_course_prompts_and_skipped_when_unsafe():
+    from helpers import prompts as p
+
+    heads = {}
+    cut = tokens.split_course_prompt(p.classification_prompt("国足取胜", ["体育"], "zh"), heads)
+    assert cut == (p.classification_prompt("", ["体育"], "zh").split("\n类别：")[0], "国足取胜\n", "类别：")
+    assert tokens.split_course_prompt(p.classification_prompt("/x", ["体育"], "zh"), heads) is None
+    assert tokens.split_course_prompt("not a course prompt", heads) is None
+
+
+def test_fast_count_handles_empty_examples_names_and_parts():
+    enc = tokens.encoding_for("gpt-4o-mini-2024-07-18")
+    examples = [{"messages": []}, {"messages": [{"role": "user", "content": "hi"}]}, {"messages": []},
+                {"messages": [{"role": "user", "content": "a", "name": "bob"},
+                              {"role": "assistant", "content": [{"type": "text", "text": "x"}]}]},
+                {"messages": []}]
+    assert tokens.count_chat_tokens(examples, enc) == [tokens.chat_example_tokens(e, enc)
+                                                       for e in examples]
+    assert tokens.count_chat_tokens([], enc) == []

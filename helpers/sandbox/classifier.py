@@ -97,8 +97,13 @@ def train(texts, labels, *, n_epochs: int, batch_size: int, learning_rate_multip
           seed: int, valid_texts=(), valid_labels=(), on_epoch_end=None):
     """Fit a SoftmaxModel; returns (model, steps).
 
-    One pass over the shuffled data per epoch, one SGD update per mini-batch.
-    Each step records the batch's loss/accuracy before the update and the loss/
+    One pass over the data per epoch, in file order, one SGD update per
+    mini-batch, with a learning rate that decays linearly to zero over all
+    steps (the usual fine-tuning schedule; a constant rate with tiny batches
+    leaves the model at the mercy of its last few batches). File order is kept
+    on purpose: a training file sorted by label then teaches mostly its last
+    classes, the effect the course measures in its "shuffle your data" lesson
+    (a published real run: 32% unshuffled vs 63% shuffled). Each step records the batch's loss/accuracy before the update and the loss/
     accuracy of the next validation mini-batch (if a validation set is given).
     ``on_epoch_end(epoch, steps_so_far, model)`` is called after every epoch.
     """
@@ -110,13 +115,13 @@ def train(texts, labels, *, n_epochs: int, batch_size: int, learning_rate_multip
     # Validation labels the training set never saw count as always wrong.
     vy = np.array([index.get(c, -1) for c in valid_labels], dtype=np.int64)
     model = SoftmaxModel.empty(classes)
-    rng = np.random.default_rng(seed)
-    lr = BASE_LEARNING_RATE * learning_rate_multiplier
+    lr0 = BASE_LEARNING_RATE * learning_rate_multiplier
     n, steps, step, vpos = len(y), [], 0, 0
+    total_steps = n_epochs * -(-n // batch_size)
     for epoch in range(1, n_epochs + 1):
-        order = rng.permutation(n)
         for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
+            idx = np.arange(start, min(start + batch_size, n))
+            lr = lr0 * (1.0 - step / total_steps)
             yb = y[idx]
             probs, loss, acc, cols, compact = _batch_loss(model, x[idx], yb)
             probs[np.arange(len(yb)), yb] -= 1.0

@@ -102,3 +102,16 @@ def test_redact_patterns():
     assert errors.redact(f"k={ZHIPU_KEY}") == "k=[redacted]"
     assert errors.redact("tok eyJhbGciOi.eyJzdWIi.sig-_x") == "tok [redacted]"
     assert errors.redact("custom-secret-value", ["custom-secret-value"]) == "[redacted]"
+
+
+def test_zhipu_model_not_found_code_becomes_not_found_error():
+    import httpx
+    from zhipuai.core._errors import APIRequestFailedError
+
+    from helpers.jobs import errors
+
+    response = httpx.Response(400, json={"error": {"code": "1211", "message": "模型不存在"}},
+                              request=httpx.Request("DELETE", "http://z/api/paas/v4/x"))
+    err = errors.translate(APIRequestFailedError(message="模型不存在", response=response),
+                           "Deleting model m")
+    assert isinstance(err, errors.NotFoundError) and "1211" in str(err)

@@ -98,6 +98,9 @@ def _status_code_message(exc) -> tuple[int | None, str | None, str]:
     return None, None, str(exc)
 
 
+# Zhipu answers HTTP 400 with code 1211 ("the model does not exist") where OpenAI says 404.
+ZHIPU_NOT_FOUND = {"1211"}
+
 _HINTS = {
     400: "check the arguments and the file",
     401: "check the API key (it is not shown here)",
@@ -125,7 +128,7 @@ def translate(exc: BaseException, action: str, secrets=()) -> CourseJobError:
                                  if status and status >= 500 else "")
     where = f"HTTP {status}" + (f" ({code})" if code else "") if status else type(exc).__name__
     text = f"{action} failed: the API answered {where}: {message}" + (f"; {hint}." if hint else ".")
-    cls = NotFoundError if status == 404 else APICallError
+    cls = NotFoundError if status == 404 or code in ZHIPU_NOT_FOUND else APICallError
     return cls(text, status, code)
 
 

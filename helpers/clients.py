@@ -56,27 +56,38 @@ def _sandbox_app(settings: Settings, faults):
     return sandbox.app_for(settings.sandbox_dir, faults=faults)
 
 
+def _http_client(lib, settings: Settings, faults):
+    """The SDK's HTTP client: cassette-only in replay, in-process sandbox, or None (default).
+
+    ``lib`` is the HTTP library the SDK is built on: httpx2 (openai) or httpx (zhipuai).
+    """
+    if settings.mode == "replay":
+        from . import recording
+
+        return lib.Client(transport=recording.replay_transport(lib.__name__))
+    if settings.backend == "sandbox":
+        return lib.Client(transport=lib.WSGITransport(app=_sandbox_app(settings, faults)))
+    return None
+
+
+def _common(settings: Settings, cassette, other: str, this: str) -> str:
+    if settings.backend == other:
+        raise config.ConfigError(f"backend '{other}' uses {other}_client(), not {this}_client()")
+    key = _key(settings)  # fail fast on a missing key, before anything else
+    _activate_cassette(settings, cassette)
+    return key
+
+
 def openai_client(settings: Settings | None = None, *, cassette: str | Path | None = None,
                   faults=None, max_retries: int = 2, timeout: float = 60.0,
                   strict: bool = False, **resolve_kw) -> openai.OpenAI:
     """An ``openai.OpenAI`` client for the configured backend and mode."""
     settings = _settings(settings, **resolve_kw)
-    if settings.backend == "zhipu":
-        raise config.ConfigError("backend 'zhipu' uses zhipu_client(), not openai_client()")
-    key = _key(settings)  # fail fast on a missing key, before anything else
-    _activate_cassette(settings, cassette)
-    kw = dict(api_key=key, max_retries=max_retries, timeout=timeout,
-              _strict_response_validation=strict)
-    if settings.backend == "sandbox":
-        kw["base_url"] = SANDBOX_OPENAI_URL
-    if settings.mode == "replay":
-        from . import recording
-
-        kw["http_client"] = httpx2.Client(transport=recording.replay_transport("httpx2"))
-    elif settings.backend == "sandbox":
-        transport = httpx2.WSGITransport(app=_sandbox_app(settings, faults))
-        kw["http_client"] = httpx2.Client(transport=transport)
-    return openai.OpenAI(**kw)
+    key = _common(settings, cassette, "zhipu", "openai")
+    return openai.OpenAI(api_key=key, max_retries=max_retries, timeout=timeout,
+                         _strict_response_validation=strict,
+                         base_url=SANDBOX_OPENAI_URL if settings.backend == "sandbox" else None,
+                         http_client=_http_client(httpx2, settings, faults))
 
 
 def zhipu_client(settings: Settings | None = None, *, cassette: str | Path | None = None,
@@ -84,21 +95,10 @@ def zhipu_client(settings: Settings | None = None, *, cassette: str | Path | Non
                  **resolve_kw) -> zhipuai.ZhipuAI:
     """A ``zhipuai.ZhipuAI`` client for the configured backend and mode."""
     settings = _settings(settings, **resolve_kw)
-    if settings.backend == "openai":
-        raise config.ConfigError("backend 'openai' uses openai_client(), not zhipu_client()")
-    key = _key(settings)
-    _activate_cassette(settings, cassette)
-    kw = dict(api_key=key, max_retries=max_retries, timeout=timeout)
-    if settings.backend == "sandbox":
-        kw["base_url"] = SANDBOX_ZHIPU_URL
-    if settings.mode == "replay":
-        from . import recording
-
-        kw["http_client"] = httpx.Client(transport=recording.replay_transport("httpx"))
-    elif settings.backend == "sandbox":
-        transport = httpx.WSGITransport(app=_sandbox_app(settings, faults))
-        kw["http_client"] = httpx.Client(transport=transport)
-    return zhipuai.ZhipuAI(**kw)
+    key = _common(settings, cassette, "openai", "zhipu")
+    return zhipuai.ZhipuAI(api_key=key, max_retries=max_retries, timeout=timeout,
+                           base_url=SANDBOX_ZHIPU_URL if settings.backend == "sandbox" else None,
+                           http_client=_http_client(httpx, settings, faults))
 
 
 def default_sdk(settings: Settings) -> str:

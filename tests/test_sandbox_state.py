@@ -130,3 +130,51 @@ def test_server_answers_an_ordinary_client(tmp_path):
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+KILL_SCRIPT = """
+import sys
+from helpers import clients, config
+from helpers.sandbox import synthetic
+from helpers.sandbox.core import BASE_MODEL
+labels = list(synthetic.WORDS)
+c = clients.openai_client(config.resolve(backend="sandbox", mode="live", sandbox_dir=sys.argv[1]))
+f = c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(20000), labels)),
+                   purpose="fine-tune")
+job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id, seed=3, method={
+    "type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3}}})
+print(job.id, flush=True)
+while True:  # the poll that moves the job to running trains it; we are killed meanwhile
+    c.fine_tuning.jobs.retrieve(job.id)
+"""
+
+
+def test_kill_9_during_training_leaves_a_job_that_finishes(tmp_path, monkeypatch):
+    """A real SIGKILL while the job trains: the store stays consistent and the job completes."""
+    import signal
+    import time
+
+    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
+    sbx = tmp_path / "sbx"
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(sbx)], cwd=REPO,
+                            stdout=subprocess.PIPE, text=True)
+    job_id = proc.stdout.readline().strip()
+    assert job_id.startswith("ftjob-")
+    time.sleep(1.5)  # file validated, job queued and training in the child
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    at_kill = sandbox_pkg.core_for(sbx).get_job(job_id, advance=False)["status"]
+    assert at_kill in ("validating_files", "queued", "running"), "killed before the job finished"
+    c = client_for(sbx, "poll", monkeypatch)
+    job = c.fine_tuning.jobs.retrieve(job_id)
+    for _ in range(10):
+        if job.status == "succeeded":
+            break
+        job = c.fine_tuning.jobs.retrieve(job_id)
+    assert job.status == "succeeded" and job.fine_tuned_model
+    events = c.fine_tuning.jobs.list_events(job_id, limit=1000).data
+    messages = [e.message for e in events if e.type == "message"]
+    assert len(messages) == len(set(messages)), "no stage was logged twice"
+    steps = [e.data["step"] for e in events if e.type == "metrics"]
+    assert len(steps) == len(set(steps)), "no training step was logged twice"
+    assert len(c.fine_tuning.jobs.checkpoints.list(job_id).data) == 3

@@ -1,8 +1,8 @@
-"""helpers.lessons_jobs: smoothing, final losses and the ledger table."""
+"""helpers.training_report: smoothing, final losses and the ledger table."""
 import pandas as pd
 import pytest
 
-from helpers import lessons_jobs
+from helpers import training_report
 
 
 def _results():
@@ -13,7 +13,7 @@ def _results():
 
 
 def test_smoothed_is_a_rolling_mean_in_step_order_and_keeps_steps():
-    out = lessons_jobs.smoothed(_results(), window=2)
+    out = training_report.smoothed(_results(), window=2)
     assert out["step"].tolist() == [1, 2, 3, 4]
     assert out["train_loss"].tolist() == [1.0, 1.5, 2.5, 3.5]
     assert out["valid_mean_token_accuracy"].tolist() == [0.0, 0.5, 0.5, 0.5]
@@ -21,30 +21,30 @@ def test_smoothed_is_a_rolling_mean_in_step_order_and_keeps_steps():
 
 def test_smoothed_leaves_the_input_alone_and_rejects_bad_windows():
     frame = _results()
-    lessons_jobs.smoothed(frame, window=3)
+    training_report.smoothed(frame, window=3)
     assert frame["train_loss"].tolist() == [3.0, 1.0, 2.0, 4.0]
     with pytest.raises(ValueError, match="window"):
-        lessons_jobs.smoothed(frame, window=0)
+        training_report.smoothed(frame, window=0)
     with pytest.raises(ValueError, match="step"):
-        lessons_jobs.smoothed(frame.drop(columns="step"))
+        training_report.smoothed(frame.drop(columns="step"))
 
 
 def test_final_losses_average_the_last_steps():
-    assert lessons_jobs.final_losses(_results(), window=2) == {
+    assert training_report.final_losses(_results(), window=2) == {
         "final_train_loss": 3.5, "final_valid_loss": 35.0}
     with pytest.raises(ValueError, match="valid_loss"):
-        lessons_jobs.final_losses(_results().drop(columns="valid_loss"))
+        training_report.final_losses(_results().drop(columns="valid_loss"))
     with pytest.raises(ValueError, match="no rows"):
-        lessons_jobs.final_losses(_results().iloc[:0])
+        training_report.final_losses(_results().iloc[:0])
 
 
 def test_ledger_table_lays_out_estimated_billed_and_difference():
     ledger = {"job_id": "ftjob-1", "model": "m", "estimated_tokens": 11990,
               "billed_tokens": 11790, "tokens_diff_pct": 1.7, "estimated_cost_usd": 0.036,
               "billed_cost_usd": None, "cost_diff_pct": None}
-    table = lessons_jobs.ledger_table(ledger)
+    table = training_report.ledger_table(ledger)
     assert table.loc["tokens"].tolist() == [11990, 11790, 1.7]
     assert table.loc["cost_usd", "estimated"] == 0.036
     assert table.loc["cost_usd", "billed"] is None
     with pytest.raises(ValueError, match="billed_tokens"):
-        lessons_jobs.ledger_table({k: v for k, v in ledger.items() if k != "billed_tokens"})
+        training_report.ledger_table({k: v for k, v in ledger.items() if k != "billed_tokens"})

@@ -5,7 +5,7 @@ from helpers import clients, config
 from helpers.batch import build_batch_requests, download_results, submit_batch, wait_for_batch
 from helpers.batch import join_results, write_jsonl
 from helpers.classify import Prediction
-from helpers.lessons_scale import (arrival_order, batch_wait_options, completeness, input_index,
+from helpers.scale_report import (arrival_order, batch_wait_options, completeness, input_index,
                                    labels_in_file_order, summary_counts, with_model)
 
 LABELS = ["体育", "财经", "科技"]

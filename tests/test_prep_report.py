@@ -1,7 +1,7 @@
 """Views used by notebook 02: split tables, training order, dirty-file reports."""
 import pandas as pd
 
-from helpers import lessons_data as L
+from helpers import prep_report as L
 from helpers.data import CODES
 
 

@@ -93,7 +93,10 @@ def _others(s: dict) -> list[str]:
         return []
     rows = ["", "## Other figures", "", "| Figure | Value |", "| --- | --- |"]
     for key, value in sorted(rest.items()):
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if isinstance(value, float):
+            text = f"{value:.4g}"  # the exact value is in summary.json
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         cell = str(text).replace("|", r"\|")
         rows.append(f"| {key} | {cell} |")
     return rows

@@ -111,3 +111,30 @@ def test_tnews_reads_the_cached_archive(tmp_path, monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: pytest.fail("downloaded again"))
     df = fetch_tnews("train", cache_dir=tmp_path)
     assert df["label"].tolist() == ["news_sports", "news_finance", "news_game"]
+
+
+def _tnews_zip() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    rows = [{"label": "109", "label_desc": "news_tech", "sentence": "芯片新品发布", "keywords": ""},
+            {"label": "103", "label_desc": "news_sports", "sentence": "主队逆转取胜", "keywords": ""}]
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("tnews_public/train.json",
+                    "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return buf.getvalue()
+
+
+def test_tnews_download_is_checked_against_the_pinned_sha256(tmp_path, monkeypatch):
+    import hashlib
+
+    from helpers.data import real
+
+    blob = _tnews_zip()
+    monkeypatch.setattr(real, "_download", lambda url: blob)
+    with pytest.raises(DatasetUnavailable, match=hashlib.sha256(blob).hexdigest()):
+        fetch_tnews(cache_dir=tmp_path / "a")  # not the pinned archive: refused
+    assert not (tmp_path / "a" / "tnews_public.zip").exists()
+    monkeypatch.setattr(real, "TNEWS_SHA256", hashlib.sha256(blob).hexdigest())
+    assert fetch_tnews(cache_dir=tmp_path / "b")["text"].tolist() == ["芯片新品发布", "主队逆转取胜"]

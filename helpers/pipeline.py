@@ -177,9 +177,25 @@ def training_files(run: Run, s: Splits, *, order: str = "shuffled") -> tuple[Pat
     return train_path, valid_path
 
 
+def cost_limit(run: Run) -> float | None:
+    """The ``max_cost_usd`` the notebooks submit with.
+
+    ``jobs.DEFAULT_MAX_COST_USD`` wherever the price is known. Zhipu's fine-tuning
+    prices are not confirmed, so no estimate can be compared with a limit: choosing
+    ``BACKEND="zhipu"`` with a key is taken as the learner's explicit go-ahead
+    (``None``), and a sentence says so. A ``max_cost_usd`` given to ``start`` wins.
+    """
+    if "max_cost_usd" in run.extra:
+        return run.extra["max_cost_usd"]
+    if run.settings.backend == "zhipu" and run.settings.mode != "replay":
+        print("Zhipu's fine-tuning price is not confirmed, so no cost limit can be checked; "
+              "see bigmodel.cn's pricing before you run this cell.")
+        return None
+    return jobs.DEFAULT_MAX_COST_USD
+
+
 def fine_tune(run: Run, client, s: Splits, *, epochs=None, order: str = "shuffled",
-              suffix: str | None = None, max_cost_usd: float | None = jobs.DEFAULT_MAX_COST_USD,
-              quiet: bool = False):
+              suffix: str | None = None, quiet: bool = False):
     """Submit (or attach to) the fine-tuning job for these splits and wait for it.
 
     Returns ``(record, job)``: the job store's record and the finished SDK job.
@@ -188,7 +204,7 @@ def fine_tune(run: Run, client, s: Splits, *, epochs=None, order: str = "shuffle
     record = jobs.submit(client, train_path, validation_file=valid_path, model=run.base_model,
                          settings=run.settings, work_dir=run.work_dir,
                          n_epochs=epochs if epochs is not None else run.epochs,
-                         suffix=suffix or "course", seed=run.seed, max_cost_usd=max_cost_usd,
+                         suffix=suffix or "course", seed=run.seed, max_cost_usd=cost_limit(run),
                          verbose=not quiet)
     job = jobs.wait(client, record, settings=run.settings, progress=not quiet)
     return record, job

@@ -107,13 +107,28 @@ def delete_model(client, model: str):
         return client.models.delete(model)
 
 
+def _zhipu_event_pages(client, job_id: str, limit: int, all_pages: bool) -> list:
+    """zhipuai has no auto-paging iterator: follow ``after`` while ``has_more``."""
+    events, after = [], None
+    while True:
+        kw = {"after": after} if after else {}
+        page = client.fine_tuning.jobs.list_events(fine_tuning_job_id=job_id, limit=limit, **kw)
+        events.extend(page.data)
+        if not (all_pages and page.has_more and page.data):
+            return events
+        after = page.data[-1].id
+
+
 def raw_events(client, job_id: str, limit: int = PAGE_LIMIT, all_pages: bool = True) -> list:
-    """The job's events, oldest first (OpenAI: every page unless ``all_pages=False``)."""
+    """The job's events, oldest first (every page unless ``all_pages=False``)."""
     with api_call(f"Reading the events of job {job_id}", client):
-        page = client.fine_tuning.jobs.list_events(fine_tuning_job_id=job_id, limit=limit)
-        events = list(page) if all_pages and sdk_name(client) == "openai" else list(page.data)
-    if sdk_name(client) == "openai":
-        events.reverse()  # OpenAI lists newest first
+        if sdk_name(client) == "openai":
+            page = client.fine_tuning.jobs.list_events(fine_tuning_job_id=job_id, limit=limit)
+            events = list(page) if all_pages else list(page.data)
+        else:
+            events = _zhipu_event_pages(client, job_id, limit, all_pages)
+    events.reverse()  # both APIs list newest first
+    # created_at has whole seconds: a stable sort keeps the reversed order within a second
     return sorted(events, key=lambda e: e.created_at or 0)
 
 

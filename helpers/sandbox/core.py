@@ -145,7 +145,8 @@ class Sandbox:
                    "integrations": [], "metadata": body.get("metadata"),
                    "method": {"type": "supervised", "supervised": {"hyperparameters": shown}},
                    "_provider": provider, "_suffix": suffix, "_seq": seq, "_fail": bool(fail),
-                   "_requested": requested, "_stage_at": time.time()}
+                   "_requested": requested, "_stage_at": time.time(),
+                   "_request_id": body.get("request_id")}
             self.store.put("jobs", job_id, seq, job)
             self._event(job_id, f"Created fine-tuning job: {job_id}")
             self._event(job_id, f"Validating training file: {job['training_file']}"

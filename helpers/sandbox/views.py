@@ -37,6 +37,7 @@ def zhipu_file(record: dict) -> dict:
 
 def zhipu_job(record: dict) -> dict:
     body = public(record)
+    body["request_id"] = record.get("_request_id")  # Zhipu echoes the caller's request_id
     body["hyperparameters"] = {"n_epochs": body["hyperparameters"].get("n_epochs")}
     return ZhipuJob.model_validate(body).model_dump(mode="json")
 

@@ -29,6 +29,7 @@ from .answers import UNKNOWN, parse_label
 from .cache import ResponseCache, cache_key
 from .clients import sdk_of
 from .metrics import label_confidence
+from .secrets import redact
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 60.0
@@ -208,7 +209,7 @@ def _caller(client, max_retries: int, timeout: float | None):
 def _describe(err: Exception) -> str:
     status = getattr(getattr(err, "response", None), "status_code", None)
     head = f"{type(err).__name__}" + (f" (HTTP {status})" if status else "")
-    return f"{head}: {str(err)[:300]}"
+    return f"{head}: {redact(str(err))[:300]}"
 
 
 def _resolve_examples(examples, texts):

@@ -49,7 +49,7 @@ def test_redact_masks_configured_and_key_shaped_secrets(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "my-own-secret-value")
     zhipu_shaped = "0123456789abcdef" * 2 + ".AbCdEfGhIjKlMnOp"  # built so scanners skip it
     text = redact(f"auth my-own-secret-value and sk-proj-ABCDEFGH1234 and {zhipu_shaped} end")
-    assert text == "auth *** and *** and *** end"
+    assert text == "auth [redacted] and [redacted] and [redacted] end"
 
 
 def test_bad_row_stops_before_any_notebook(tmp_path, capsys):
@@ -67,6 +67,9 @@ def test_bad_row_stops_before_any_notebook(tmp_path, capsys):
 def test_unknown_notebook_number_and_bad_backend_exit_2(tmp_path, capsys):
     assert run("--dataset", "sports_en", "--notebooks", "05", "--out", tmp_path) == 2
     assert "no notebook numbered 05" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as bad:  # argparse rejects an unknown backend
+        run("--dataset", "sports_en", "--backend", "anthropic", "--out", tmp_path)
+    assert bad.value.code == 2 and "invalid choice: 'anthropic'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -128,7 +131,7 @@ def test_failing_cell_stops_the_run_names_the_cell_and_keeps_the_notebook(tmp_pa
     assert "[1/2] 01_broken … failed after" in captured.out
     assert "02_data_preparation" not in captured.out
     # papermill's injected-parameters cell is cell 2, so the raising cell is cell 4 in the output
-    assert "FAILED in 01_broken at cell 4 (In [4]): RuntimeError: upstream said no to key ***" \
+    assert "FAILED in 01_broken at cell 4 (In [4]): RuntimeError: upstream said no to key [redacted]" \
         in captured.err
     assert "AbCdEfGhIjKlMnOp" not in captured.err + captured.out
     kept = nbformat.read(out / "01_broken.ipynb", as_version=4)

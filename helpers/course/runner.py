@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import config
+from .. import config, secrets
 from .dataset import CheckedDataset, DatasetError, check_dataset
 from .results import merged_results
 from .summary import build_summary, write_summary
@@ -17,9 +17,6 @@ from .summary import build_summary, write_summary
 NOTEBOOKS_DIR = config.REPO_ROOT / "notebooks"
 NOTEBOOK_NAME = re.compile(r"^(\d{2})_\w+\.ipynb$")
 KERNEL = "python3"
-# Shapes of OpenAI and Zhipu keys, masked in anything the runner prints.
-_KEY_SHAPES = [re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
-               re.compile(r"\b[0-9a-f]{32}\.[A-Za-z0-9]{16}\b")]
 
 
 @dataclass
@@ -65,13 +62,7 @@ def discover(notebooks_dir, select: list[str] | None = None) -> list[Path]:
 
 def redact(text: str) -> str:
     """``text`` with any API key (the configured ones, or anything key-shaped) masked."""
-    for backend in config.KEY_VARS:
-        key = config.api_key(backend)
-        if key and len(key) >= 8:
-            text = text.replace(key, "***")
-    for shape in _KEY_SHAPES:
-        text = shape.sub("***", text)
-    return text
+    return secrets.redact(text)
 
 
 def notebook_parameters(opts: RunOptions, ds: CheckedDataset, settings, work: Path) -> dict:

@@ -23,12 +23,7 @@ WIND_DOWN = (
 WAYS_ON = ("run the course with COURSE_BACKEND=zhipu (Zhipu's fine-tuning API) or with "
            "COURSE_BACKEND=sandbox (the free local API that really trains)")
 
-# Key shapes: OpenAI "sk-..." keys, Zhipu "<32 hex>.<secret>" keys and the JWTs
-# zhipuai signs from them.
-_KEY_PATTERNS = [re.compile(r"sk-[A-Za-z0-9_\-*]{6,}"),
-                 re.compile(r"\b[0-9a-f]{32}\.[A-Za-z0-9]{8,}\b"),
-                 re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+")]
-REDACTED = "[redacted]"
+from ..secrets import REDACTED, redact  # noqa: F401  (re-exported for callers)
 
 
 class CourseJobError(RuntimeError):
@@ -65,16 +60,6 @@ class JobTimeoutError(CourseJobError):
 
 class CostLimitError(CourseJobError):
     """The estimated training cost is over ``max_cost_usd`` or cannot be known."""
-
-
-def redact(text: str, secrets=()) -> str:
-    """``text`` with the given secrets and anything shaped like an API key removed."""
-    for secret in secrets:
-        if secret and len(secret) >= 8:
-            text = text.replace(secret, REDACTED)
-    for pattern in _KEY_PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    return text
 
 
 def _zhipu_body(exc) -> dict:

@@ -6,6 +6,7 @@ test interpreter's bin directory first on PATH so the kernel is this venv's.
 """
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
@@ -13,3 +14,7 @@ os.environ["COURSE_MODE"] = "replay"
 os.environ.setdefault("COURSE_BACKEND", "sandbox")
 for _var in ("OPENAI_API_KEY", "ZHIPUAI_API_KEY"):
     os.environ.pop(_var, None)
+# No .env is read by tests, kernels or child processes (see helpers.config._dotenv),
+# and tiktoken's converted vocab files go to a throwaway cache, not the home directory.
+os.environ["COURSE_ENV_FILE"] = "none"
+os.environ.setdefault("TIKTOKEN_CACHE_DIR", tempfile.mkdtemp(prefix="course-tiktoken-"))

@@ -42,7 +42,17 @@ class Settings:
 
 
 def _dotenv(env_file: Path | None = None) -> dict[str, str]:
+    """Values from ``.env`` (repo root, then the working directory).
+
+    ``COURSE_ENV_FILE`` names another file, or ``none`` to read none (the test
+    suite sets it, so a developer's real keys never reach a test or a kernel).
+    """
     values: dict[str, str] = {}
+    override = os.environ.get("COURSE_ENV_FILE")
+    if env_file is None and override:
+        if override.lower() == "none":
+            return values
+        env_file = Path(override)
     for path in [env_file] if env_file else [REPO_ROOT / ".env", Path.cwd() / ".env"]:
         if path and path.is_file():
             values.update({k: v for k, v in dotenv_values(path).items() if v is not None})

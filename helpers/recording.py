@@ -19,9 +19,10 @@ Built on vcrpy, which patches the transports of both httpx (zhipuai) and httpx2
   the file between recordings;
 * a cassette miss in replay raises ``CassetteMiss`` naming the cassette, the
   method and path and what differs. It derives from ``BaseException`` on
-  purpose: the SDKs catch ``Exception`` from their transport, retry it with
-  backoff and re-raise it as a vague "Connection error"; a missing recording
-  is a bug to report at once, not a network fault to retry.
+  purpose: zhipuai catches any ``Exception`` from its transport, retries it
+  with backoff and re-raises it as a vague "Connection error" (openai 3.x
+  does so for transport errors); a missing recording is a bug to report at
+  once, not a network fault to retry.
 """
 from __future__ import annotations
 
@@ -375,10 +376,6 @@ def deactivate(name: str | Path | None = None, settings: Settings | None = None)
             context, _ = _active.pop(path, (None, None))
             if context is not None:
                 context.__exit__(None, None, None)
-
-
-def active_cassettes() -> list[Path]:
-    return list(_active)
 
 
 atexit.register(save_all)

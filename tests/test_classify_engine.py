@@ -60,9 +60,22 @@ def texts(n):
 
 
 def test_results_keep_input_order_when_replies_complete_out_of_order():
-    # Earlier items are slower, so completion order is the reverse of input order.
-    api = FakeAPI(delay=lambda text: 0.002 * (30 - int(text.split()[1])))
+    # Item 0 is held until another item has finished, so completion order differs from
+    # input order whatever the machine's load (no timing involved).
+    other_done = threading.Event()
+
+    class HoldFirst(FakeAPI):
+        def __call__(self, request):
+            text = prompts.parse_prompt(json.loads(request.content)["messages"][-1]["content"]).text
+            if text == data[0]:
+                other_done.wait(5)
+                return super().__call__(request)
+            response = super().__call__(request)
+            other_done.set()
+            return response
+
     data = texts(30)
+    api = HoldFirst()
     results = classify(openai_over(api), data, LABELS, "m", lang="en", concurrency=8,
                        progress=False)
     assert [p.index for p in results] == list(range(30))

@@ -10,7 +10,8 @@ FAKE_ZHIPU = "abcdef0123456789.PLANTEDsecret"
 
 @pytest.fixture
 def no_repo_dotenv(monkeypatch, tmp_path_factory):
-    """Ignore a developer's .env (and work/) at the repo root."""
+    """Read .env files again (the suite turns them off), but never the developer's at the repo root."""
+    monkeypatch.delenv("COURSE_ENV_FILE", raising=False)
     monkeypatch.setattr(config, "REPO_ROOT", tmp_path_factory.mktemp("repo"))
 
 
@@ -104,3 +105,13 @@ def test_backend_and_sdk_mismatch_is_refused(no_repo_dotenv):
         clients.openai_client(config.resolve(backend="zhipu", mode="replay"), cassette="x")
     with pytest.raises(config.ConfigError):
         clients.zhipu_client(config.resolve(backend="openai", mode="replay"), cassette="x")
+
+
+def test_course_env_file_names_another_dotenv_or_none(no_repo_dotenv, monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text("OPENAI_API_KEY=from-cwd-dotenv\n")
+    other = tmp_path / "keys.env"
+    other.write_text("OPENAI_API_KEY=from-named-file\n")
+    monkeypatch.setenv("COURSE_ENV_FILE", str(other))
+    assert config.api_key("openai") == "from-named-file"
+    monkeypatch.setenv("COURSE_ENV_FILE", "none")
+    assert config.api_key("openai") is None

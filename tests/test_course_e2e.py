@@ -59,6 +59,9 @@ def test_whole_course_on_shipped_sports_data_writes_the_summary(sports_run):
     assert sorted(s["labels"]) == ["baseball", "hockey"]
     for key in ("zero_shot_accuracy", "fine_tuned_accuracy"):
         assert 0.0 <= s[key] <= 1.0
+    # the sandbox is deterministic, so the course's main claim must hold on this data too
+    assert s["fine_tuned_accuracy"] > s["zero_shot_accuracy"]
+    assert s["estimated_trained_tokens"] == s["trained_tokens"]
     assert s["n_train"] > 0 and s["n_test"] > 0 and s["n_train"] + s["n_test"] <= 320
     assert s["estimated_trained_tokens"] > 0 and s["trained_tokens"] > 0
     assert "sandbox-base" in s["fine_tuned_model"]  # a model fine-tuned from the sandbox base

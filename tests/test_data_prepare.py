@@ -106,4 +106,4 @@ def test_entity_examples():
     assert "人名、地名" in chat["messages"][0]["content"]
     legacy = entity_legacy_example("Portugal left the UK list.", ["Portugal", "UK"])
     assert legacy == {"prompt": "Portugal left the UK list.\n\n###\n\n", "completion": " Portugal\nUK END"}
-    json.dumps(chat, ensure_ascii=False)
+    assert json.loads(json.dumps(chat, ensure_ascii=False)) == chat  # JSONL-safe

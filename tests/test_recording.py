@@ -8,7 +8,7 @@ import openai
 import pytest
 import zhipuai
 
-from helpers import config, recording
+from helpers import clients, config, recording
 from helpers.recording import CassetteMiss
 
 # Fake keys are assembled at run time so secret scanners do not flag this file.
@@ -138,7 +138,10 @@ def test_planted_credentials_are_never_written(cassette):
     assert "authorization" not in text.lower() and "cookie" not in text.lower()
 
 
-def test_replay_opens_no_socket(cassette, monkeypatch):
+def test_replay_answers_before_any_socket_even_on_the_network_transport(cassette, monkeypatch):
+    """Even a client on httpx2's real HTTP transport is answered by the cassette in replay."""
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
     _record(cassette, lambda c: _ask(c, "offline please"))
 
     def no_socket(*a, **k):
@@ -146,7 +149,24 @@ def test_replay_opens_no_socket(cassette, monkeypatch):
 
     monkeypatch.setattr(socket, "socket", no_socket)
     monkeypatch.setattr(socket, "create_connection", no_socket)
-    assert _replay(cassette, lambda c: _ask(c, "offline please")) == "esaelp enilffo"
+    recording.activate(cassette, _settings("replay"))
+    try:
+        net = openai.OpenAI(api_key="x", base_url="http://sandbox.local/v1", max_retries=0,
+                            http_client=httpx2.Client())  # default transport: would use sockets
+        assert _ask(net, "offline please") == "esaelp enilffo"
+        with pytest.raises(CannotOverwriteExistingCassetteException):  # a miss, not a connection
+            _ask(net, "not recorded")
+    finally:
+        recording.deactivate()
+
+
+def test_the_factory_replays_through_the_cassette_only_transport(monkeypatch):
+    monkeypatch.setattr(clients, "_activate_cassette", lambda settings, cassette: None)
+    for backend in ("sandbox", "openai"):
+        c = clients.openai_client(config.resolve(backend=backend, mode="replay"), cassette="x")
+        assert isinstance(c._client._transport, recording.ReplayTransport2)
+    z = clients.zhipu_client(config.resolve(backend="zhipu", mode="replay"), cassette="x")
+    assert isinstance(z._client._transport, recording.ReplayTransport)
 
 
 def test_replay_without_a_cassette_says_how_to_record(tmp_path):

@@ -68,6 +68,7 @@ def test_fault_draws_are_deterministic_by_seed(tmp_path):
 
 def test_latency_overlaps_across_threads(tmp_path):
     c = make_client(tmp_path, Faults(latency=0.1))
+    c.chat.completions.create(**ASK)  # warm up: the first call opens the sandbox's store
     start = time.perf_counter()
     threads = [threading.Thread(target=c.chat.completions.create, kwargs=ASK) for _ in range(8)]
     for t in threads:

@@ -45,3 +45,6 @@ def test_histogram_returns_a_closed_figure():
     fig = T.token_histogram({"train": [60, 62, 70, 85], "valid": [61, 66]})
     assert isinstance(fig, matplotlib.figure.Figure)
     assert len(fig.axes[0].patches) > 0
+    import matplotlib.pyplot as plt
+
+    assert fig.number not in plt.get_fignums()  # closed: a notebook shows it once

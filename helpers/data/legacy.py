@@ -1,8 +1,8 @@
 """The removed ``openai tools fine_tunes.prepare_data`` rules, as one pure function.
 
 The CLI left the openai package in v2.35.0; the course still shows what it did
-to prompt/completion data (seed 003). ``prepare_legacy`` applies the rules in
-the tool's order (FACTS.md) and reports what each one changed.
+to prompt/completion data. ``prepare_legacy`` applies the rules in the order of
+the tool's ``validators.py`` (openai-python 0.28) and reports what each one changed.
 """
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ def prepare_legacy(records, *, remove_duplicates: bool = True, lowercase: bool |
 
     existing = _common_ending(df["completion"], COMPLETION_ENDINGS)
     if report.classification:
-        # The tool skipped endings for classification: seed 003's prepared file has bare labels.
+        # The tool skipped endings for classification: its prepared files kept bare labels.
         report.add("completion ending", False, "not needed for classification")
     elif existing:
         report.ending = existing

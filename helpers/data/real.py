@@ -22,7 +22,7 @@ TNEWS_URL = "https://storage.googleapis.com/cluebenchmark/tasks/tnews_public.zip
 # without general internet access, so the value could not be recomputed here.
 # A mismatch stops the loader with both hashes, so a changed upstream file is never
 # used silently.
-TNEWS_SHA256: str | None = "77c476e70cfe0b014a81b84c6e1db2142a8a2f52f4ae0a8216aa75e673933462"
+TNEWS_SHA256 = "77c476e70cfe0b014a81b84c6e1db2142a8a2f52f4ae0a8216aa75e673933462"
 TNEWS_SPLITS = {"train": "train.json", "dev": "dev.json"}  # test.json has no labels
 
 NEWSGROUPS = {"rec.sport.baseball": "baseball", "rec.sport.hockey": "hockey"}
@@ -55,9 +55,7 @@ def fetch_tnews(split: str = "train", cache_dir=None) -> pd.DataFrame:
                 f"could not download CLUE TNEWS from {TNEWS_URL} ({err}). Offline? Use the shipped "
                 "sample instead: helpers.data.load_named('news_zh')") from err
         digest = hashlib.sha256(blob).hexdigest()
-        if TNEWS_SHA256 is None:
-            print(f"TNEWS archive sha256 = {digest} (no pinned value to compare with yet)")
-        elif digest != TNEWS_SHA256:
+        if digest != TNEWS_SHA256:
             raise DatasetUnavailable(f"{TNEWS_URL}: sha256 {digest} does not match the pinned "
                                      f"{TNEWS_SHA256}; the file changed upstream")
         cache.mkdir(parents=True, exist_ok=True)

@@ -54,14 +54,14 @@ def describe(names=NAMES) -> str:
     for name in names:
         ds = spec(name)
         if not ds.path.is_file():
-            out.append(f"### {name}\n\n`{ds.path.name}` is missing.\n")
+            out.append(f"#### {name}\n\n`{ds.path.name}` is missing.\n")
             continue
         df, _ = load_named(name)
         counts = df["label"].value_counts().sort_index()
         pairs = near_duplicate_pairs(df["text"])
         rows = [f"| {label} | {ds.label_map.get(label, '?')} | {n} |" for label, n in counts.items()]
         out.append("\n".join([
-            f"### {name}", "",
+            f"#### {name}", "",
             f"`{ds.path.name}`: {len(df)} rows, {len(counts)} classes, text field "
             f"`{ds.text_field}`, label field `{ds.label_field}`, "
             f"{len(pairs)} near-duplicate pairs (char-3-gram Jaccard >= 0.8).", "",

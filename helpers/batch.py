@@ -21,6 +21,7 @@ from . import prompts
 from .answers import UNKNOWN
 from .classify import Prediction, build_request, make_prediction, normalize_completion
 from .clients import sdk_of
+from .data.prepare import write_jsonl as data_write_jsonl
 
 ENDPOINTS = {"openai": "/v1/chat/completions", "zhipu": "/v4/chat/completions"}
 TERMINAL = {"completed", "failed", "expired", "cancelled"}
@@ -48,12 +49,8 @@ def build_batch_requests(texts, labels, model: str, *, sdk: str = "openai",
 
 
 def write_jsonl(lines, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as f:
-        for line in lines:
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
-    return path
+    """The batch request file (``helpers.data.write_jsonl``, arguments in batch order)."""
+    return data_write_jsonl(path, lines)
 
 
 def submit_batch(client, path: str | Path, metadata: dict | None = None):

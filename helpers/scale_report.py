@@ -12,13 +12,10 @@ from collections import Counter
 from . import config
 from .answers import parse_label
 from .batch import ID_PREFIX
+from .jobs.wait import default_sleep
 
 SANDBOX_POLL_SECONDS = 0.05  # the sandbox advances a batch one stage per poll
 LIVE_POLL_SECONDS = 60.0     # real batches take minutes to hours
-
-
-def _no_sleep(_seconds: float) -> None:
-    return None
 
 
 def batch_wait_options(settings: config.Settings) -> dict:
@@ -30,7 +27,7 @@ def batch_wait_options(settings: config.Settings) -> dict:
     poll = SANDBOX_POLL_SECONDS if settings.backend == "sandbox" else LIVE_POLL_SECONDS
     options = {"poll_seconds": poll}
     if settings.mode == "replay":
-        options["sleep"] = _no_sleep
+        options["sleep"] = default_sleep(settings)  # the jobs helper's no-op in replay
     return options
 
 

@@ -23,9 +23,10 @@ class QuietHandler(WSGIRequestHandler):
 
 
 def default_dir() -> Path:
-    from ..config import REPO_ROOT
+    """COURSE_SANDBOX_DIR or .sandbox/, as ``helpers.config`` resolves it for live runs."""
+    from .. import config
 
-    return Path(os.environ.get("COURSE_SANDBOX_DIR") or REPO_ROOT / ".sandbox")
+    return config.resolve(mode="live").sandbox_dir
 
 
 def build_parser() -> argparse.ArgumentParser:

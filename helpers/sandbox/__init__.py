@@ -12,7 +12,7 @@ from .app import SandboxApp
 from .core import BASE_MODEL, Sandbox, resolve_progression
 from .faults import Faults, SandboxTimeout
 
-__all__ = ["app_for", "core_for", "Faults", "SandboxTimeout", "BASE_MODEL"]
+__all__ = ["app_for", "core_for", "instance_id", "Faults", "SandboxTimeout", "BASE_MODEL"]
 
 _cores: dict[Path, Sandbox] = {}
 _cores_lock = threading.Lock()
@@ -26,6 +26,15 @@ def core_for(data_dir) -> Sandbox:
         if core is None:
             core = _cores[path] = Sandbox(path)
         return core
+
+
+def instance_id(data_dir) -> str:
+    """The random id this sandbox directory got when it was created (made now if new).
+
+    Every id the sandbox hands out derives from it, so clients can tell a reset
+    sandbox from the one they talked to before (``helpers.config`` keys caches on it).
+    """
+    return core_for(data_dir).store.instance_id
 
 
 def app_for(data_dir, faults: Faults | None = None, *, progression: str | None = None,

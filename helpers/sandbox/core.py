@@ -18,7 +18,7 @@ from ..tokens import encoding_for
 from . import inference, training
 from .classifier import SoftmaxModel
 from .errors import ApiError, bad_request, not_found
-from .store import Store, hex_id
+from .store import Store
 from .validation import InvalidFileError, parse_examples
 
 BASE_MODEL = "sandbox-base"
@@ -76,7 +76,7 @@ class Sandbox:
 
     def _add_file(self, filename: str, data: bytes, purpose: str) -> dict:
         seq = self.store.next_seq("file")
-        file_id = "file-" + hex_id("file", seq)
+        file_id = "file-" + self.store.hex_id("file", seq)
         self.store.write_blob(file_id, data)
         record = {"id": file_id, "object": "file", "bytes": len(data), "created_at": now(),
                   "filename": filename, "purpose": purpose, "status": "processed"}
@@ -133,7 +133,7 @@ class Sandbox:
             seed = random.Random(body["training_file"]).randrange(2 ** 31)
         with self.store.transaction():
             seq = self.store.next_seq("job")
-            job_id = "ftjob-" + hex_id("job", seq)
+            job_id = "ftjob-" + self.store.hex_id("job", seq)
             shown = {k: requested.get(k, "auto") for k in
                      ("n_epochs", "batch_size", "learning_rate_multiplier")}
             job = {"id": job_id, "object": "fine_tuning.job", "created_at": now(),
@@ -159,7 +159,7 @@ class Sandbox:
     def _event(self, job_id: str, message: str, level: str = "info", data=None,
                kind: str = "message") -> None:
         seq = self.store.next_seq("event")
-        event_id = "ftevent-" + hex_id("event", seq)
+        event_id = "ftevent-" + self.store.hex_id("event", seq)
         self.store.put("events", event_id, seq, {
             "id": event_id, "object": "fine_tuning.job.event", "created_at": now(),
             "level": level, "message": message, "data": data or {}, "type": kind},
@@ -281,7 +281,7 @@ class Sandbox:
     def _checkpoint(self, job: dict, model_id: str, ck) -> None:
         seq = self.store.next_seq("checkpoint")
         ckpt_model = f"{model_id}:ckpt-step-{ck.step}"
-        record = {"id": "ftckpt-" + hex_id("checkpoint", seq), "object": "fine_tuning.job.checkpoint",
+        record = {"id": "ftckpt-" + self.store.hex_id("checkpoint", seq), "object": "fine_tuning.job.checkpoint",
                   "created_at": now(), "fine_tuned_model_checkpoint": ckpt_model,
                   "fine_tuning_job_id": job["id"], "step_number": ck.step,
                   "metrics": {k: v for k, v in ck.metrics.items() if v is not None}}
@@ -303,7 +303,7 @@ class Sandbox:
                              result_files=[job["_results"]])
 
     def _model_name(self, job: dict) -> str:
-        short = hex_id("model", job["_seq"], 8)
+        short = self.store.hex_id("model", job["_seq"], 8)
         if job["_provider"] == "zhipu":
             return f"{BASE_MODEL}:{ZHIPU_ORG_NUMBER}:{job['_suffix']}:{short}"
         return f"ft:{BASE_MODEL}:{ORG}:{job['_suffix']}:{short}"
@@ -436,7 +436,7 @@ class Sandbox:
             raise bad_request("completion_window must be '24h'.", param="completion_window")
         with self.store.transaction():
             seq = self.store.next_seq("batch")
-            batch_id = "batch_" + hex_id("batch", seq)
+            batch_id = "batch_" + self.store.hex_id("batch", seq)
             created = now()
             batch = {"id": batch_id, "object": "batch", "endpoint": CHAT_URL, "errors": None,
                      "input_file_id": file_id, "completion_window": "24h",
@@ -541,7 +541,7 @@ class Sandbox:
         lines, _ = self._batch_lines(batch)
         done, failed = [], []
         for i, line in enumerate(lines):
-            request_id = "req_" + hex_id(f"{batch['id']}:req", i, 32)
+            request_id = "req_" + self.store.hex_id(f"{batch['id']}:req", i, 32)
             try:
                 result = {"status_code": 200, "request_id": request_id,
                           "body": self.chat(line["body"])}
@@ -551,7 +551,7 @@ class Sandbox:
                     "error": {"message": exc.message, "type": exc.type, "param": exc.param,
                               "code": exc.code}}}
                 target = failed
-            target.append({"id": "batch_req_" + hex_id(f"{batch['id']}:line", i),
+            target.append({"id": "batch_req_" + self.store.hex_id(f"{batch['id']}:line", i),
                            "custom_id": line["custom_id"], "response": result, "error": None})
         # Completion order is not input order: callers must join on custom_id.
         random.Random(batch["_seq"]).shuffle(done)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -32,13 +33,18 @@ CREATE TABLE IF NOT EXISTS models (
     id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL, deleted INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 TABLES = ("files", "jobs", "models", "batches")
 
 
-def hex_id(kind: str, n: int, length: int = 24) -> str:
-    """Deterministic random-looking hex from a counter value."""
-    return hashlib.sha256(f"sandbox:{kind}:{n}".encode()).hexdigest()[:length]
+def hex_id(instance: str, kind: str, n: int, length: int = 24) -> str:
+    """Random-looking hex from this sandbox instance's id and a counter value.
+
+    Like a hosted service, a sandbox never hands out an id twice: a directory
+    that is deleted and created again gets a new instance id, hence new ids.
+    """
+    return hashlib.sha256(f"sandbox:{instance}:{kind}:{n}".encode()).hexdigest()[:length]
 
 
 class Store:
@@ -52,6 +58,14 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        # The first process to open a new directory names the instance; later ones read it.
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('instance_id', ?)",
+                         (secrets.token_hex(8),))
+        self.instance_id = self._db.execute(
+            "SELECT value FROM meta WHERE key = 'instance_id'").fetchone()[0]
+
+    def hex_id(self, kind: str, n: int, length: int = 24) -> str:
+        return hex_id(self.instance_id, kind, n, length)
 
     @contextmanager
     def transaction(self):

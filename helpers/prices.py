@@ -3,15 +3,22 @@
 Every row names its date and source (the providers' pricing pages, collected
 by the course authors in 2026-11). A price nobody could confirm is ``None`` and is shown as "unknown";
 it is never guessed. Zhipu's fine-tuning prices are such a case.
+
+``PRICES`` holds the fine-tuning rows (shown by ``price_table``); ``CHAT_PRICES``
+holds chat models that cannot be fine-tuned. ``model_table`` joins prices with
+``helpers.lifecycle`` (shutdown dates and their sources), fine-tunable models
+apart from chat models; ``DEFAULTS`` names each backend's chat model and
+fine-tuning base with the reason and a sentence a notebook can print.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Iterable
 
 import pandas as pd
 
-from . import tokens
+from . import lifecycle, tokens
 
 UNKNOWN = "unknown"
 OPENAI_SOURCE = "OpenAI pricing page (standard tier), 2026"
@@ -61,6 +68,22 @@ PRICES: tuple[Price, ...] = (
           "helpers.sandbox (local, free)", "runs on your machine"),
 )
 
+def _chat(model, inp, out, source, note):
+    return Price("openai", model, "USD", None, inp, out, "2026-11", source, note)
+
+
+# Chat models a zero-shot notebook may call; none of them can be fine-tuned.
+CHAT_PRICES: tuple[Price, ...] = (
+    _chat("gpt-5.4-mini", 0.75, 4.50,
+          "OpenAI model pages (GPT-5 mini page compares GPT-5.4 mini at $0.75 input); "
+          "output price from OpenRouter's listing",
+          "chat default; not fine-tunable; no shutdown announced as of 2026-12-01"),
+    _chat("gpt-6-luna", 0.10, 0.50, "OpenAI GPT-6 Luna model page",
+          "reasons by default (reasoning_effort medium); not fine-tunable"),
+    _chat("gpt-5-mini", 0.25, 2.00, "OpenAI GPT-5 mini model page",
+          "deprecated: shuts down 2026-12-11; not fine-tunable"),
+)
+
 # Short names learners type, mapped to the dated snapshot that is priced.
 ALIASES = {
     "gpt-4.1-mini": "gpt-4.1-mini-2025-04-14",
@@ -68,6 +91,8 @@ ALIASES = {
     "gpt-4.1": "gpt-4.1-2025-04-14",
     "gpt-4o-2024": "gpt-4o-2024-08-06",
     "gpt-3.5-turbo": "gpt-3.5-turbo-0125",
+    "gpt-5.4-mini-2026-03-17": "gpt-5.4-mini",
+    "gpt-5-mini-2025-08-07": "gpt-5-mini",
 }
 
 
@@ -78,12 +103,12 @@ class UnknownModelError(KeyError):
 def price_for(model: str) -> Price:
     """The table row for ``model`` (fine-tuned ids use their base model)."""
     base = tokens._base_model(model)
-    by_name = {p.model: p for p in PRICES}
+    by_name = {p.model: p for p in PRICES + CHAT_PRICES}
     if base in by_name:
         return by_name[base]
     if base in ALIASES:
         return by_name[ALIASES[base]]
-    known = ", ".join(p.model for p in PRICES)
+    known = ", ".join(by_name)
     raise UnknownModelError(f"no price row for model {model!r}; known: {known}")
 
 
@@ -133,3 +158,161 @@ def zhipu_token_estimate(examples) -> dict:
     return {"tokens": tokens.zhipu_estimated_tokens(examples),
             "method": f"estimate: characters / {tokens.ZHIPU_CHARS_PER_TOKEN}",
             "is_estimate": True}
+
+
+# ---------------------------------------------------------------- prices with lifecycle
+
+def _price_or_none(model: str) -> Price | None:
+    try:
+        return price_for(model)
+    except UnknownModelError:
+        return None
+
+
+def _unknown(value):
+    return UNKNOWN if value is None else value
+
+
+def _lifecycle_columns(model: str, today: date) -> dict:
+    status = lifecycle.model_status(model, today)
+    if status.shutdown:
+        shutdown = status.shutdown.isoformat()
+    elif status.state == "live":
+        shutdown = "never (local)"
+    else:
+        shutdown = UNKNOWN if status.state == "unknown" else "none announced"
+    return {"shutdown": shutdown,
+            "status": status.state,
+            "lifecycle_source": status.sources[0].cite() if status.sources else UNKNOWN}
+
+
+def model_table(kind: str = "fine-tunable", provider: str | None = None,
+                today: date | str | None = None) -> pd.DataFrame:
+    """Models with prices, shutdown dates and their sources, as of ``today``.
+
+    ``kind="fine-tunable"`` lists the models a provider documents as fine-tuning
+    bases (``helpers.lifecycle.FINE_TUNABLE``) with the training price and the
+    last day for new jobs; ``kind="chat"`` lists the chat models
+    (``CHAT_PRICES`` and the base chat rows). Unknown stays "unknown".
+    """
+    day = lifecycle._today(today)
+    rows = []
+    if kind == "fine-tunable":
+        for item in lifecycle.FINE_TUNABLE:
+            if provider not in (None, item.provider):
+                continue
+            price = _price_or_none(item.model)
+            access = lifecycle.ACCESS.get(item.provider)
+            rows.append({"provider": item.provider, "model": item.model,
+                         "methods": ", ".join(item.methods),
+                         "currency": price.currency if price else UNKNOWN,
+                         "training_per_1m": _unknown(price and price.training_per_1m),
+                         "new_jobs_until": access.jobs_end.isoformat()
+                         if access and access.jobs_end else "none announced",
+                         **_lifecycle_columns(item.model, day),
+                         "note": item.note})
+    elif kind == "chat":
+        chat = [p for p in CHAT_PRICES + PRICES
+                if p.model in {c.model for c in CHAT_PRICES} | set(CHAT_BASES)]
+        for price in chat:
+            if provider not in (None, price.provider):
+                continue
+            rows.append({"provider": price.provider, "model": price.model,
+                         "currency": price.currency,
+                         "input_per_1m": _unknown(price.input_per_1m),
+                         "output_per_1m": _unknown(price.output_per_1m),
+                         "fine_tunable": lifecycle.fine_tunable_for(price.model) is not None,
+                         **_lifecycle_columns(price.model, day),
+                         "price_source": price.source, "note": price.note})
+    else:
+        raise ValueError(f"kind must be 'fine-tunable' or 'chat', not {kind!r}")
+    return pd.DataFrame(rows)
+
+
+# Rows of PRICES that are chat models as such (base inference, not fine-tuned use).
+CHAT_BASES = ("gpt-4o-mini", "glm-4-flash", "glm-3-turbo", "sandbox-base")
+
+
+# ---------------------------------------------------------------- course defaults
+
+@dataclass(frozen=True)
+class Default:
+    """A backend's default model for one purpose, why it was chosen, and on whose word."""
+    backend: str
+    purpose: str          # "chat" (zero-shot, few-shot) or "fine-tune" (base of a job)
+    model: str
+    reason: str
+    sources: tuple[lifecycle.Source, ...]
+
+
+DEFAULTS: tuple[Default, ...] = (
+    Default("openai", "chat", "gpt-5.4-mini",
+            "live with no shutdown announced (gpt-5-mini, the older small model, shuts down "
+            "on 2026-12-11); a Chat Completions model in openai-python's model list; it "
+            "cannot be fine-tuned, so the fine-tuning base is a different model",
+            (lifecycle.SDK_MODEL_LIST, lifecycle.DEPRECATIONS_GPT5)),
+    Default("openai", "fine-tune", "gpt-4.1-mini-2025-04-14",
+            "named by OpenAI's supervised fine-tuning guide; OpenAI accepts new jobs until "
+            "2027-01-06 (only from organisations that still have access) and the model and "
+            "its fine-tunes shut down on 2027-01-14; gpt-4o-mini-2024-07-18 is cheaper to "
+            "train ($3 vs $5 per 1M tokens) and has the same dates",
+            (lifecycle.SFT_GUIDE, lifecycle.DEPRECATIONS_GPT4,
+             lifecycle.DEPRECATIONS_FINE_TUNING)),
+    Default("zhipu", "chat", "glm-4-flash",
+            "also fine-tunable (LoRA and full), so zero-shot and fine-tuning use one model",
+            (lifecycle.ZHIPU_FINE_TUNING,)),
+    Default("zhipu", "fine-tune", "glm-4-flash",
+            "listed by Zhipu's fine-tuning guide for LoRA and full fine-tuning, all users; "
+            "Zhipu's fine-tuning prices are not confirmed", (lifecycle.ZHIPU_FINE_TUNING,)),
+    Default("sandbox", "chat", "sandbox-base", "local and free", (lifecycle.SANDBOX,)),
+    Default("sandbox", "fine-tune", "sandbox-base", "local and free", (lifecycle.SANDBOX,)),
+)
+
+
+def default_for(backend: str, purpose: str = "chat") -> Default:
+    """The course's default for ``backend`` ("sandbox", "openai", "zhipu") and purpose."""
+    for item in DEFAULTS:
+        if item.backend == backend and item.purpose == purpose:
+            return item
+    raise KeyError(f"no default model for backend {backend!r} and purpose {purpose!r} "
+                   f"(a 'compatible' server has no default: pass the model it serves)")
+
+
+def default_model(backend: str, purpose: str = "chat") -> str:
+    """The default model id for ``backend`` and ``purpose``."""
+    return default_for(backend, purpose).model
+
+
+def default_note(backend: str, purpose: str = "chat", today: date | str | None = None) -> str:
+    """One sentence a notebook prints: the default, why, its price and dates, the source."""
+    item = default_for(backend, purpose)
+    day = lifecycle._today(today)
+    status = lifecycle.model_status(item.model, day)
+    price = _price_or_none(item.model)
+    what = "chat model" if purpose == "chat" else "fine-tuning base"
+    if price is None:
+        cost = ""
+    elif purpose == "chat" and price.input_per_1m == 0 and price.output_per_1m == 0:
+        cost = " Free to call."
+    elif purpose == "chat":
+        cost = (f" {_money(price.input_per_1m, price.currency)} / "
+                f"{_money(price.output_per_1m, price.currency)} per 1M input/output tokens.")
+    else:
+        cost = f" Training: {_money(price.training_per_1m, price.currency)} per 1M tokens."
+    if status.shutdown:
+        dates = (f" Shutdown {status.shutdown.isoformat()} "
+                 f"({'past' if status.days_left <= 0 else f'in {status.days_left} days'}).")
+    elif status.state == "unknown":
+        dates = " Shutdown date unknown."
+    elif status.state == "live":
+        dates = ""
+    else:
+        dates = f" No shutdown announced as of {day.isoformat()}."
+    return (f"Default {backend} {what}: {item.model} - {item.reason}.{cost}{dates} "
+            f"Source: {item.sources[0].cite()}")
+
+
+def _money(value: float | None, currency: str) -> str:
+    if value is None:
+        return UNKNOWN
+    return f"${value:.2f}" if currency == "USD" else f"{value:g} {currency}"

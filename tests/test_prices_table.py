@@ -5,8 +5,19 @@ from helpers import prices
 
 
 def test_every_row_has_a_date_and_a_source():
-    for row in prices.PRICES:
+    for row in prices.PRICES + prices.CHAT_PRICES:
         assert row.as_of and row.source, row.model
+
+
+def test_chat_models_are_priced_but_not_trainable_and_not_in_the_fine_tuning_table():
+    for model, inp, out in [("gpt-5.4-mini", 0.75, 4.50), ("gpt-5.4-mini-2026-03-17", 0.75, 4.50),
+                            ("gpt-5-mini", 0.25, 2.00), ("gpt-6-luna", 0.10, 0.50)]:
+        row = prices.price_for(model)
+        assert (row.input_per_1m, row.output_per_1m) == (inp, out)
+        assert row.training_per_1m is None and prices.training_cost(1_000, model) is None
+    shown = set(prices.price_table()["model"])
+    assert shown == {p.model for p in prices.PRICES}
+    assert not shown & {p.model for p in prices.CHAT_PRICES}
 
 
 def test_openai_training_prices_from_facts():
@@ -25,8 +36,9 @@ def test_zhipu_training_prices_are_unknown_and_shown_as_such():
 
 
 def test_unknown_model_is_an_error_not_a_guess():
-    with pytest.raises(prices.UnknownModelError, match="no price row"):
+    with pytest.raises(prices.UnknownModelError, match="no price row") as error:
         prices.price_for("gpt-5-imaginary")
+    assert "gpt-5.4-mini" in str(error.value)  # the message lists what is known
 
 
 def test_cost_table_over_epochs_and_models():

@@ -1,9 +1,11 @@
 """On-disk cache of API responses, so rerunning an evaluation costs nothing.
 
-Keys are sha256 of backend + model + the full request JSON. Values are small
-JSON documents. Storage is SQLite in WAL mode, one connection per thread, which
-makes the cache safe for the worker threads of ``helpers.classify`` and for
-several processes sharing a work directory.
+Keys are sha256 of the backend's identity (``clients.cache_namespace``: SDK,
+provider, base URL and, for the sandbox, its instance id, so a re-created
+sandbox never gets another instance's answers) + model + the full request
+JSON. Values are small JSON documents. Storage is SQLite in WAL mode, one
+connection per thread, which makes the cache safe for the worker threads of
+``helpers.classify`` and for several processes sharing a work directory.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ CACHE_FILE_NAME = "responses.sqlite"
 
 
 def cache_key(backend: str, model: str, request: dict) -> str:
-    """sha256 hex digest of backend, model and the request (canonical JSON)."""
+    """sha256 hex digest of backend (its identity), model and the request (canonical JSON)."""
     doc = json.dumps({"backend": backend, "model": model, "request": request},
                      sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(doc.encode("utf-8")).hexdigest()

@@ -2,13 +2,23 @@
 
 * ``sandbox`` — the embedded local API (``helpers.sandbox``), called in-process
   through a WSGI transport: no port, no thread, no key.
-* ``openai`` / ``zhipu`` — the real services; live and record need a key.
+* ``openai`` / ``zhipu`` — the real services (or another server at
+  ``COURSE_BASE_URL``); live and record need a key.
+* ``compatible`` — any OpenAI-compatible chat server at ``COURSE_BASE_URL``
+  (Ollama, vLLM, llama.cpp's server...), through the OpenAI SDK, with
+  ``COURSE_API_KEY`` if the server wants one. Such servers rarely have
+  fine-tuning endpoints: ``supports_fine_tuning(client)`` tells.
 * ``replay`` / ``record`` — a per-notebook cassette (``helpers.recording``)
   answers or captures every request; replay needs no key and no network, and
   its transport can only answer from the cassette (never a socket).
+
+Every client made here remembers its ``Settings`` (``settings_of``), so helpers
+given only a client still key their caches and stores on the backend's identity.
 """
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -19,12 +29,16 @@ import zhipuai
 from . import config
 from .config import Settings
 
-SANDBOX_HOST = "http://sandbox.local"
+SANDBOX_HOST = config.SANDBOX_HOST
 SANDBOX_OPENAI_URL = f"{SANDBOX_HOST}/v1"
 SANDBOX_ZHIPU_URL = f"{SANDBOX_HOST}/api/paas/v4"
 # Placeholders the SDKs need when no real key is involved; not secrets.
 SANDBOX_KEY = "sandbox-no-key-needed"
 REPLAY_KEY = "replay-no-key-needed"
+NO_KEY = "no-key-set"  # a compatible server without COURSE_API_KEY (never another backend's key)
+
+_settings_of: "weakref.WeakKeyDictionary[object, Settings]" = weakref.WeakKeyDictionary()
+_fine_tuning: "weakref.WeakKeyDictionary[object, FineTuningSupport]" = weakref.WeakKeyDictionary()
 
 
 def _settings(settings: Settings | None, **kw) -> Settings:
@@ -36,7 +50,7 @@ def _key(settings: Settings) -> str:
         return SANDBOX_KEY
     if settings.mode == "replay":
         return REPLAY_KEY
-    return config.require_key(settings)
+    return config.require_key(settings) or NO_KEY
 
 
 def _activate_cassette(settings: Settings, cassette: str | Path | None) -> None:
@@ -67,15 +81,25 @@ def _http_client(lib, settings: Settings, faults):
         return lib.Client(transport=recording.replay_transport(lib.__name__))
     if settings.backend == "sandbox":
         return lib.Client(transport=lib.WSGITransport(app=_sandbox_app(settings, faults)))
-    return None
+    return None  # faults= only exist in the sandbox; a real server has its own
 
 
-def _common(settings: Settings, cassette, other: str, this: str) -> str:
-    if settings.backend == other:
-        raise config.ConfigError(f"backend '{other}' uses {other}_client(), not {this}_client()")
+_SDK_OF_BACKEND = {"sandbox": None, "openai": "openai", "zhipu": "zhipu", "compatible": "openai"}
+
+
+def _common(settings: Settings, cassette, this: str) -> str:
+    wanted = _SDK_OF_BACKEND[settings.backend]
+    if wanted not in (None, this):
+        raise config.ConfigError(f"COURSE_BACKEND={settings.backend} uses {wanted}_client() "
+                                 f"(sdk='{wanted}'), not {this}_client()")
     key = _key(settings)  # fail fast on a missing key, before anything else
     _activate_cassette(settings, cassette)
     return key
+
+
+def _remember(client, settings: Settings):
+    _settings_of[client] = settings
+    return client
 
 
 def openai_client(settings: Settings | None = None, *, cassette: str | Path | None = None,
@@ -83,11 +107,12 @@ def openai_client(settings: Settings | None = None, *, cassette: str | Path | No
                   strict: bool = False, **resolve_kw) -> openai.OpenAI:
     """An ``openai.OpenAI`` client for the configured backend and mode."""
     settings = _settings(settings, **resolve_kw)
-    key = _common(settings, cassette, "zhipu", "openai")
-    return openai.OpenAI(api_key=key, max_retries=max_retries, timeout=timeout,
-                         _strict_response_validation=strict,
-                         base_url=SANDBOX_OPENAI_URL if settings.backend == "sandbox" else None,
-                         http_client=_http_client(httpx2, settings, faults))
+    key = _common(settings, cassette, "openai")
+    return _remember(openai.OpenAI(
+        api_key=key, max_retries=max_retries, timeout=timeout,
+        _strict_response_validation=strict,
+        base_url=SANDBOX_OPENAI_URL if settings.backend == "sandbox" else settings.base_url,
+        http_client=_http_client(httpx2, settings, faults)), settings)
 
 
 def zhipu_client(settings: Settings | None = None, *, cassette: str | Path | None = None,
@@ -95,10 +120,11 @@ def zhipu_client(settings: Settings | None = None, *, cassette: str | Path | Non
                  **resolve_kw) -> zhipuai.ZhipuAI:
     """A ``zhipuai.ZhipuAI`` client for the configured backend and mode."""
     settings = _settings(settings, **resolve_kw)
-    key = _common(settings, cassette, "openai", "zhipu")
-    return zhipuai.ZhipuAI(api_key=key, max_retries=max_retries, timeout=timeout,
-                           base_url=SANDBOX_ZHIPU_URL if settings.backend == "sandbox" else None,
-                           http_client=_http_client(httpx, settings, faults))
+    key = _common(settings, cassette, "zhipu")
+    return _remember(zhipuai.ZhipuAI(
+        api_key=key, max_retries=max_retries, timeout=timeout,
+        base_url=SANDBOX_ZHIPU_URL if settings.backend == "sandbox" else settings.base_url,
+        http_client=_http_client(httpx, settings, faults)), settings)
 
 
 def default_sdk(settings: Settings) -> str:
@@ -120,3 +146,88 @@ def client(settings: Settings | None = None, *, sdk: str | None = None, **kw):
 def sdk_of(client_obj) -> str:
     """'openai' or 'zhipu' for a client made here."""
     return "zhipu" if isinstance(client_obj, zhipuai.ZhipuAI) else "openai"
+
+
+def settings_of(client_obj) -> Settings | None:
+    """The settings a client was made with here (None for a client made elsewhere)."""
+    try:
+        return _settings_of.get(client_obj)
+    except TypeError:  # not weak-referenceable: not one of ours
+        return None
+
+
+def base_url_of(client_obj) -> str:
+    # openai exposes base_url; zhipuai keeps it in _base_url
+    return str(getattr(client_obj, "base_url", None) or getattr(client_obj, "_base_url", ""))
+
+
+def identity_of(client_obj) -> str:
+    """The backend identity behind a client (``Settings.identity``), or its base URL."""
+    settings = settings_of(client_obj)
+    return settings.identity if settings is not None else base_url_of(client_obj)
+
+
+def cache_namespace(client_obj) -> str:
+    """What the response cache keys on besides the request: SDK and backend identity."""
+    return f"{sdk_of(client_obj)}:{identity_of(client_obj)}"
+
+
+# ---------------------------------------------------------------- fine-tuning support
+
+@dataclass(frozen=True)
+class FineTuningSupport:
+    """Whether a backend has fine-tuning endpoints; ``reason`` is one sentence when not."""
+
+    available: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.available
+
+
+NO_ENDPOINT_STATUS = (404, 405, 501)
+
+
+def _server(settings: Settings | None, client_obj) -> str:
+    url = settings.base_url if settings is not None else base_url_of(client_obj)
+    return f"the server at {config._public_url(str(url))}"
+
+
+def supports_fine_tuning(client_obj) -> FineTuningSupport:
+    """Whether this client's backend offers fine-tuning endpoints (asked once per client).
+
+    The sandbox, OpenAI and Zhipu at their own URLs have them (OpenAI may still
+    refuse an account: ``jobs.TrainingNotAvailableError``). Any other server is
+    asked with one ``GET fine_tuning/jobs?limit=1``: 404, 405 or 501 means it
+    has none, which most OpenAI-compatible chat servers answer.
+    """
+    settings = settings_of(client_obj)
+    if settings is not None and (settings.backend == "sandbox" or (
+            settings.backend in config.DEFAULT_BASE_URLS
+            and settings.base_url == config.DEFAULT_BASE_URLS[settings.backend])):
+        return FineTuningSupport(True)
+    cached = _fine_tuning.get(client_obj)
+    if cached is not None:
+        return cached
+    where = _server(settings, client_obj)
+    try:
+        client_obj.fine_tuning.jobs.list(limit=1)
+        found = FineTuningSupport(True)
+    except (openai.APIStatusError, zhipuai.core._errors.APIStatusError) as err:
+        status = getattr(err, "status_code", None)
+        if status in NO_ENDPOINT_STATUS:
+            found = FineTuningSupport(False, f"{where} has no fine-tuning endpoints (HTTP {status} "
+                                             "on fine_tuning/jobs), so the fine-tuning steps are "
+                                             "skipped here; run them with COURSE_BACKEND=sandbox "
+                                             "or zhipu.")
+        else:
+            found = FineTuningSupport(False, f"{where} refused to list fine-tuning jobs (HTTP "
+                                             f"{status}), so the fine-tuning steps are skipped "
+                                             "here; check COURSE_API_KEY or use "
+                                             "COURSE_BACKEND=sandbox.")
+    except (openai.APIConnectionError, zhipuai.core._errors.APIConnectionError):
+        found = FineTuningSupport(False, f"{where} could not be reached, so whether it can "
+                                         "fine-tune is unknown; check COURSE_BASE_URL.")
+        return found  # not cached: the server may come up
+    _fine_tuning[client_obj] = found
+    return found

@@ -1,5 +1,13 @@
+import os
+import subprocess
+import sys
+import tempfile
 import traceback
+from pathlib import Path
+
 import pytest
+
+from conftest import REPO
 
 from helpers import clients, config
 
@@ -53,18 +61,47 @@ def test_unknown_values_are_refused(no_repo_dotenv, kw, word):
         config.resolve(**kw)
 
 
-def test_record_mode_uses_a_fresh_sandbox(no_repo_dotenv):
+PER_PROCESS = ("from helpers import config\n"
+               "s = config.resolve(mode='record')\n"
+               "print(s.sandbox_dir, config.work_dir(config.resolve(mode='replay')))")
+
+
+def _in_another_process() -> list[str]:
+    out = subprocess.run([sys.executable, "-c", PER_PROCESS], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_record_mode_uses_a_fresh_sandbox_per_process_and_resolve_creates_nothing(
+        no_repo_dotenv):
     a = config.resolve(mode="record")
     b = config.resolve(mode="record")
-    assert a.sandbox_dir != b.sandbox_dir and not any(a.sandbox_dir.iterdir())
+    assert a == b and a.sandbox_dir.parent == Path(tempfile.gettempdir())
+    assert not a.sandbox_dir.exists()  # resolve() is pure: the sandbox makes it when used
+    other_sandbox, other_work = _in_another_process()
+    assert Path(other_sandbox) != a.sandbox_dir  # another kernel records on another sandbox
+    assert Path(other_work) != config.work_dir(config.resolve(mode="replay"))
 
 
 def test_work_dir_is_persistent_only_in_live_mode(no_repo_dotenv, tmp_path):
     live = config.resolve(mode="live")
     assert config.work_dir(live).name == "work"
     replay = config.resolve(mode="replay")
-    assert config.work_dir(replay) != config.work_dir(replay)
+    made = config.work_dir(replay)
+    assert made.is_dir() and not any(made.iterdir())
+    # once per process: a later call (e.g. jobs.wait(..., work_dir=None)) finds the same store
+    assert config.work_dir(config.resolve(mode="replay")) == made
+    assert config.work_dir(config.resolve(mode="record")) not in (made, live.sandbox_dir)
     assert config.work_dir(replay, tmp_path / "w") == tmp_path / "w"
+
+
+def test_resolve_has_no_side_effects(no_repo_dotenv, monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for mode in config.MODES:
+        for backend in ("sandbox", "openai", "zhipu"):
+            config.resolve(backend=backend, mode=mode)
+    assert list(tmp_path.iterdir()) == [] and not (config.REPO_ROOT / ".sandbox").exists()
 
 
 @pytest.mark.parametrize("backend, var", [("openai", "OPENAI_API_KEY"), ("zhipu", "ZHIPUAI_API_KEY")])

@@ -7,9 +7,18 @@ guaranteed). Every input gets exactly one prediction: a request that failed,
 or that appears in neither file, becomes an error prediction and is listed in
 ``BatchResults.failures``; lines that cannot be read or belong to no request
 are listed in ``BatchResults.problems``. Nothing is dropped silently.
+
+A batch is paid for, so ``submit_batch`` creates it once: its idempotency key
+(backend, SDK, endpoint, the request file's sha256, window and metadata)
+travels in the batch's metadata, the job store remembers it (keyed on the
+backend's identity), and "look up, else create" runs under the store's claim
+(``JobStore.lock``), so reruns and concurrent processes attach to the batch
+already made. ``force=True`` is the only way to a second one. SDK errors
+become ``helpers.jobs`` errors with keys redacted.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -22,10 +31,18 @@ from .answers import UNKNOWN
 from .classify import Prediction, build_request, make_prediction, normalize_completion
 from .clients import sdk_of
 from .data.prepare import write_jsonl as data_write_jsonl
+from .jobs import sdk as jobs_sdk
+from .jobs.errors import NotFoundError, api_call
+from .jobs.store import BatchRecord
+from .jobs.submit import identity_for, settings_for, store_for, upload
 
 ENDPOINTS = {"openai": "/v1/chat/completions", "zhipu": "/v4/chat/completions"}
 TERMINAL = {"completed", "failed", "expired", "cancelled"}
 ID_PREFIX = "req-"
+COMPLETION_WINDOW = "24h"
+PURPOSE = "batch"
+KEY_METADATA = jobs_sdk.KEY_METADATA
+ATTEMPT_METADATA = jobs_sdk.ATTEMPT_METADATA
 
 
 def custom_id(index: int) -> str:
@@ -53,15 +70,82 @@ def write_jsonl(lines, path: str | Path) -> Path:
     return data_write_jsonl(path, lines)
 
 
-def submit_batch(client, path: str | Path, metadata: dict | None = None):
-    """Upload the request file and create the batch; returns the Batch object."""
-    sdk = sdk_of(client)
-    with Path(path).open("rb") as f:
-        uploaded = client.files.create(file=f, purpose="batch")
-    kw = {"input_file_id": uploaded.id, "endpoint": ENDPOINTS[sdk], "completion_window": "24h"}
-    if metadata:
-        kw["metadata"] = metadata
-    return client.batches.create(**kw)
+def batch_key(backend: str, sdk_name: str, endpoint: str, input_sha256: str,
+              metadata: dict | None) -> str:
+    """The idempotency key of a batch (names the backend, not a local path or instance)."""
+    blob = json.dumps({"backend": backend, "sdk": sdk_name, "endpoint": endpoint,
+                       "input": input_sha256, "window": COMPLETION_WINDOW,
+                       "metadata": metadata or {}}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _retrieve(client, batch_id: str):
+    with api_call(f"Reading batch {batch_id}", client):
+        return client.batches.retrieve(batch_id)
+
+
+def _attempt(batch) -> int:
+    meta = getattr(batch, "metadata", None) or {}
+    value = str(meta.get(ATTEMPT_METADATA, "1"))
+    return int(value) if value.isdigit() else 1
+
+
+def _existing_batch(client, store, backend: str, sdk_name: str, key: str, sha: str):
+    """The batch already made for ``key``: from the store, else from the API's list."""
+    record = store.latest_batch(backend, sdk_name, key)
+    if record is not None:
+        try:
+            batch = _retrieve(client, record.batch_id)
+        except NotFoundError:
+            batch = None
+        if batch is not None and (batch.metadata or {}).get(KEY_METADATA) == key:
+            store.save_batch(BatchRecord(**{**record.__dict__, "status": batch.status}))
+            return batch
+        store.forget_batch(backend, sdk_name, record.batch_id)
+    with api_call("Listing batches", client, "batch"):
+        listed = list(client.batches.list(limit=jobs_sdk.PAGE_LIMIT).data)
+    mine = [b for b in listed if (getattr(b, "metadata", None) or {}).get(KEY_METADATA) == key]
+    if not mine:
+        return None
+    batch = max(mine, key=_attempt)
+    store.save_batch(BatchRecord(backend, sdk_name, batch.id, key, _attempt(batch),
+                                 batch.input_file_id, sha, batch.endpoint, batch.status))
+    return batch
+
+
+def submit_batch(client, path: str | Path, metadata: dict | None = None, *, settings=None,
+                 work_dir: str | Path | None = None, force: bool = False,
+                 verbose: bool = True):
+    """Upload the request file and create the batch once; returns the Batch object.
+
+    Later calls with the same file and metadata return the batch made before
+    (whatever its status; ``force=True`` creates another). The store is
+    ``work_dir``'s (default ``config.work_dir(settings)``).
+    """
+    sdk_name, backend = sdk_of(client), identity_for(client, settings)
+    resolved = settings_for(client, settings)
+    store = store_for(client, resolved, work_dir)
+    endpoint = ENDPOINTS[sdk_name]
+    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    key = batch_key(resolved.backend, sdk_name, endpoint, sha, metadata)
+    with store.lock("batch", backend, sdk_name, key):
+        if not force:
+            found = _existing_batch(client, store, backend, sdk_name, key, sha)
+            if found is not None:
+                if verbose:
+                    print(f"Attached to existing batch {found.id} ({found.status}); no new "
+                          "batch created. Pass force=True to run another one.")
+                return found
+        file_id = upload(client, path, settings=settings, work_dir=store.path.parent,
+                         purpose=PURPOSE)
+        attempt = store.batch_attempts(backend, sdk_name, key) + 1
+        meta = {**(metadata or {}), KEY_METADATA: key, ATTEMPT_METADATA: str(attempt)}
+        with api_call("Creating the batch", client, "batch"):
+            batch = client.batches.create(input_file_id=file_id, endpoint=endpoint,
+                                          completion_window=COMPLETION_WINDOW, metadata=meta)
+        store.save_batch(BatchRecord(backend, sdk_name, batch.id, key, attempt, file_id, sha,
+                                     endpoint, batch.status), new=True)
+    return batch
 
 
 def wait_for_batch(client, batch_id: str, *, poll_seconds: float = 5.0,
@@ -71,7 +155,7 @@ def wait_for_batch(client, batch_id: str, *, poll_seconds: float = 5.0,
     bar = tqdm(desc=f"batch {batch_id}", total=None, disable=not progress)
     try:
         while True:
-            batch = client.batches.retrieve(batch_id)
+            batch = _retrieve(client, batch_id)
             counts = getattr(batch, "request_counts", None)
             if counts is not None and counts.total:
                 bar.total = counts.total
@@ -113,7 +197,9 @@ def download_results(client, batch) -> tuple[list[dict], list[dict], list[str]]:
         file_id = getattr(batch, attr, None)
         if not file_id:
             continue
-        records, bad = read_jsonl_text(client.files.content(file_id).text, f"{attr} {file_id}")
+        with api_call(f"Downloading file {file_id}", client):
+            text = client.files.content(file_id).text
+        records, bad = read_jsonl_text(text, f"{attr} {file_id}")
         bucket.extend(records)
         problems.extend(bad)
     return output, errors, problems
@@ -193,14 +279,16 @@ def join_results(n: int, labels, output, errors, problems=(), top_logprobs=None)
 
 def run_batch(client, texts, labels, model: str, work_dir: str | Path, *, name: str = "eval",
               poll_seconds: float = 5.0, timeout: float | None = None, progress: bool = True,
-              lang: str | None = None, examples=None, **request_options) -> BatchResults:
-    """Build, submit, wait for, download and join a batch classification."""
+              lang: str | None = None, examples=None, settings=None, force: bool = False,
+              **request_options) -> BatchResults:
+    """Build, submit (once: see ``submit_batch``), wait for, download and join a batch."""
     texts = list(texts)
     sdk = sdk_of(client)
     lines = build_batch_requests(texts, labels, model, sdk=sdk, lang=lang, examples=examples,
                                  **request_options)
     path = write_jsonl(lines, Path(work_dir) / "batches" / f"{name}.requests.jsonl")
-    batch = submit_batch(client, path, metadata={"name": name})
+    batch = submit_batch(client, path, metadata={"name": name}, settings=settings,
+                         work_dir=work_dir, force=force, verbose=progress)
     batch = wait_for_batch(client, batch.id, poll_seconds=poll_seconds, timeout=timeout,
                            progress=progress)
     output, errors, problems = download_results(client, batch)

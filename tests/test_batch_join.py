@@ -66,10 +66,13 @@ class FakeBatchAPI:
         self.files = {}
         self.polls = 0
         self.uploaded_purpose = None
+        self.created = []  # (kind, metadata) of every paid-for object
+        self.metadata = None
 
     def batch(self, status):
         done = status == "completed"
         return {"id": "batch_1", "object": "batch", "endpoint": "/v1/chat/completions",
+                "metadata": self.metadata,
                 "input_file_id": "file-in", "completion_window": "24h", "created_at": 0,
                 "status": status, "output_file_id": "file-out" if done else None,
                 "error_file_id": "file-err" if done else None,
@@ -78,17 +81,26 @@ class FakeBatchAPI:
 
     def __call__(self, request):
         path = request.url.path
+        if path == "/v1/files" and request.method == "GET":
+            return httpx2.Response(200, json={"object": "list", "data": [], "has_more": False})
+        if path == "/v1/batches" and request.method == "GET":
+            data = [self.batch("completed")] if self.created else []
+            return httpx2.Response(200, json={"object": "list", "data": data, "has_more": False})
         if path == "/v1/files" and request.method == "POST":
             raw = request.content
             self.uploaded_purpose = b'name="purpose"\r\n\r\nbatch' in raw
             start = raw.index(b'{"custom_id"')
             end = raw.rindex(b"}\n") + 2
             self.files["file-in"] = raw[start:end].decode()
+            self.created.append("file")
             return httpx2.Response(200, json={"id": "file-in", "object": "file", "bytes": 1,
                                               "created_at": 0, "filename": "r.jsonl",
                                               "purpose": "batch", "status": "processed"})
         if path == "/v1/batches" and request.method == "POST":
-            assert json.loads(request.content)["input_file_id"] == "file-in"
+            body = json.loads(request.content)
+            assert body["input_file_id"] == "file-in"
+            self.metadata = body["metadata"]
+            self.created.append("batch")
             return httpx2.Response(200, json=self.batch("validating"))
         if path == "/v1/batches/batch_1":
             self.polls += 1
@@ -120,3 +132,8 @@ def test_run_batch_end_to_end(tmp_path):
     assert res.summary()["status"] == "completed"
     written = (tmp_path / "batches" / "eval.requests.jsonl").read_text().splitlines()
     assert [json.loads(x)["custom_id"] for x in written] == ["req-0", "req-1", "req-2"]
+    assert api.created == ["file", "batch"] and api.metadata["name"] == "eval"
+    # a rerun (even from a new work directory) finds the batch: nothing more is paid for
+    again = run_batch(client, texts, LABELS, "m", tmp_path / "new", poll_seconds=0,
+                      progress=False, lang="en")
+    assert api.created == ["file", "batch"] and again.labels == res.labels

@@ -8,22 +8,27 @@
 Modules: ``store`` (SQLite job store), ``submit`` (upload reuse, idempotent
 create, cost guard), ``wait`` (progress, backoff, timeout), ``results``
 (events, checkpoints, result file, list, cancel, delete), ``accounting``
-(the ledger: estimated vs billed), ``sdk`` (the two SDKs' differences), ``errors``.
+(the ledger: estimated vs billed), ``sdk`` (the two SDKs' differences, and
+``not_available`` for endpoints a provider lacks), ``errors``.
 """
 from .errors import (APICallError, CostLimitError, CourseJobError, JobCancelledError,
-                     JobFailedError, JobTimeoutError, NotFoundError, TrainingNotAvailableError)
+                     JobFailedError, JobTimeoutError, NotAvailableError, NotFoundError,
+                     StoreLockTimeout, TrainingNotAvailableError)
 from .accounting import ledger
+from .sdk import not_available
 from .results import (cancel, checkpoints, delete_model, events, list_jobs, result_frame,
                       result_frame_from_bytes)
-from .store import JobRecord, JobStore
+from .store import BatchRecord, JobRecord, JobStore
 from .submit import (DEFAULT_MAX_COST_USD, check_cost, idempotency_key, open_store, submit,
                      upload)
+from . import sdk
 from . import wait as wait_module
 from .wait import latest_metrics, wait
 
 __all__ = [
     "APICallError", "CostLimitError", "CourseJobError", "JobCancelledError", "JobFailedError",
-    "JobTimeoutError", "NotFoundError", "TrainingNotAvailableError", "ledger", "cancel",
+    "JobTimeoutError", "NotAvailableError", "NotFoundError", "StoreLockTimeout",
+    "TrainingNotAvailableError", "BatchRecord", "not_available", "ledger", "cancel",
     "checkpoints", "delete_model", "events", "list_jobs", "result_frame",
     "result_frame_from_bytes", "JobRecord", "JobStore", "DEFAULT_MAX_COST_USD", "check_cost",
     "idempotency_key", "open_store", "submit", "upload", "latest_metrics", "wait",

@@ -58,6 +58,15 @@ class JobTimeoutError(CourseJobError):
     """The job was still in progress when the wait gave up (it keeps running)."""
 
 
+class StoreLockTimeout(CourseJobError):
+    """Another thread or process held a submission claim (``JobStore.lock``) for too long."""
+
+
+class NotAvailableError(APICallError):
+    """The backend has no such endpoint (Zhipu: no checkpoints; most compatible servers:
+    no fine-tuning at all). The message is one sentence a notebook can print."""
+
+
 class CostLimitError(CourseJobError):
     """The estimated training cost is over ``max_cost_usd`` or cannot be known."""
 
@@ -95,8 +104,32 @@ _HINTS = {
 }
 
 
-def translate(exc: BaseException, action: str, secrets=()) -> CourseJobError:
-    """One-sentence course error for an SDK exception raised while doing ``action``."""
+NO_ENDPOINT_STATUS = (404, 405, 501)
+
+
+def _lacks_endpoint(status: int | None, code) -> bool:
+    """A 405/501, or a 404 that names no missing object (``file_not_found`` etc. do)."""
+    if status not in NO_ENDPOINT_STATUS:
+        return False
+    return status != 404 or code is None or str(code).isdigit() or str(code) == "not_found"
+
+
+def _no_endpoint(action: str, status: int, feature: str, server: str | None) -> NotAvailableError:
+    where = f"the server at {server}" if server else "this server"
+    return NotAvailableError(
+        f"{action} failed: {where} has no {feature} endpoint (HTTP {status}), so it cannot do "
+        f"this step; run it with COURSE_BACKEND=sandbox (free, local) or a provider that has "
+        f"a {feature} API.", status, None)
+
+
+def translate(exc: BaseException, action: str, secrets=(), *, feature: str | None = None,
+              server: str | None = None) -> CourseJobError:
+    """One-sentence course error for an SDK exception raised while doing ``action``.
+
+    ``feature`` names the API of a call whose path holds no id (list, create,
+    upload): there a 404/405/501 means the server lacks the endpoint, which
+    becomes ``NotAvailableError`` rather than "check the id".
+    """
     if isinstance(exc, (openai.APITimeoutError, zhipu_errors.APITimeoutError)):
         return APICallError(f"{action} failed: the request timed out; check your connection "
                             "and run the cell again.")
@@ -104,6 +137,8 @@ def translate(exc: BaseException, action: str, secrets=()) -> CourseJobError:
         return APICallError(f"{action} failed: the API could not be reached; check your "
                             "connection (or COURSE_BACKEND) and run the cell again.")
     status, code, message = _status_code_message(exc)
+    if feature and _lacks_endpoint(status, code):
+        return _no_endpoint(action, status, feature, server)
     message = redact(" ".join(message.split()), secrets).rstrip(".")
     if code == "training_not_available":
         return TrainingNotAvailableError(
@@ -126,10 +161,24 @@ def client_secrets(client) -> tuple[str, ...]:
     return (key,) if isinstance(key, str) else ()
 
 
+def _server_of(client) -> str | None:
+    if client is None:
+        return None
+    from ..clients import base_url_of
+    from ..config import _public_url
+
+    return _public_url(base_url_of(client)) or None
+
+
 @contextmanager
-def api_call(action: str, client=None):
-    """Run SDK calls; an SDK error becomes a course error with no key in it."""
+def api_call(action: str, client=None, feature: str | None = None):
+    """Run SDK calls; an SDK error becomes a course error with no key in it.
+
+    ``feature`` (e.g. "fine-tuning"): the calls have no id in their path, so a
+    404 means the server has no such endpoint (see ``translate``).
+    """
     try:
         yield
     except SDK_ERRORS as exc:
-        raise translate(exc, action, client_secrets(client)) from None
+        raise translate(exc, action, client_secrets(client), feature=feature,
+                        server=_server_of(client)) from None

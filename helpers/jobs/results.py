@@ -8,7 +8,7 @@ import io
 import pandas as pd
 
 from . import sdk
-from .errors import CourseJobError
+from .errors import CourseJobError, NotAvailableError
 
 RESULT_COLUMNS = ["step", "train_loss", "train_accuracy", "valid_loss",
                   "valid_mean_token_accuracy"]
@@ -20,16 +20,34 @@ def events(client, job_id: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=sdk.EVENT_COLUMNS)
 
 
-def checkpoints(client, job_id: str) -> pd.DataFrame:
-    """Checkpoints (OpenAI only): id, step, model id and their metrics."""
+CHECKPOINT_COLUMNS = ["id", "step", "fine_tuned_model_checkpoint", "created_at"]
+
+
+def checkpoints(client, job_id: str, *, quiet: bool = False) -> pd.DataFrame:
+    """Checkpoints: id, step, model id and their metrics, by step.
+
+    Where the provider has no checkpoints endpoint (Zhipu), the frame is empty
+    (same columns), ``frame.attrs["not_available"]`` holds the sentence saying
+    so, and it is printed unless ``quiet``.
+    """
+    try:
+        found = sdk.raw_checkpoints(client, job_id)
+    except NotAvailableError as missing:
+        frame = pd.DataFrame(columns=CHECKPOINT_COLUMNS)
+        frame.attrs["not_available"] = str(missing)
+        if not quiet:
+            print(missing)
+        return frame
     rows = []
-    for cp in sdk.raw_checkpoints(client, job_id):
+    for cp in found:
         metrics = cp.metrics.model_dump() if cp.metrics is not None else {}
         rows.append({"id": cp.id, "step": cp.step_number,
                      "fine_tuned_model_checkpoint": cp.fine_tuned_model_checkpoint,
                      "created_at": cp.created_at,
                      **{k: v for k, v in metrics.items() if k != "step"}})
-    return pd.DataFrame(rows).sort_values("step", ignore_index=True) if rows else pd.DataFrame()
+    if not rows:
+        return pd.DataFrame(columns=CHECKPOINT_COLUMNS)
+    return pd.DataFrame(rows).sort_values("step", ignore_index=True)
 
 
 def decode_result_text(content: bytes | str, where: str = "result file") -> str:

@@ -13,11 +13,24 @@ import warnings
 from zhipuai.core import NOT_GIVEN as ZHIPU_NOT_GIVEN
 
 from .. import clients
-from .errors import CourseJobError, api_call
+from .errors import NotAvailableError, api_call
 
 KEY_METADATA = "course_key"
 ATTEMPT_METADATA = "course_attempt"
 PAGE_LIMIT = 100
+FT = "fine-tuning"
+
+# Endpoints an SDK's provider lacks, with the sentence a notebook prints instead.
+MISSING = {
+    ("zhipu", "checkpoints"): (
+        "Zhipu's fine-tuning API has no checkpoints endpoint, so there are no checkpoints to "
+        "list; the events (jobs.events) carry the per-step metrics instead."),
+}
+
+
+def not_available(client, endpoint: str) -> str | None:
+    """The sentence saying this client's provider lacks ``endpoint``; None if it has it."""
+    return MISSING.get((sdk_name(client), endpoint))
 
 
 def sdk_name(client) -> str:
@@ -43,7 +56,7 @@ def create_job(client, *, model, training_file, validation_file, hyper, suffix, 
         if dropped:
             warnings.warn(f"Zhipu's fine-tuning API has no {' or '.join(dropped)}; "
                           "not sent", stacklevel=3)
-        with api_call("Creating the fine-tuning job", client):
+        with api_call("Creating the fine-tuning job", client, FT):
             return client.fine_tuning.jobs.create(
                 model=model, training_file=training_file,
                 validation_file=validation_file or ZHIPU_NOT_GIVEN,
@@ -58,7 +71,7 @@ def create_job(client, *, model, training_file, validation_file, hyper, suffix, 
         kw["suffix"] = suffix
     if seed is not None:
         kw["seed"] = seed
-    with api_call("Creating the fine-tuning job", client):
+    with api_call("Creating the fine-tuning job", client, FT):
         return client.fine_tuning.jobs.create(**kw)
 
 
@@ -69,7 +82,7 @@ def retrieve(client, job_id: str):
 
 def list_jobs(client, limit: int = PAGE_LIMIT, key: str | None = None) -> list:
     """Recent jobs; with ``key``, only those created for that idempotency key."""
-    with api_call("Listing fine-tuning jobs", client):
+    with api_call("Listing fine-tuning jobs", client, FT):
         if sdk_name(client) == "openai" and key:
             page = client.fine_tuning.jobs.list(limit=limit, metadata={KEY_METADATA: key})
         else:
@@ -133,9 +146,10 @@ def raw_events(client, job_id: str, limit: int = PAGE_LIMIT, all_pages: bool = T
 
 
 def raw_checkpoints(client, job_id: str, limit: int = PAGE_LIMIT) -> list:
-    if sdk_name(client) == "zhipu":
-        raise CourseJobError("Zhipu's fine-tuning API has no checkpoints endpoint; use the "
-                             "events (jobs.events) for per-step metrics instead.")
+    """The job's checkpoints; ``NotAvailableError`` where the provider has no such endpoint."""
+    missing = not_available(client, "checkpoints")
+    if missing:
+        raise NotAvailableError(missing)
     with api_call(f"Reading the checkpoints of job {job_id}", client):
         return list(client.fine_tuning.jobs.checkpoints.list(job_id, limit=limit).data)
 
@@ -147,12 +161,12 @@ def file_bytes(client, file_id: str) -> bytes:
 
 
 def list_files(client, purpose: str) -> list:
-    with api_call("Listing uploaded files", client):
+    with api_call("Listing uploaded files", client, "files"):
         return list(client.files.list(purpose=purpose).data)
 
 
 def upload_file(client, name: str, data: bytes, purpose: str):
-    with api_call(f"Uploading {name}", client):
+    with api_call(f"Uploading {name}", client, "files"):
         return client.files.create(file=(name, data, "application/jsonl"), purpose=purpose)
 
 

@@ -1,19 +1,34 @@
 """The local job store: SQLite in the run's work directory.
 
-It remembers which files were uploaded (by content hash) and which jobs were
-created for which idempotency key, so re-running a notebook, restarting the
-kernel or running the course again attaches to the job that already exists
-instead of paying for a new one. It also keeps each job's cost ledger.
+It remembers which files were uploaded (by content hash), which jobs and
+batches were created for which idempotency key, so re-running a notebook,
+restarting the kernel or running the course again attaches to what already
+exists instead of paying again. It also keeps each job's cost ledger.
+
+Every row is keyed on the backend's identity (``Settings.identity``), so a
+record made against another sandbox instance or server is never used.
+``lock()`` is the claim that makes "look up, else create" atomic across
+threads and processes sharing the work directory (a file lock, released even
+if the holder dies); the unique index on (backend, sdk, key, attempt) refuses a
+second row for the same attempt should anything bypass it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import filelock
+
+from .errors import StoreLockTimeout
+
 STORE_NAME = "jobs.sqlite"
+LOCK_DIR = "locks"
+LOCK_TIMEOUT = 15 * 60.0  # an upload of a large file to a slow service can take minutes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -29,7 +44,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at REAL, updated_at REAL,
     PRIMARY KEY (backend, sdk, job_id));
 CREATE INDEX IF NOT EXISTS jobs_by_key ON jobs (backend, sdk, key, attempt);
+CREATE TABLE IF NOT EXISTS batches (
+    backend TEXT NOT NULL, sdk TEXT NOT NULL, batch_id TEXT NOT NULL, key TEXT NOT NULL,
+    attempt INTEGER NOT NULL, input_file TEXT, input_sha256 TEXT, endpoint TEXT, status TEXT,
+    created_at REAL, updated_at REAL,
+    PRIMARY KEY (backend, sdk, batch_id));
+CREATE UNIQUE INDEX IF NOT EXISTS batches_by_key ON batches (backend, sdk, key, attempt);
 """
+# Separate: a store written before this index existed may hold a duplicate it would refuse.
+_UNIQUE_JOBS = ("CREATE UNIQUE INDEX IF NOT EXISTS jobs_unique_attempt "
+                "ON jobs (backend, sdk, key, attempt)")
+
 
 
 @dataclass
@@ -68,15 +93,73 @@ class JobRecord:
 _COLUMNS = [f.name for f in fields(JobRecord) if f.name not in ("store_path", "attached")]
 
 
+@dataclass
+class BatchRecord:
+    """One batch as the store knows it."""
+    backend: str
+    sdk: str
+    batch_id: str
+    key: str
+    attempt: int
+    input_file: str | None = None
+    input_sha256: str | None = None
+    endpoint: str | None = None
+    status: str | None = None
+    created_at: float | None = None
+    updated_at: float | None = None
+
+
+_BATCH_COLUMNS = [f.name for f in fields(BatchRecord)]
+
+
+def store_file(path: str | Path) -> Path:
+    """The store's SQLite file for a work directory (or the file itself if named).
+
+    A work directory that does not exist yet is still a directory: the store is
+    always ``<work_dir>/jobs.sqlite``, never a file at the directory's own path.
+    """
+    path = Path(path)
+    if path.suffix in (".sqlite", ".sqlite3", ".db") or path.is_file():
+        return path
+    return path / STORE_NAME
+
+
 class JobStore:
-    """Files and jobs of one work directory (``<work_dir>/jobs.sqlite``)."""
+    """Files, jobs and batches of one work directory (``<work_dir>/jobs.sqlite``)."""
 
     def __init__(self, path: str | Path):
-        path = Path(path)
-        self.path = path / STORE_NAME if path.is_dir() else path
+        self.path = store_file(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
+            try:
+                conn.execute(_UNIQUE_JOBS)
+            except sqlite3.IntegrityError:
+                pass  # an old store with a duplicate: the lock still guards new jobs
+
+    @contextmanager
+    def lock(self, kind: str, *parts: str, timeout: float = LOCK_TIMEOUT):
+        """Hold the claim on one thing to create (``kind`` and its key parts).
+
+        Threads and processes using this work directory wait for each other;
+        the holder then finds what the first one made. The OS releases the lock
+        if the holder dies.
+        """
+        folder = self.path.parent / LOCK_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256("|".join((kind, *parts)).encode()).hexdigest()[:32]
+        lock = filelock.FileLock(folder / f"{kind}-{digest}.lock", timeout=timeout)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise StoreLockTimeout(
+                f"Another process has been creating this {kind} for over {timeout:.0f} s "
+                f"(lock {lock.lock_file}); wait for it to finish, or end it and run again."
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30)
@@ -112,12 +195,14 @@ class JobStore:
         values["params"] = json.loads(values["params"] or "{}")
         return JobRecord(**values, store_path=self.path)
 
-    def save_job(self, record: JobRecord) -> JobRecord:
+    def save_job(self, record: JobRecord, *, new: bool = False) -> JobRecord:
+        """Insert or update ``record``; ``new=True`` refuses a second row for its key and attempt."""
         record.updated_at = time.time()
         record.created_at = record.created_at or record.updated_at
         values = [json.dumps(record.params, sort_keys=True) if c == "params" else
                   getattr(record, c) for c in _COLUMNS]
-        self._run(f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) "
+        verb = "INSERT" if new else "INSERT OR REPLACE"
+        self._run(f"{verb} INTO jobs ({', '.join(_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(_COLUMNS))})", values)
         record.store_path = self.path
         return record
@@ -151,3 +236,31 @@ class JobStore:
 
     def jobs(self) -> list[JobRecord]:
         return [self._record(r) for r in self._run("SELECT * FROM jobs ORDER BY created_at")]
+
+    # batches ---------------------------------------------------------------
+    def save_batch(self, record: BatchRecord, *, new: bool = False) -> BatchRecord:
+        record.updated_at = time.time()
+        record.created_at = record.created_at or record.updated_at
+        verb = "INSERT" if new else "INSERT OR REPLACE"
+        self._run(f"{verb} INTO batches ({', '.join(_BATCH_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' * len(_BATCH_COLUMNS))})",
+                  [getattr(record, c) for c in _BATCH_COLUMNS])
+        return record
+
+    def latest_batch(self, backend: str, sdk: str, key: str) -> BatchRecord | None:
+        rows = self._run("SELECT * FROM batches WHERE backend=? AND sdk=? AND key=? "
+                         "ORDER BY attempt DESC LIMIT 1", (backend, sdk, key))
+        return BatchRecord(**dict(rows[0])) if rows else None
+
+    def batch_attempts(self, backend: str, sdk: str, key: str) -> int:
+        rows = self._run("SELECT MAX(attempt) AS n FROM batches WHERE backend=? AND sdk=? "
+                         "AND key=?", (backend, sdk, key))
+        return rows[0]["n"] or 0
+
+    def forget_batch(self, backend: str, sdk: str, batch_id: str) -> None:
+        self._run("DELETE FROM batches WHERE backend=? AND sdk=? AND batch_id=?",
+                  (backend, sdk, batch_id))
+
+    def batches(self) -> list[BatchRecord]:
+        return [BatchRecord(**dict(r))
+                for r in self._run("SELECT * FROM batches ORDER BY created_at")]

@@ -5,6 +5,11 @@ hash, validation-file hash, hyperparameters, suffix and seed. A second job for
 the same key needs ``force=True``. Before creating, the local store is asked,
 then the API (OpenAI: ``jobs.list(metadata={"course_key": key})``; Zhipu: the
 job's ``request_id``), so a new work directory still finds a job made earlier.
+
+"Look up, else create" runs under the job store's claim (``JobStore.lock``),
+so two threads or processes sharing a work directory make one upload and one
+job between them: the second waits, then attaches to what the first made.
+Local records are keyed on the backend's identity (``Settings.identity``).
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from .. import config, prices, tokens
+from .. import clients, config, prices, tokens
 from . import sdk
 from .errors import CostLimitError, NotFoundError
 from .store import JobRecord, JobStore
@@ -27,14 +32,24 @@ def file_sha256(path: str | Path) -> str:
 
 
 def backend_id(settings: config.Settings) -> str:
-    """The store's name for a backend; a local sandbox is named by its directory.
+    """The store's name for a backend: its identity (provider, URL, sandbox instance id).
 
-    A fresh sandbox hands out the same ids again, so a record made against
-    another sandbox directory must never match.
+    A record made against another sandbox instance or server must never match.
     """
-    if settings.backend == "sandbox":
-        return f"sandbox@{settings.sandbox_dir}"
-    return settings.backend
+    return settings.identity
+
+
+def settings_for(client, settings: config.Settings | None) -> config.Settings:
+    """``settings`` if given, else those the client was made with, else ``config.resolve()``."""
+    return settings or clients.settings_of(client) or config.resolve()
+
+
+def identity_for(client, settings: config.Settings | None) -> str:
+    """The backend identity records are keyed on: the given settings', else the client's.
+
+    A client made outside ``helpers.clients`` is named by its base URL.
+    """
+    return backend_id(settings) if settings is not None else clients.identity_of(client)
 
 
 def idempotency_key(backend: str, sdk_name: str, model: str, training_sha256: str,
@@ -47,13 +62,15 @@ def idempotency_key(backend: str, sdk_name: str, model: str, training_sha256: st
 
 def open_store(settings: config.Settings | None = None, work_dir: str | Path | None = None,
                ) -> JobStore:
-    """The job store in ``work_dir`` (default: ``config.work_dir(settings)``).
+    """The job store ``<work_dir>/jobs.sqlite`` (default: ``config.work_dir(settings)``)."""
+    return store_for(None, settings, work_dir)
 
-    In replay/record mode ``config.work_dir`` makes a new temp dir per call, so
-    a notebook should compute its work dir once and pass it everywhere.
-    """
-    settings = settings or config.resolve()
-    return JobStore(Path(work_dir) if work_dir else config.work_dir(settings))
+
+def store_for(client, settings: config.Settings | None, work_dir) -> JobStore:
+    """``open_store``, resolving settings (the client's, else ``config``) only if needed."""
+    if work_dir:
+        return JobStore(Path(work_dir))
+    return JobStore(config.work_dir(settings_for(client, settings)))
 
 
 def upload(client, path: str | Path, *, settings: config.Settings | None = None,
@@ -64,12 +81,17 @@ def upload(client, path: str | Path, *, settings: config.Settings | None = None,
     the file is also recognised from ``files.list`` (by name and size) when
     the local store does not know it.
     """
-    settings = settings or config.resolve()
-    store = open_store(settings, work_dir)
+    backend, sdk_name = identity_for(client, settings), sdk.sdk_name(client)
+    store = store_for(client, settings, work_dir)
     path = Path(path)
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    backend, sdk_name = backend_id(settings), sdk.sdk_name(client)
+    with store.lock("file", backend, sdk_name, sha, purpose):
+        return _upload(client, store, backend, sdk_name, path, data, sha, purpose)
+
+
+def _upload(client, store: JobStore, backend: str, sdk_name: str, path: Path, data: bytes,
+            sha: str, purpose: str) -> str:
     name = f"{path.stem}-{sha[:12]}{path.suffix}"
     remote = {f.id: f for f in sdk.list_files(client, purpose)}
     known = store.file_id(backend, sdk_name, sha, purpose)
@@ -154,9 +176,9 @@ def submit(client, training_file: str | Path, *, model: str,
     job was found). ``force=True`` creates another job for the same inputs.
     The cost guard runs only when a new job would be created.
     """
-    settings = settings or config.resolve()
-    store = open_store(settings, work_dir)
-    backend, sdk_name = backend_id(settings), sdk.sdk_name(client)
+    backend, sdk_name = identity_for(client, settings), sdk.sdk_name(client)
+    resolved = settings_for(client, settings)
+    store = store_for(client, resolved, work_dir)
     examples = tokens.load_chat_jsonl(training_file)
     if validation_file:
         tokens.load_chat_jsonl(validation_file)  # fail early, with file and line
@@ -167,35 +189,46 @@ def submit(client, training_file: str | Path, *, model: str,
               "seed": seed}
     # The key travels to the API, so it names the backend, not a local path:
     # recorded requests then replay byte-for-byte from another sandbox dir.
-    key = idempotency_key(settings.backend, sdk_name, model, train_sha, valid_sha, params)
+    key = idempotency_key(resolved.backend, sdk_name, model, train_sha, valid_sha, params)
 
     estimate, cost = _estimate(examples, model, n_epochs)
     new = JobRecord(backend=backend, sdk=sdk_name, job_id="", key=key, attempt=0, model=model,
                     training_file="", training_sha256=train_sha, validation_sha256=valid_sha,
                     params=params, estimated_tokens=estimate.billed_tokens,
                     estimated_cost_usd=cost)
-    if not force:
-        found = _find_existing(client, store, new)
-        if found is not None:
-            if verbose:
-                print(f"Attached to existing job {found.job_id} ({found.status}); "
-                      "no new job created. Pass force=True to start another one.")
-            return found
+    with store.lock("job", backend, sdk_name, key):
+        if not force:
+            found = _find_existing(client, store, new)
+            if found is not None:
+                if verbose:
+                    print(f"Attached to existing job {found.job_id} ({found.status}); "
+                          "no new job created. Pass force=True to start another one.")
+                return found
+        record = _create(client, store, settings, new, training_file, validation_file,
+                         estimate, cost, max_cost_usd, metadata)
+    if verbose:
+        price = "unknown price" if cost is None else f"≈ ${cost:.2f}"
+        print(f"Created job {record.job_id}: {estimate.billed_tokens:,} estimated billed tokens, "
+              f"{price}.")
+    return record
 
+
+def _create(client, store: JobStore, settings, new: JobRecord, training_file, validation_file,
+            estimate, cost, max_cost_usd, metadata) -> JobRecord:
+    """Upload the files and create the job (the caller holds the claim)."""
+    backend, sdk_name, key, params = new.backend, new.sdk, new.key, new.params
     check_cost(estimate, cost, max_cost_usd)
     train_id = upload(client, training_file, settings=settings, work_dir=store.path.parent)
     valid_id = (upload(client, validation_file, settings=settings, work_dir=store.path.parent)
                 if validation_file else None)
     attempt = store.attempts(backend, sdk_name, key) + 1
-    job = sdk.create_job(client, model=model, training_file=train_id, validation_file=valid_id,
-                         hyper=sdk.hyperparameters(n_epochs, batch_size, learning_rate_multiplier),
-                         suffix=suffix, seed=seed, metadata=metadata, key=key, attempt=attempt)
-    record = store.save_job(replace(new, job_id=job.id, attempt=attempt, training_file=train_id,
-                                    validation_file=valid_id, status=job.status))
-    if verbose:
-        price = "unknown price" if cost is None else f"≈ ${cost:.2f}"
-        print(f"Created job {job.id}: {estimate.billed_tokens:,} estimated billed tokens, {price}.")
-    return record
+    hyper = sdk.hyperparameters(params["n_epochs"], params["batch_size"],
+                                params["learning_rate_multiplier"])
+    job = sdk.create_job(client, model=new.model, training_file=train_id,
+                         validation_file=valid_id, hyper=hyper, suffix=params["suffix"],
+                         seed=params["seed"], metadata=metadata, key=key, attempt=attempt)
+    return store.save_job(replace(new, job_id=job.id, attempt=attempt, training_file=train_id,
+                                  validation_file=valid_id, status=job.status), new=True)
 
 
 def _find_existing(client, store: JobStore, new: JobRecord) -> JobRecord | None:

@@ -16,7 +16,7 @@ from .accounting import record_ledger
 from . import sdk
 from .errors import JobCancelledError, JobFailedError, JobTimeoutError
 from .store import JobRecord, JobStore
-from .submit import backend_id
+from .submit import identity_for, settings_for
 
 FINAL = ("succeeded", "failed", "cancelled")
 DEFAULT_TIMEOUT = 6 * 3600.0
@@ -77,13 +77,15 @@ def wait(client, job, *, settings: config.Settings | None = None,
     """Poll until the job is final; return the SDK job object on success.
 
     ``job`` is a ``JobRecord`` from ``submit`` (its ledger is then written), an
-    SDK job or a job id (pass ``work_dir`` to find its record in the store).
+    SDK job or a job id (pass ``work_dir`` to find its record in the store;
+    without ``settings`` the client's own settings name the backend).
 
     ``timeout`` counts the seconds spent sleeping between polls, so it behaves
     the same when ``sleep`` is skipped (replay mode) or injected (tests). On
     timeout the job keeps running remotely; calling ``wait`` again resumes.
     """
-    settings = settings or config.resolve()
+    backend = identity_for(client, settings)
+    settings = settings_for(client, settings)
     record = job if isinstance(job, JobRecord) else None
     job_id = record.job_id if record else str(getattr(job, "id", job))
     store = None
@@ -91,7 +93,7 @@ def wait(client, job, *, settings: config.Settings | None = None,
         store = JobStore(record.store_path)
     elif work_dir is not None:
         store = JobStore(Path(work_dir))
-        record = store.job(backend_id(settings), sdk.sdk_name(client), job_id)
+        record = store.job(backend, sdk.sdk_name(client), job_id)
     sleep = sleep or default_sleep(settings)
     interval = poll_interval if poll_interval is not None else default_interval(settings)
     waited = 0.0

@@ -13,12 +13,17 @@ Built on vcrpy, which patches the transports of both httpx (zhipuai) and httpx2
   polling requests replay in recorded order;
 * request headers are dropped except ``content-type``, response headers except
   ``content-type`` and ``retry-after``: credentials (Authorization, api-key,
-  cookies, organisation/project ids) are never written;
+  cookies, organisation/project ids) are never written; any configured key
+  (``helpers.secrets``: OpenAI, Zhipu, ``COURSE_API_KEY``) that a URL or a body
+  carries is masked before a recording is kept;
 * a readable, diff-friendly YAML: JSON bodies stored as data, Unicode kept,
   interactions sorted stably by request so concurrent calls do not reorder
   the file between recordings;
 * a cassette miss in replay raises ``CassetteMiss`` naming the cassette, the
-  method and path and what differs. It derives from ``BaseException`` on
+  method and path, and the closest recording of the same method and path (the
+  one with the fewest differing fields) with its first difference; vcrpy's own
+  "most similar" counts matchers, so it can name a request to another path.
+  ``CassetteMiss`` derives from ``BaseException`` on
   purpose: zhipuai catches any ``Exception`` from its transport, retries it
   with backoff and re-raises it as a vague "Connection error" (openai 3.x
   does so for transport errors); a missing recording is a bug to report at
@@ -45,6 +50,7 @@ import yaml
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from .config import REPO_ROOT, Settings
+from .secrets import redact_exact
 
 CASSETTE_DIR = REPO_ROOT / "notebooks" / "cassettes"
 KEEP_REQUEST_HEADERS = {"content-type"}
@@ -173,6 +179,24 @@ def _scrub_response(response):
     return response
 
 
+def _mask_request(request):
+    """Configured keys out of a request's URL and body (recording only; vcrpy copied it)."""
+    masked = redact_exact(request.uri)
+    if masked != request.uri:
+        request.uri = masked
+    body = request.body
+    if isinstance(body, (bytes, str)) and body:
+        request.body = redact_exact(body)
+    return request
+
+
+def _mask_response(response):
+    body = response.get("body") or {}
+    if isinstance(body.get("string"), (bytes, str)):
+        body["string"] = redact_exact(body["string"])
+    return response
+
+
 # ---------------------------------------------------------------- serializer
 
 # libyaml's C loader/dumper: the pure-Python ones take seconds per cassette.
@@ -255,12 +279,13 @@ class ReadableYaml:
         return data
 
 
-def _vcr() -> vcr.VCR:
+def _vcr(recording: bool = False) -> vcr.VCR:
+    """vcrpy set up for the course; ``recording`` adds the key masks (replay has no keys)."""
     v = vcr.VCR(
         serializer="readable-yaml",
         match_on=["method", "scheme", "host", "port", "path", "query", "course_body"],
-        before_record_request=_scrub_request,
-        before_record_response=_scrub_response,
+        before_record_request=[_scrub_request] + ([_mask_request] if recording else []),
+        before_record_response=[_scrub_response] + ([_mask_response] if recording else []),
         decode_compressed_response=True,
     )
     v.register_serializer("readable-yaml", ReadableYaml)
@@ -301,8 +326,8 @@ def activate(name: str | Path, settings: Settings) -> Path:
             record_mode = "all"
         else:
             raise ValueError(f"no cassette is used in {settings.mode} mode")
-        context = _vcr().use_cassette(str(path), record_mode=record_mode,
-                                      allow_playback_repeats=False)
+        context = _vcr(recording=record_mode == "all").use_cassette(
+            str(path), record_mode=record_mode, allow_playback_repeats=False)
         cassette = context.__enter__()
         if record_mode == "all":
             _save_as_we_go(cassette)
@@ -383,17 +408,78 @@ atexit.register(save_all)
 
 # ---------------------------------------------------------------- replay transports
 
+def count_differences(a, b) -> int:
+    """How many fields (leaves, keys present on one side, extra list items) differ."""
+    if a == b:
+        return 0
+    if isinstance(a, dict) and isinstance(b, dict):
+        return sum(count_differences(a[k], b[k]) if k in a and k in b else 1
+                   for k in set(a) | set(b))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return abs(len(a) - len(b)) + sum(count_differences(x, y) for x, y in zip(a, b))
+    return 1
+
+
+def _parts(request) -> dict:
+    """What the matchers compare besides method and path, as data to diff."""
+    url = urllib.parse.urlsplit(request.uri)
+    query = {}
+    for key, value in urllib.parse.parse_qsl(url.query, keep_blank_values=True):
+        query.setdefault(key, []).append(value)
+    canon = _canon(request)
+    kind, body = canon if canon is not None else (None, None)
+    return {"server": f"{url.scheme}://{url.netloc.rpartition('@')[2]}", "query": query,
+            "body kind": kind, "body": body}
+
+
+def request_difference(request, recorded) -> tuple[int, str | None]:
+    """(number of differing fields, the first difference) between two requests."""
+    a, b = _parts(request), _parts(recorded)
+    total = sum(count_differences(a[k], b[k]) for k in a)
+    first = None
+    for key in ("server", "query", "body kind", "body"):
+        first = first_difference(a[key], b[key], key)
+        if first:
+            break
+    return total, first
+
+
+def closest_recording(request, recorded) -> tuple | None:
+    """The recording of the same method and path with the fewest differing fields.
+
+    ``recorded`` is a cassette's list of requests. Returns ``(index, number of
+    differing fields, first difference)``, or None when no recording has this
+    method and path. Ties go to the earliest recording.
+    """
+    path = urllib.parse.urlsplit(request.uri).path
+    best = None
+    for i, stored in enumerate(recorded):
+        if stored.method != request.method or urllib.parse.urlsplit(stored.uri).path != path:
+            continue
+        n, first = request_difference(request, stored)
+        if best is None or n < best[1]:
+            best = (i, n, first)
+    return best
+
+
 def _explain(miss: CannotOverwriteExistingCassetteException) -> str:
     req = miss.failed_request
     lines = [f"replay: {req.method} {req.path} has no recorded response in {miss.cassette._path}."]
-    if miss.reason == "already_played":
+    recorded = [stored for stored, _response in miss.cassette.data]
+    closest = closest_recording(miss.cassette._before_record_request(req), recorded)
+    if closest is None:
+        paths = sorted({f"{r.method} {urllib.parse.urlsplit(r.uri).path}" for r in recorded})
+        lines.append("No recorded request has this method and path"
+                     + (f"; recorded: {', '.join(paths[:8])}" + (" …" if len(paths) > 8 else "")
+                        if paths else "; the recording is empty") + ".")
+    elif closest[1] == 0 or miss.reason == "already_played":
         lines.append("Every matching recording was already used: this run makes the request more "
                      "often than the recorded run did.")
-    for _similar, _ok, failed in miss.similar_requests[:1]:
-        for matcher, message in failed:
-            lines.append(f"Closest recording differs in {matcher}: {message}")
-    if not miss.similar_requests and miss.reason != "already_played":
-        lines.append("No recorded request has this method and path.")
+    else:
+        index, n, first = closest
+        lines.append(f"Closest recording (interaction {index + 1} of {len(recorded)} in the file, "
+                     f"same method and path) differs in {n} field{'s' if n != 1 else ''}; "
+                     f"first: {first}")
     lines.append("Re-record the notebook with COURSE_MODE=record if the change is intended.")
     return "\n".join(lines)
 

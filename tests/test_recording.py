@@ -201,3 +201,44 @@ def test_concurrent_recordings_sort_to_the_same_file(tmp_path):
     _record(b, many(list(reversed(prompts))))
     assert recording.normalise(recording.load(a)) == recording.normalise(recording.load(b))
     assert a.read_text() == b.read_text()
+
+
+def _post(client, path, body):
+    return client.post(path, body=body, cast_to=object)
+
+
+def test_a_miss_names_the_closest_recording_of_the_same_method_and_path(cassette):
+    asked = {"model": "m", "messages": [{"role": "user", "content": "alpha"}], "temperature": 0}
+    far = {"model": "other", "messages": [{"role": "system", "content": "s"},
+                                          {"role": "user", "content": "gamma"}], "max_tokens": 5}
+    near = dict(asked, temperature=0.5)
+
+    def calls(c):
+        _post(c, "/completions", asked)  # another path, identical body: vcrpy's "closest"
+        _post(c, "/chat/completions", far)
+        _post(c, "/chat/completions", near)
+
+    _record(cassette, calls)
+    with pytest.raises(CassetteMiss) as info:
+        _replay(cassette, lambda c: _post(c, "/chat/completions", asked))
+    msg = str(info.value)
+    assert "same method and path) differs in 1 field;" in msg
+    assert "body.temperature: now 0, recorded 0.5" in msg
+    with pytest.raises(CassetteMiss, match="No recorded request has this method and path; "
+                                           "recorded: POST /v1/chat/completions, POST /v1/comp"):
+        _replay(cassette, lambda c: _post(c, "/embeddings", asked))
+
+
+def test_closest_recording_counts_fields_and_ties_go_to_the_first():
+    from vcr.request import Request
+
+    def req(body, path="/v1/chat/completions", method="POST"):
+        return Request(method, f"http://sandbox.local{path}", json.dumps(body),
+                       {"content-type": "application/json"})
+
+    recorded = [req({"a": 1, "b": [1, 2, 3]}), req({"a": 2, "b": [1, 2]}),
+                req({"a": 1, "b": [1, 2]}, method="GET"), req({"a": 9, "b": [1, 2]})]
+    assert recording.closest_recording(req({"a": 1, "b": [1, 2]}), recorded)[:2] == (0, 1)
+    assert recording.closest_recording(req({"a": 2, "b": [9]}), recorded)[:2] == (1, 2)
+    assert recording.closest_recording(req({}, path="/v1/files"), recorded) is None
+    assert recording.count_differences({"x": [1, {"y": 2}]}, {"x": [1, {"y": 3}, 4], "z": 0}) == 3

@@ -130,6 +130,7 @@ def translate(exc: BaseException, action: str, secrets=(), *, feature: str | Non
     upload): there a 404/405/501 means the server lacks the endpoint, which
     becomes ``NotAvailableError`` rather than "check the id".
     """
+    action = redact(action, secrets)  # it may quote an id or a path the learner typed
     if isinstance(exc, (openai.APITimeoutError, zhipu_errors.APITimeoutError)):
         return APICallError(f"{action} failed: the request timed out; check your connection "
                             "and run the cell again.")

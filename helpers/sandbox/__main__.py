@@ -1,25 +1,23 @@
-"""``python -m helpers.sandbox serve [--host H] [--port N] [--data-dir DIR]``: a real HTTP server."""
+"""``python -m helpers.sandbox serve [--host H] [--port N] [--data-dir DIR]``: a real HTTP server.
+
+Runs on waitress (``helpers.sandbox.server``). Binds 127.0.0.1 unless told
+otherwise and warns when bound elsewhere (the sandbox accepts any key). Jobs
+advance with wall time by default here (``--progression time``); the in-process
+default stays ``poll`` so recordings are deterministic. ``--port 0`` picks a
+free port; the first line printed names the real address.
+"""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import sys
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from . import app_for
 from .faults import Faults
-
-
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, code="-", size="-"):
-        if os.environ.get("COURSE_SANDBOX_LOG"):
-            super().log_request(code, size)
+from .server import is_loopback, make_server
 
 
 def default_dir() -> Path:
@@ -34,10 +32,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the sandbox API as an HTTP server")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     serve.add_argument("--data-dir", type=Path, default=None,
                        help="state directory (default: $COURSE_SANDBOX_DIR or .sandbox/)")
-    serve.add_argument("--progression", choices=("poll", "instant", "time"), default=None)
+    serve.add_argument("--progression", choices=("poll", "instant", "time"), default=None,
+                       help="how jobs advance (default: $COURSE_SANDBOX_PROGRESSION or time)")
+    serve.add_argument("--threads", type=int, default=None, help="worker threads (default 8)")
+    serve.add_argument("--max-upload-bytes", type=int, default=None,
+                       help="largest file upload (default: $COURSE_SANDBOX_MAX_UPLOAD_BYTES "
+                            "or 512 MB, OpenAI's limit)")
     group = serve.add_argument_group("injected faults")
     for name in ("latency", "rate-429", "rate-500", "retry-after", "rate-timeout"):
         group.add_argument(f"--{name}", type=float, default=None)
@@ -58,24 +61,42 @@ def faults_from(args) -> Faults:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
+                        "%(message)s", stream=sys.stderr)
+    # A burst of clients queues tasks for the worker threads: normal, not worth a warning each.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     data_dir = (args.data_dir or default_dir()).expanduser().resolve()
+    progression = args.progression or os.environ.get("COURSE_SANDBOX_PROGRESSION") or "time"
     try:
-        app = app_for(data_dir, faults_from(args), progression=args.progression,
+        app = app_for(data_dir, faults_from(args), progression=progression,
                       stall_on_timeout=args.timeout_stall)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    server = make_server(args.host, args.port, app, server_class=ThreadingWSGIServer,
-                         handler_class=QuietHandler)
-    port = server.server_address[1]
-    print(f"sandbox serving {data_dir} at http://{args.host}:{port} "
-          f"(OpenAI: /v1, Zhipu: /api/paas/v4); Ctrl-C stops it", flush=True)
+    if args.max_upload_bytes is not None:
+        app.max_upload_bytes = args.max_upload_bytes
+    kw = {"threads": args.threads} if args.threads else {}
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
+        server = make_server(app, args.host, args.port, **kw)
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
+    port = server.effective_port
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"sandbox serving {data_dir} at http://{shown}:{port} "
+          f"(OpenAI: /v1, Zhipu: /api/paas/v4; progression {progression}); Ctrl-C stops it",
+          flush=True)
+    if not is_loopback(args.host):
+        print(f"warning: bound to {args.host}, not loopback: anyone who can reach this "
+              "machine can use the sandbox (it accepts any API key).", file=sys.stderr,
+              flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly when terminated
+    try:
+        server.run()
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        server.server_close()
+        server.close()
     return 0
 
 

@@ -1,24 +1,68 @@
-"""The WSGI application: routing, request parsing, provider-specific responses, faults."""
+"""The WSGI application: routing, request reading, provider-specific responses, faults.
+
+Every request gets a JSON answer in the provider's shape: 404 for an unknown
+path, 405 for a known path with the wrong method, 411/413/400 for a body
+without a length, too large, not UTF-8 or not JSON (read before anything is
+parsed or saved), 400 for a body that fails its schema (``schemas``), and a
+JSON 500 ``server_error`` with the request id for anything unexpected, logged
+with its traceback on the ``helpers.sandbox`` logger.
+"""
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
+import logging
+import os
 import re
 import time
+import uuid
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
-from . import views
+from . import chat as chat_logic
+from . import schemas, streaming, views
 from .core import Sandbox
-from .errors import ApiError, bad_request
+from .errors import REASONS, ApiError, bad_request, render, server_error
 from .faults import FaultDice, Faults, SandboxTimeout
-from .multipart import parse_form
+from .multipart import CHUNK, max_upload_bytes, parse_upload
 
 OPENAI_PREFIX = "/v1"
 ZHIPU_PREFIX = "/api/paas/v4"
-ZHIPU_CODES = {"model_not_found": "1211", 429: "1302", 500: "500", 403: "1220", 401: "1000"}
-_request_counter = itertools.count(1)
+MULTIPART_SLACK = 1024 * 1024  # form headers and fields around the file in an upload body
+log = logging.getLogger("helpers.sandbox")
+
+
+def max_body_bytes() -> int:
+    """The JSON body limit: COURSE_SANDBOX_MAX_BODY_BYTES, default 64 MiB."""
+    value = os.environ.get("COURSE_SANDBOX_MAX_BODY_BYTES", "").strip()
+    return int(value) if value else 64 * 1024 * 1024
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text} is out of range")
+    return value
+
+
+def parse_json(data: bytes) -> dict:
+    """A JSON object from a request body: strict UTF-8, no NaN/Infinity, finite numbers."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_request(f"The request body is not valid UTF-8 ({exc.reason} at byte "
+                          f"{exc.start}).") from None
+    try:
+        value = json.loads(text or "{}", parse_constant=_reject_constant,
+                           parse_float=_finite_float)
+    except (ValueError, RecursionError) as exc:
+        raise bad_request(f"We could not parse the JSON body of your request. ({exc})") from None
+    if not isinstance(value, dict):
+        raise bad_request("The request body must be a JSON object.")
+    return value
 
 
 @dataclass
@@ -29,19 +73,22 @@ class Request:
     content_type: str
     body: bytes
     provider: str
+    environ: dict
+    length: int | None = None
 
     def json(self) -> dict:
-        try:
-            data = json.loads(self.body or b"{}")
-        except json.JSONDecodeError as exc:
-            raise bad_request(f"We could not parse the JSON body of your request ({exc}).")
-        if not isinstance(data, dict):
-            raise bad_request("The request body must be a JSON object.")
-        return data
+        return parse_json(self.body)
 
     def arg(self, name: str, default=None):
         values = self.query.get(name)
         return values[0] if values else default
+
+
+class Stream:
+    """A handler's answer that is sent as server-sent events."""
+
+    def __init__(self, events):
+        self.events = events
 
 
 def _page(records: list[dict], request: Request, default_limit: int = 20):
@@ -50,10 +97,11 @@ def _page(records: list[dict], request: Request, default_limit: int = 20):
     if after:
         ids = [r["id"] for r in records]
         records = records[ids.index(after) + 1:] if after in ids else []
-    try:
-        limit = int(request.arg("limit", default_limit))
-    except ValueError:
-        raise bad_request("limit must be an integer.", param="limit") from None
+    raw = request.arg("limit", str(default_limit))
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < 1:
+        raise bad_request(f"Invalid 'limit': expected a positive integer, but got {raw!r}.",
+                          param="limit")
+    limit = int(raw)
     return records[:limit], len(records) > limit
 
 
@@ -65,22 +113,32 @@ class SandboxApp:
         self.core, self.faults, self.progression = core, faults or Faults(), progression
         self.dice = FaultDice(self.faults)
         self.stall_on_timeout = stall_on_timeout  # server mode: stall, then answer 504
+        self.max_upload_bytes = max_upload_bytes()
+        self.max_body_bytes = max_body_bytes()
         self.routes = self._routes()
 
     # ------------------------------------------------------------ WSGI entry
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         provider = "zhipu" if path.startswith(ZHIPU_PREFIX) else "openai"
-        request_id = f"req_{next(_request_counter):08d}{hashlib.sha1(path.encode()).hexdigest()[:8]}"
+        request_id = "req_" + uuid.uuid4().hex
+        headers: dict = {}
         try:
             self.dice.delay()
             self._inject(provider)
-            request = self._read(environ, provider)
-            status, payload, headers = self._dispatch(request, request_id)
+            handler, args = self._route(environ, provider)
+            request = self._read(environ, provider, handler)
+            result = handler(request, request_id, *args)
+            status, payload = 200, result
+        except SandboxTimeout:
+            raise  # the in-process transport turns it into the SDK's read timeout
         except ApiError as exc:
-            status, payload, headers = exc.status, self._error_body(exc, provider), exc.headers
-            if provider == "zhipu" and exc.code == "model_not_found":
-                status = 400  # Zhipu answers an unknown model with 400 and code 1211
+            status, payload = render(exc, provider)
+            headers = exc.headers
+        except Exception:
+            log.exception("unexpected error in %s %s (request id %s)",
+                          environ.get("REQUEST_METHOD"), path, request_id)
+            status, payload = render(server_error(request_id), provider)
         return self._respond(start_response, status, payload, headers, request_id)
 
     def _inject(self, provider: str) -> None:
@@ -100,53 +158,93 @@ class SandboxApp:
             raise ApiError(504, "Gateway timeout (injected fault).", type="server_error",
                            code="timeout")
 
-    def _read(self, environ, provider: str) -> Request:
+    def _route(self, environ, provider: str):
         path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET").upper()
         prefix = ZHIPU_PREFIX if provider == "zhipu" else OPENAI_PREFIX
         if not path.startswith(prefix):
             raise ApiError(404, f"Unknown path {path}: the sandbox serves {OPENAI_PREFIX}/... and "
                            f"{ZHIPU_PREFIX}/...", code="unknown_url")
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        body = environ["wsgi.input"].read(length) if length else b""
-        return Request(environ.get("REQUEST_METHOD", "GET").upper(),
-                       path[len(prefix):].rstrip("/") or "/",
+        sub = path[len(prefix):].rstrip("/") or "/"
+        allowed = []
+        for route_method, pattern, handler in self.routes[provider]:
+            m = pattern.fullmatch(sub)
+            if m and route_method == method:
+                return handler, [unquote(g) for g in m.groups()]
+            if m:
+                allowed.append(route_method)
+        if allowed:
+            raise ApiError(405, f"Method {method} is not allowed on {path}; use "
+                           f"{' or '.join(sorted(set(allowed)))}.", code="method_not_allowed",
+                           headers={"Allow": ", ".join(sorted(set(allowed)))})
+        raise ApiError(404, f"Invalid URL ({method} {path})", code="unknown_url")
+
+    def _length(self, environ, needs_body: bool, limit: int) -> int | None:
+        """The declared body length; None means 'read to the end' (a chunked body)."""
+        raw = (environ.get("CONTENT_LENGTH") or "").strip()
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not raw:
+            if chunked:
+                return None
+            if needs_body:
+                raise ApiError(411, "This endpoint needs a request body with a Content-Length "
+                               "header (or Transfer-Encoding: chunked).", code="length_required")
+            return 0
+        if not re.fullmatch(r"[0-9]{1,15}", raw):
+            raise ApiError(400, f"Invalid Content-Length header: {raw!r}.",
+                           code="invalid_content_length")
+        length = int(raw)
+        if length > limit:
+            raise ApiError(413, f"The request body ({length} bytes) is larger than the limit "
+                           f"of {limit} bytes.", code="request_too_large")
+        return length
+
+    def _read(self, environ, provider: str, handler) -> Request:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        upload = handler.__name__ == "file_create"
+        needs_body = handler.__name__ in BODY_HANDLERS
+        limit = self.max_upload_bytes + MULTIPART_SLACK if upload else self.max_body_bytes
+        length = self._length(environ, needs_body, limit)
+        stream = environ["wsgi.input"]
+        body = b""
+        if not upload and length != 0:
+            parts, size = [], 0
+            while length is None or size < length:
+                data = stream.read(CHUNK if length is None else min(CHUNK, length - size))
+                if not data:
+                    if length is not None:
+                        raise bad_request(f"The request body ended after {size} of {length} "
+                                          "bytes.")
+                    break
+                size += len(data)
+                if size > limit:
+                    raise ApiError(413, f"The request body is larger than the limit of {limit} "
+                                   "bytes.", code="request_too_large")
+                parts.append(data)
+            body = b"".join(parts)
+        path = environ.get("PATH_INFO", "")
+        prefix = ZHIPU_PREFIX if provider == "zhipu" else OPENAI_PREFIX
+        return Request(method, path[len(prefix):].rstrip("/") or "/",
                        parse_qs(environ.get("QUERY_STRING", "")),
-                       environ.get("CONTENT_TYPE", ""), body, provider)
-
-    def _dispatch(self, request: Request, request_id: str):
-        for method, pattern, handler in self.routes[request.provider]:
-            m = pattern.fullmatch(request.path)
-            if m and method == request.method:
-                args = [unquote(g) for g in m.groups()]
-                result = handler(request, request_id, *args)
-                if isinstance(result, bytes):
-                    return 200, result, {"Content-Type": "application/octet-stream"}
-                return 200, result, {}
-        raise ApiError(404, f"Invalid URL ({request.method} {request.path})", code="unknown_url")
-
-    def _error_body(self, exc: ApiError, provider: str) -> dict:
-        if provider == "zhipu":
-            code = ZHIPU_CODES.get(exc.code) or ZHIPU_CODES.get(exc.status) or "1214"
-            return {"error": {"code": code, "message": exc.message}}
-        return {"error": {"message": exc.message, "type": exc.type, "param": exc.param,
-                          "code": exc.code}}
+                       environ.get("CONTENT_TYPE", ""), body, provider, environ, length)
 
     @staticmethod
     def _respond(start_response, status: int, payload, headers: dict, request_id: str):
+        headers = dict(headers)
+        if isinstance(payload, Stream):
+            out = [("Content-Type", "text/event-stream; charset=utf-8"),
+                   ("Cache-Control", "no-cache"), ("x-request-id", request_id)]
+            start_response(f"{status} {REASONS.get(status, 'Error')}", out)
+            return payload.events
         if isinstance(payload, bytes):
             data = payload
+            headers.setdefault("Content-Type", "application/octet-stream")
         else:
-            data = json.dumps(payload, ensure_ascii=False).encode()
+            data = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
             headers = {"Content-Type": "application/json", **headers}
-        reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
-                  429: "Too Many Requests", 500: "Internal Server Error",
-                  504: "Gateway Timeout"}.get(status, "Error")
         out = [(k, str(v)) for k, v in headers.items()]
         out += [("Content-Length", str(len(data))), ("x-request-id", request_id)]
-        start_response(f"{status} {reason}", out)
+        start_response(f"{status} {REASONS.get(status, 'Error')}", out)
         return [data]
 
     # --------------------------------------------------------------- routes
@@ -193,18 +291,13 @@ class SandboxApp:
 
     # files
     def file_create(self, request: Request, request_id: str):
-        if not request.content_type.startswith("multipart/form-data"):
-            raise bad_request("Files must be uploaded as multipart/form-data.", param="file")
+        upload = parse_upload(request.content_type, request.environ["wsgi.input"],
+                              request.length, self.core.store.blobs, self.max_upload_bytes)
         try:
-            fields, files = parse_form(request.content_type, request.body)
-        except ValueError as exc:
-            raise bad_request(f"Could not parse the upload: {exc}", param="file") from None
-        if "file" not in files:
-            raise bad_request("Missing required parameter: 'file'.", param="file")
-        if "purpose" not in fields:
-            raise bad_request("Missing required parameter: 'purpose'.", param="purpose")
-        filename, data = files["file"]
-        record = self.core.create_file(filename or "upload", data, fields["purpose"])
+            purpose = schemas.upload_fields(upload.fields, request.provider)
+            record = self.core.create_file(upload.filename or "upload", upload.path, purpose)
+        finally:
+            upload.discard()  # moved into the store on success; removed on any failure
         return views.zhipu_file(record) if request.provider == "zhipu" else views.openai("file", record)
 
     def file_list(self, request: Request, request_id: str):
@@ -234,7 +327,7 @@ class SandboxApp:
             raise ApiError(403, "Fine-tuning is not available for your organization: new "
                            "fine-tuning jobs can no longer be created (injected fault).",
                            code="training_not_available")
-        body = request.json()
+        body = schemas.fine_tuning_job(request.json(), request.provider)
         job = self.core.create_job(body, provider=request.provider, fail=self.faults.fail_jobs,
                                    progression=self.progression)
         if request.provider == "zhipu":
@@ -254,14 +347,14 @@ class SandboxApp:
         return self._job_view(request, self.core.cancel_job(job_id))
 
     def job_events(self, request: Request, request_id: str, job_id: str):
-        page, more = _page(self.core.job_events(job_id), request)
+        page, more = _page(self.core.job_events(job_id, self.progression), request)
         if request.provider == "zhipu":
             return {"object": "list", "data": [views.zhipu_event(e) for e in page],
                     "has_more": more}
         return views.openai_page("event", page, more)
 
     def job_checkpoints(self, request: Request, request_id: str, job_id: str):
-        page, more = _page(self.core.job_checkpoints(job_id), request, default_limit=10)
+        page, more = _page(self.core.job_checkpoints(job_id, self.progression), request, default_limit=10)
         return views.openai_page("checkpoint", page, more)
 
     def zhipu_job_delete(self, request: Request, request_id: str, job_id: str):
@@ -286,20 +379,24 @@ class SandboxApp:
     # chat
     def chat(self, request: Request, request_id: str):
         body = request.json()
-        if body.get("stream"):
-            raise bad_request("The sandbox does not stream; call without stream=True.",
-                              param="stream")
-        record = self.core.chat(body)
+        zhipu_id = body.get("request_id") if isinstance(body.get("request_id"), str) else None
+        if body.get("stream") is True:
+            reply = chat_logic.reply(self.core, body, request.provider)
+            if request.provider == "zhipu":
+                return Stream(streaming.zhipu_events(reply, zhipu_id or request_id))
+            return Stream(streaming.openai_events(reply, body))
+        record = self.core.chat(body, provider=request.provider)
         if request.provider == "zhipu":
-            return views.zhipu_chat(record, body.get("request_id") or request_id)
+            return views.zhipu_chat(record, zhipu_id or request_id)
         return views.openai("chat", record)
 
     # batches
     def batch_create(self, request: Request, request_id: str):
-        return views.openai("batch", self.core.create_batch(request.json(), self.progression))
+        body = schemas.batch(request.json())
+        return views.openai("batch", self.core.create_batch(body, self.progression))
 
     def batch_list(self, request: Request, request_id: str):
-        page, more = _page(self.core.list_batches(), request)
+        page, more = _page(self.core.list_batches(self.progression), request)
         return views.openai_page("batch", page, more)
 
     def batch_get(self, request: Request, request_id: str, batch_id: str):
@@ -307,3 +404,6 @@ class SandboxApp:
 
     def batch_cancel(self, request: Request, request_id: str, batch_id: str):
         return views.openai("batch", self.core.cancel_batch(batch_id))
+
+
+BODY_HANDLERS = {"file_create", "job_create", "chat", "batch_create"}

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ..tokens import encoding_for
-from . import inference, training
+from . import chat, inference, training
 from .classifier import SoftmaxModel
 from .errors import ApiError, bad_request, not_found
 from .store import Store
@@ -67,18 +67,23 @@ class Sandbox:
             return self._job_locks.setdefault(obj_id, threading.Lock())
 
     # ---------------------------------------------------------------- files
-    def create_file(self, filename: str, data: bytes, purpose: str) -> dict:
+    def create_file(self, filename: str, data: bytes | Path, purpose: str) -> dict:
         if purpose not in PURPOSES:
             raise bad_request(f"'{purpose}' is not one of {list(PURPOSES)} - 'purpose'",
                               param="purpose")
         with self.store.transaction():
             return self._add_file(filename, data, purpose)
 
-    def _add_file(self, filename: str, data: bytes, purpose: str) -> dict:
+    def _add_file(self, filename: str, data: bytes | Path, purpose: str) -> dict:
         seq = self.store.next_seq("file")
         file_id = "file-" + self.store.hex_id("file", seq)
-        self.store.write_blob(file_id, data)
-        record = {"id": file_id, "object": "file", "bytes": len(data), "created_at": now(),
+        if isinstance(data, Path):  # an upload already streamed to disk (sandbox.multipart)
+            size = data.stat().st_size
+            os.replace(data, self.store.blob_path(file_id))
+        else:
+            size = len(data)
+            self.store.write_blob(file_id, data)
+        record = {"id": file_id, "object": "file", "bytes": size, "created_at": now(),
                   "filename": filename, "purpose": purpose, "status": "processed"}
         self.store.put("files", file_id, seq, record)
         return record
@@ -379,47 +384,12 @@ class Sandbox:
         return model
 
     # ----------------------------------------------------------------- chat
-    def chat(self, body: dict) -> dict:
-        """A ChatCompletion-shaped dict for a chat request (no state is written)."""
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages or not all(
-                isinstance(m, dict) and "role" in m for m in messages):
-            raise bad_request("'messages' must be a non-empty list of {role, content} objects.",
-                              param="messages")
-        model_id = body.get("model")
-        if not isinstance(model_id, str) or not model_id:
-            raise bad_request("Missing required parameter: 'model'.", param="model")
-        record = self.get_model(model_id)
-        if model_id == BASE_MODEL:
-            dist = inference.base_distribution(messages)
-            answer = inference.pick(dist) if dist else inference.FALLBACK_ANSWER
-        else:
-            dist = inference.classifier_distribution(self._classifier(record), messages)
-            answer = inference.pick(dist)
-        tokens = self.encoding.encode(answer, disallowed_special=())
-        limit = body.get("max_completion_tokens") or body.get("max_tokens")
-        finish = "stop"
-        if isinstance(limit, int) and 0 < limit < len(tokens):
-            tokens, finish = tokens[:limit], "length"
-            answer = self.encoding.decode(tokens)
-        logprobs = None
-        if body.get("logprobs"):
-            top_k = body.get("top_logprobs") or 0
-            if not isinstance(top_k, int) or not 0 <= top_k <= 20:
-                raise bad_request("top_logprobs must be an integer between 0 and 20.",
-                                  param="top_logprobs")
-            logprobs = {"content": inference.token_logprobs(tokens, dist, self.encoding, top_k),
-                        "refusal": None}
-        n = body.get("n") or 1
-        digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode())
-        prompt_tokens = inference.prompt_tokens(messages, self.encoding)
-        choice = lambda i: {"index": i, "finish_reason": finish, "logprobs": logprobs,
-                            "message": {"role": "assistant", "content": answer, "refusal": None}}
-        return {"id": "chatcmpl-" + digest.hexdigest()[:29], "object": "chat.completion",
-                "created": now(), "model": model_id, "system_fingerprint": "fp_sandbox",
-                "choices": [choice(i) for i in range(n)],
-                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(tokens) * n,
-                          "total_tokens": prompt_tokens + len(tokens) * n}}
+    def chat(self, body: dict, provider: str = "openai") -> dict:
+        """A ChatCompletion-shaped dict for a chat request (no state is written).
+
+        Validation, structured outputs and tools live in ``chat`` (the HTTP layer's).
+        """
+        return chat.complete(self, body, provider)
 
     # -------------------------------------------------------------- batches
     def create_batch(self, body: dict, progression: str = "poll") -> dict:

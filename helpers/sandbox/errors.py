@@ -1,5 +1,12 @@
-"""The one error type the sandbox raises; the HTTP layer renders it per provider."""
+"""The one error type the sandbox raises, and how each provider renders it."""
 from __future__ import annotations
+
+# Zhipu's documented error codes for the cases the sandbox meets (1214: invalid parameter).
+ZHIPU_CODES = {"model_not_found": "1211", 429: "1302", 500: "500", 403: "1220", 401: "1000",
+               404: "1214", 405: "1214", 411: "1214", 413: "1214", 504: "1234"}
+REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
+           405: "Method Not Allowed", 411: "Length Required", 413: "Payload Too Large",
+           429: "Too Many Requests", 500: "Internal Server Error", 504: "Gateway Timeout"}
 
 
 class ApiError(Exception):
@@ -16,3 +23,20 @@ def not_found(kind: str, obj_id: str, param: str | None = None) -> ApiError:
 
 def bad_request(message: str, param: str | None = None, code: str | None = None) -> ApiError:
     return ApiError(400, message, param=param, code=code)
+
+
+def server_error(request_id: str) -> ApiError:
+    return ApiError(500, "The server had an error while processing your request. Sorry about "
+                    "that! You can retry your request; the sandbox's log has the traceback. "
+                    f"(Please include the request ID {request_id} in your message.)",
+                    type="server_error", code="server_error")
+
+
+def render(exc: ApiError, provider: str) -> tuple[int, dict]:
+    """(HTTP status, JSON body) in the provider's error shape."""
+    if provider == "zhipu":
+        code = ZHIPU_CODES.get(exc.code) or ZHIPU_CODES.get(exc.status) or "1214"
+        status = 400 if exc.code == "model_not_found" else exc.status  # Zhipu: 400 + 1211
+        return status, {"error": {"code": code, "message": exc.message}}
+    return exc.status, {"error": {"message": exc.message, "type": exc.type, "param": exc.param,
+                                  "code": exc.code}}

@@ -30,9 +30,17 @@ def last_user_text(messages: list[dict]) -> str:
     return ""
 
 
-def base_distribution(messages) -> dict[str, float] | None:
-    """{label: probability} from the prompt's labels, or None if the prompt is not parseable."""
+def base_distribution(messages, candidates=None) -> dict[str, float] | None:
+    """{label: probability} from the prompt's labels, or None if the prompt is not parseable.
+
+    ``candidates`` (a JSON-schema or tool enum) override the labels read from the prompt.
+    """
     parsed = parse_prompt(last_user_text(messages))
+    if candidates:
+        labels = list(dict.fromkeys(candidates))
+        text = parsed.text if parsed is not None else last_user_text(messages)
+        scores = lexicon.score_labels(labels, text)
+        return dict(zip(labels, lexicon.probabilities(scores)))
     if parsed is None or not parsed.labels:
         return None
     labels = list(dict.fromkeys(parsed.labels))
@@ -44,9 +52,14 @@ def base_distribution(messages) -> dict[str, float] | None:
     return dict(zip(labels, probs))
 
 
-def classifier_distribution(model, messages) -> dict[str, float]:
+def classifier_distribution(model, messages, candidates=None) -> dict[str, float]:
     probs = model.predict_proba([input_text(last_user_text(messages))])[0]
-    return dict(zip(model.classes, probs.tolist()))
+    dist = dict(zip(model.classes, probs.tolist()))
+    if candidates:  # only these answers are allowed: renormalise over them
+        dist = {c: dist.get(c, 0.0) for c in dict.fromkeys(candidates)}
+        total = sum(dist.values())
+        dist = {c: p / total for c, p in dist.items()} if total > 0 else dist
+    return dist
 
 
 def pick(dist: dict[str, float]) -> str:

@@ -57,13 +57,19 @@ def zhipu_event(record: dict) -> dict:
 
 
 def zhipu_chat(record: dict, request_id: str) -> dict:
+    """Zhipu's completion shape; logprobs (which the course asks for) are kept when asked."""
     body = public(record)
+    choices = []
+    for c in body["choices"]:
+        choice = {"index": c["index"], "finish_reason": c["finish_reason"],
+                  "message": {"role": "assistant", "content": c["message"]["content"]}}
+        if c.get("logprobs"):
+            choice["logprobs"] = {"content": c["logprobs"]["content"]}
+        choices.append(choice)
     return ZhipuCompletion.model_validate({
         "id": body["id"], "request_id": request_id, "created": body["created"],
         "model": body["model"], "usage": body["usage"],
-        "choices": [{"index": c["index"], "finish_reason": c["finish_reason"],
-                     "message": {"role": "assistant", "content": c["message"]["content"]}}
-                    for c in body["choices"]]}).model_dump(mode="json", exclude_none=True)
+        "choices": choices}).model_dump(mode="json", exclude_none=True)
 
 
 def zhipu_model_deleted(model_id: str, request_id: str) -> dict:

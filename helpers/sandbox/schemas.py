@@ -428,14 +428,10 @@ def batch(body: dict) -> dict:
 
 
 # ----------------------------------------------------------- upload fields
-UPLOAD_FIELDS = {"openai": {"purpose", "expires_after[anchor]", "expires_after[seconds]"},
-                 "zhipu": {"purpose"}}
-
-
 def upload_fields(fields: dict[str, str], provider: str) -> str:
-    """The upload's purpose; any other form field the sandbox does not implement is a 400."""
+    """The upload's purpose; any other form field (e.g. ``expires_after``) is a 400."""
     for name in fields:
-        if name not in UPLOAD_FIELDS[provider] or name.startswith("expires_after"):
+        if name != "purpose":
             raise ApiError(400, f"The sandbox does not implement the upload field '{name}'.",
                            param=name, code="unsupported_parameter")
     if "purpose" not in fields:

@@ -1,7 +1,6 @@
 """Before/after comparison tables (notebook 06): predictions with their
 confidence, the error analysis, the cost of predictions and the training
-experiments, plus a second run on another dataset that shares the first one's
-backend, sandbox and cassette.
+experiments. (``run_for_dataset`` is a deprecated alias kept for notebook 06.)
 """
 from __future__ import annotations
 
@@ -15,13 +14,13 @@ from .pipeline import Run
 
 
 def run_for_dataset(run: Run, dataset: str, **changes) -> Run:
-    """A run on ``dataset`` with the same settings, cassette and sandbox as ``run``.
+    """Deprecated: ``run`` with another dataset and its own work directory.
 
-    ``pipeline.start`` resolves the settings again, and in record mode that
-    makes a new, empty sandbox directory, so a second ``start`` would talk to
-    another sandbox. The new run gets its own work directory under
-    ``run.work_dir`` so its splits and training files do not replace ``run``'s.
-    The dataset's own fields and label map are used unless ``changes`` say otherwise.
+    It was a workaround for ``config.resolve()`` making a new sandbox directory
+    on every call in record mode; settings are now the same for every call in a
+    process, so a second ``pipeline.start(run.notebook, dataset=..., backend=...,
+    mode=..., work_dir=str(run.work_dir / "datasets" / name))`` shares the backend,
+    sandbox and cassette by itself. Kept so notebook 06 runs until it calls that.
     """
     name = Path(dataset).stem if Path(dataset).suffix else dataset
     work_dir = run.work_dir / "datasets" / name

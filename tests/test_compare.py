@@ -65,6 +65,16 @@ def test_run_for_dataset_shares_settings_but_not_the_work_dir(tmp_path):
     assert run.dataset == "news_zh"  # the first run is unchanged
 
 
+def test_a_second_start_in_record_mode_shares_backend_sandbox_and_cassette(tmp_path):
+    """Why run_for_dataset is no longer needed: settings are the same within a process."""
+    first = pipeline.start("06_before_after", backend="sandbox", mode="record",
+                           work_dir=str(tmp_path))
+    second = pipeline.start("06_before_after", dataset="reviews_en", backend="sandbox",
+                            mode="record", work_dir=str(tmp_path / "datasets" / "reviews_en"))
+    assert second.settings == first.settings and second.notebook == first.notebook
+    assert second.work_dir != first.work_dir and second.dataset == "reviews_en"
+
+
 def test_relaxed_table_has_one_row_per_model():
     truth = ["1", "2", "4", "5"]
     table = compare.relaxed_table(truth, {"m1": ["1", "3", "5", "5"], "m2": ["5", "1", "3", "unknown"]},

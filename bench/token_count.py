@@ -1,15 +1,14 @@
-"""Count tokens of 100k synthetic chat examples two ways and compare speed.
+"""Count tokens of 100k synthetic chat examples three ways; same counts, compare speed.
 
-Naive: ``chat_example_tokens`` called once per example (a plain loop).
-Fast: ``count_chat_tokens``: each course prompt is cut at its template so the
-instructions and label list are encoded once per label set, every distinct
-string is encoded once, and the example texts are encoded joined, one long
-string per thread (see helpers/tokens.py for why the counts stay exact).
-Both must give the same count for every example; the run stops if not.
-Also measured: the fast path on one thread, and tiktoken's own
-``encode_ordinary_batch`` over every message (one future per string).
+Plain: ``chat_example_tokens`` once per example (the formula, in a loop).
+Counted: ``count_chat_tokens``: the same formula, each distinct string
+encoded once (system prompts, label lists and answers repeat).
+Batch: tiktoken's ``encode_ordinary_batch`` over the distinct strings (a
+thread pool, one future per string), summed with the same formula.
+All three must give the same count for every example; the run stops if not.
+The ratios are measured in one run (best of ``--repeat``, interleaved).
 
-Usage: python bench/token_count.py [--n 100000] [--threads N]
+Usage: python bench/token_count.py [--n 100000] [--threads N] [--repeat 3]
 """
 from __future__ import annotations
 
@@ -77,39 +76,36 @@ def main() -> None:
     enc = tokens.encoding_for("gpt-4o-mini")
     enc.encode_ordinary("warm up")
     all_strings = [m["content"] for ex in examples for m in ex["messages"]]
-    tokens._token_byte_lengths.cache_clear()
-    started = time.perf_counter()
-    tokens._token_byte_lengths(enc.name)  # one-time table of token byte lengths
-    table_seconds = time.perf_counter() - started
+    distinct = list(dict.fromkeys(all_strings))
+
+    def batch():
+        lengths = dict(zip(distinct, map(len, enc.encode_ordinary_batch(distinct,
+                                                                         num_threads=threads))))
+        return [tokens.chat_example_tokens(ex, lengths.__getitem__) for ex in examples]
+
     results, t = best_of(args.repeat, {
-        "naive": lambda: [tokens.chat_example_tokens(ex, enc) for ex in examples],
-        "fast": lambda: tokens.count_chat_tokens(examples, enc, num_threads=threads),
-        "dedup": lambda: tokens.count_chat_tokens(examples, enc, num_threads=1),
+        "plain": lambda: [tokens.chat_example_tokens(ex, enc) for ex in examples],
+        "counted": lambda: tokens.count_chat_tokens(examples, enc),
+        "batch": batch,
     })
-    _, t_batch = best_of(1, {"batch": lambda: enc.encode_ordinary_batch(all_strings,
-                                                                        num_threads=threads)})
-    naive, fast = results["naive"], results["fast"]
-    if naive != fast or naive != results["dedup"]:
-        bad = next(i for i, (a, b) in enumerate(zip(naive, fast)) if a != b)
-        raise SystemExit(f"counts differ at example {bad}: naive {naive[bad]} vs fast {fast[bad]}")
-    distinct = len(set(all_strings))
+    plain = results["plain"]
+    for name in ("counted", "batch"):
+        if results[name] != plain:
+            bad = next(i for i, (a, b) in enumerate(zip(plain, results[name])) if a != b)
+            raise SystemExit(f"counts differ at example {bad}: plain {plain[bad]} vs {name} "
+                             f"{results[name][bad]}")
     rate = lambda seconds: args.n / seconds  # noqa: E731
-    print(f"examples: {args.n:,}  messages: {len(all_strings):,}  distinct strings: {distinct:,}"
-          f"  total tokens: {sum(naive):,}  cpu cores: {os.cpu_count()}  threads: {threads}"
-          f"  best of {args.repeat}")
-    rows = [("naive per-example loop", t["naive"], ""),
-            (f"fast, {threads} threads", t["fast"], ""),
-            ("fast, 1 thread", t["dedup"], ""),
-            ("tiktoken encode_ordinary_batch", t_batch["batch"],
-             " (encoding only, one future per string, 1 run)")]
-    for label, seconds, note in rows:
-        print(f"{label:<31} {seconds:7.3f} s  {rate(seconds):10,.0f} examples/s{note}")
-    print(f"one-time token byte-length table: {table_seconds:.3f} s (cached per encoding)")
+    print(f"examples: {args.n:,}  messages: {len(all_strings):,}  distinct strings: "
+          f"{len(distinct):,}  total tokens: {sum(plain):,}  cpu cores: {os.cpu_count()}  "
+          f"batch threads: {threads}  best of {args.repeat}")
+    rows = [("plain per-example loop", t["plain"]), ("count_chat_tokens", t["counted"]),
+            (f"encode_ordinary_batch ({threads} threads)", t["batch"])]
+    for label, seconds in rows:
+        print(f"{label:<34} {seconds:7.3f} s  {rate(seconds):10,.0f} examples/s")
     print("counts identical for all examples: yes")
-    print(f"naive_examples_per_s: {rate(t['naive']):.0f}, fast_examples_per_s: "
-          f"{rate(t['fast']):.0f}, speedup: {t['naive'] / t['fast']:.2f}, "
-          f"one_thread_speedup: {t['naive'] / t['dedup']:.2f}, "
-          f"tiktoken_batch_speedup: {t['naive'] / t_batch['batch']:.2f}, identical: True")
+    print(f"plain_s: {t['plain']:.2f}, counted_s: {t['counted']:.2f}, batch_s: {t['batch']:.2f}, "
+          f"counted_speedup: {t['plain'] / t['counted']:.2f}, "
+          f"batch_speedup: {t['plain'] / t['batch']:.2f}, identical: True")
 
 
 if __name__ == "__main__":

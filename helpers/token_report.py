@@ -33,7 +33,7 @@ def token_breakdown(example: dict, model: str) -> pd.DataFrame:
     encoding = tokens.encoding_for(model)
     rows = []
     for message in example["messages"]:
-        content = len(encoding.encode(tokens._text(message.get("content")), disallowed_special=()))
+        content = len(encoding.encode(tokens.flatten_content(message.get("content")), disallowed_special=()))
         name = message.get("name")
         extra = (tokens.TOKENS_PER_NAME + len(encoding.encode(name, disallowed_special=()))) if name else 0
         rows.append({"part": f"{message['role']} message", "content": content,

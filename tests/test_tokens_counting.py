@@ -22,7 +22,7 @@ def test_formula_matches_documented_overheads():
     assert tokens.chat_example_tokens(ex, ENC) == expected
 
 
-def test_fast_count_equals_per_example_formula_on_awkward_examples():
+def test_count_equals_per_example_formula_on_awkward_examples():
     examples = [
         _example("体育新闻：比赛结束 final score 3:1"),
         _example("same prefix\n\n text ends with punctuation。"),
@@ -34,7 +34,7 @@ def test_fast_count_equals_per_example_formula_on_awkward_examples():
                       {"role": "assistant", "name": "bot", "content": "ok"}]},
     ] * 300  # over the threading threshold, with many repeated strings
     naive = [tokens.chat_example_tokens(ex, ENC) for ex in examples]
-    assert tokens.count_chat_tokens(examples, ENC, num_threads=2) == naive
+    assert tokens.count_chat_tokens(examples, ENC) == naive
     assert tokens.count_chat_tokens(examples, "gpt-3.5-turbo-0125") == [
         tokens.chat_example_tokens(ex, tokens.encoding_for("gpt-3.5-turbo")) for ex in examples]
 
@@ -96,6 +96,32 @@ def test_published_run_gap_is_what_the_ledger_reports():
     assert "1.7% high" in tokens.TrainingEstimate.__doc__
 
 
+def test_published_job_three_numbers_and_the_role_tokens_between_them():
+    job = tokens.published_job()
+    assert (job.model, job.encoding) == ("gpt-3.5-turbo-0125", "cl100k_base")
+    assert (job.cookbook_per_epoch, job.course_per_epoch, job.billed_per_epoch) == (11_990, 11_790,
+                                                                                  11_790)
+    assert job.role_tokens == job.n_messages == 200  # one token per role string
+    assert job.cookbook_gap_pct == pytest.approx(1.696, abs=0.01)
+
+
+def test_cookbook_formula_is_the_course_formula_plus_one_role_token_per_message():
+    enc = tokens.encoding_for("gpt-3.5-turbo-0125")
+
+    def cookbook(messages):  # the cookbook's num_tokens_from_messages, for role/content/name
+        total = 3
+        for message in messages:
+            total += 3
+            for key, value in message.items():
+                total += len(enc.encode(value))
+                total += 1 if key == "name" else 0
+        return total
+
+    ex = _example("国足1比0取胜", label="体育")
+    ex["messages"][1]["name"] = "reader"
+    assert cookbook(ex["messages"]) - tokens.chat_example_tokens(ex, enc) == len(ex["messages"])
+
+
 def test_zhipu_estimate_is_characters_over_1_6():
     ex = {"messages": [{"role": "user", "content": "一" * 16}, {"role": "assistant",
                                                               "content": "a" * 16}]}
@@ -103,63 +129,42 @@ def test_zhipu_estimate_is_characters_over_1_6():
 
 
 @pytest.mark.parametrize("line, problem", [
-    ("{not json", "not valid JSON"),
-    ('{"prompt": "x"}', "no 'messages' list"),
-    ('{"messages": [{"content": "x"}]}', "message 0 has no 'role'"),
-    ("", "empty line"),
+    ("{not json", "invalid_json: Expecting property name"),
+    ('{"prompt": "x"}', "missing_messages_list: 'messages' is missing"),
+    ('{"messages": [{"content": "x"}]}', "message_missing_key: message 1 has no 'role'"),
+    ("", "invalid_json: blank line"),
+    ('{"messages": [{"role": "user", "content": NaN}]}', "invalid_json: NaN is not JSON"),
 ])
 def test_load_chat_jsonl_names_file_line_and_problem(tmp_path, line, problem):
     path = tmp_path / "train.jsonl"
     good = json.dumps(_example("ok"), ensure_ascii=False)
-    path.write_text(good + "\n" + line + "\n", encoding="utf-8")
+    path.write_text(good + "\n" + line + "\n" + good + "\n", encoding="utf-8")
     with pytest.raises(tokens.ChatFileError) as info:
         tokens.load_chat_jsonl(path)
-    assert str(info.value).startswith(f"{path}:2: ") and problem in str(info.value)
+    assert str(info.value).startswith(f"{path}:2: {problem}")
 
 
-# ---- the template cut in count_chat_tokens must never change a count
-
-TRICKY_TEXTS = [
-    "国足1比0取胜", "今天股市大涨！", "这是真的吗？", "以“数字中国”为题。", "结尾有空格 ", "结尾两个换行\n\n",
-    "/开头的斜杠", "\n开头的换行", " 开头的空格", "123456", "ABC", "Mixed 中文 and English.", "emoji 🎉",
-    "a/b/c", "ends with slash/", "it's", "tab\tinside", "：冒号开头", "x", "。", "、、、", "\r\nwindows",
-    "Price: $3.50/month", "line one\nline two", "ends with colon:", "«quotes»",
-]
-
-
-def _examples():
-    from helpers import prompts as p
-
-    out = []
-    for labels, lang in ((["科技", "体育", "财经"], "zh"), (["baseball", "hockey"], "en")):
-        for text in TRICKY_TEXTS:
-            for system in (False, True):
-                msgs = p.messages(text, labels, lang, system=system)
-                out.append({"messages": msgs + [{"role": "assistant", "content": labels[0]}]})
-        shots = [("华为发布新芯片", labels[0])]
-        out.append({"messages": p.messages("few-shot prompts stay whole", labels, lang, examples=shots)})
-    return out
+def test_load_chat_jsonl_lists_every_bad_line_and_accepts_tool_calls(tmp_path):
+    path = tmp_path / "train.jsonl"
+    tool = {"messages": [{"role": "developer", "content": "use tools"},
+                         {"role": "user", "content": [{"type": "text", "text": "weather?"}]},
+                         {"role": "assistant", "content": None, "tool_calls": [
+                             {"id": "c1", "type": "function",
+                              "function": {"name": "weather", "arguments": "{}"}}]},
+                         {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+                         {"role": "assistant", "content": "Sunny."}]}
+    path.write_text(json.dumps(tool) + "\n{bad\n\n", encoding="utf-8")
+    with pytest.raises(tokens.ChatFileError) as info:
+        tokens.load_chat_jsonl(path)
+    assert [x.split(": ")[0] for x in str(info.value).splitlines()] == [f"{path}:2", f"{path}:3"]
+    path.write_text(json.dumps(tool) + "\n", encoding="utf-8")
+    assert tokens.load_chat_jsonl(path) == [tool]
+    enc = tokens.encoding_for("gpt-4o-mini")
+    texts = ["use tools", "weather?", "weather", "{}", "sunny", "Sunny."]
+    assert tokens.chat_example_tokens(tool, enc) == 3 + 5 * 3 + sum(len(enc.encode(t)) for t in texts)
 
 
-@pytest.mark.parametrize("model", ["gpt-4o-mini-2024-07-18", "gpt-3.5-turbo-0125"])
-def test_cut_prompts_count_exactly_like_whole_prompts(model):
-    enc = tokens.encoding_for(model)
-    examples = _examples()
-    assert tokens.count_chat_tokens(examples, model) == [tokens.chat_example_tokens(e, enc)
-                                                         for e in examples]
-
-
-def test_the_cut_is_used_for_course_prompts_and_skipped_when_unsafe():
-    from helpers import prompts as p
-
-    heads = {}
-    cut = tokens.split_course_prompt(p.classification_prompt("国足取胜", ["体育"], "zh"), heads)
-    assert cut == (p.classification_prompt("", ["体育"], "zh").split("\n类别：")[0], "国足取胜\n", "类别：")
-    assert tokens.split_course_prompt(p.classification_prompt("/x", ["体育"], "zh"), heads) is None
-    assert tokens.split_course_prompt("not a course prompt", heads) is None
-
-
-def test_fast_count_handles_empty_examples_names_and_parts():
+def test_count_handles_empty_examples_names_and_parts():
     enc = tokens.encoding_for("gpt-4o-mini-2024-07-18")
     examples = [{"messages": []}, {"messages": [{"role": "user", "content": "hi"}]}, {"messages": []},
                 {"messages": [{"role": "user", "content": "a", "name": "bob"},

@@ -5,19 +5,11 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from ..chat_format import auto_epochs  # noqa: F401  (the epochs heuristic's one definition)
 from . import classifier
 from .validation import Example
 
 KEPT_CHECKPOINTS = 3
-
-
-def auto_epochs(n: int) -> int:
-    """OpenAI's documented heuristic: 3 epochs, more for tiny sets, fewer for huge ones."""
-    if n * 3 < 100:
-        return min(25, 100 // n)
-    if n * 3 > 25_000:
-        return max(1, 25_000 // n)
-    return 3
 
 
 def auto_batch_size(n: int) -> int:

@@ -1,23 +1,24 @@
 """Checks a training or validation file the way the hosted services do.
 
 Accepted: chat JSONL (``{"messages": [...]}``) and legacy prompt/completion
-JSONL. Each example becomes (text, label, tokens): the classifier learns from
-the text part of the last user message (``helpers.prompts.parse_prompt`` when
-it is a course prompt) to the last assistant reply. Tokens are billed with
-``helpers.tokens.chat_example_tokens``; a legacy line counts
+JSONL. What a valid line is comes from ``helpers.chat_format``, the module the
+course's own validator uses, so the two never disagree; the first bad line
+fails the job, with the line and the problem in the error message. Each
+example becomes (text, label, tokens): the classifier learns from the text
+part of the last user message to the last assistant reply (the text of its
+content, or of its tool call). Tokens are billed with
+``chat_format.example_tokens``; a legacy line counts
 tokens(prompt) + tokens(completion), with no per-message overhead.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from .. import chat_format
+from ..chat_format import MIN_EXAMPLES, flatten_content  # noqa: F401  (MIN_EXAMPLES: callers)
 from ..prompts import parse_prompt
-from ..tokens import chat_example_tokens
 
-MIN_EXAMPLES = 10
 MAX_EXAMPLE_TOKENS = 65_536
-ROLES = {"system", "user", "assistant", "tool", "function", "developer"}
 LEGACY_SEPARATORS = (" ->", "\n\n###\n\n", "\n\n===\n\n", "\n\n&&&\n\n", "\n\n@@@\n\n", "->")
 
 
@@ -43,50 +44,41 @@ def input_text(user_message: str) -> str:
     return parsed.text if parsed else user_message
 
 
-def _content(value) -> str:
-    if isinstance(value, list):
-        return "".join(p.get("text", "") for p in value if isinstance(p, dict))
-    return value if isinstance(value, str) else ""
+def _reply(message: dict) -> str:
+    """What an assistant message says: its text, else its first tool or function call."""
+    text = flatten_content(message.get("content")).strip()
+    if text:
+        return text
+    calls = [c.get("function") for c in message.get("tool_calls") or ()]
+    call = calls[0] if calls else message.get("function_call")
+    return f"{call['name']}({call['arguments']})" if call else ""
 
 
 def _chat_example(obj: dict, line: int, encoding, param: str) -> Example:
+    problems = chat_format.example_problems(obj)
+    if problems:
+        raise InvalidFileError(f"Invalid file format. Line {line}, {problems[0].message}.",
+                               param=param)
     messages = obj["messages"]
-    bad = lambda why: InvalidFileError(f"Invalid file format. Line {line}, {why}", param=param)
-    if not isinstance(messages, list) or not messages:
-        raise bad("'messages' must be a non-empty list.")
-    for m in messages:
-        if not isinstance(m, dict) or "role" not in m:
-            raise bad("every message needs a 'role'.")
-        if m["role"] not in ROLES:
-            raise bad(f"message role {m['role']!r} is not one of {sorted(ROLES)}.")
-        if "content" not in m and m["role"] != "assistant":
-            raise bad(f"a {m['role']} message has no 'content'.")
     users = [m for m in messages if m["role"] == "user"]
     replies = [m for m in messages if m["role"] == "assistant"]
-    if not replies:
-        raise bad("example is missing an assistant message.")
-    if not users:
-        raise bad("example is missing a user message.")
-    label = _content(replies[-1].get("content")).strip()
-    if not label:
-        raise bad("the last assistant message is empty.")
-    return Example(input_text(_content(users[-1]["content"])), label,
-                   chat_example_tokens(obj, encoding))
+    text = flatten_content(users[-1].get("content")) if users else ""
+    return Example(input_text(text), _reply(replies[-1]), chat_format.example_tokens(obj, encoding))
 
 
 def _legacy_example(obj: dict, line: int, encoding, param: str) -> Example:
-    prompt, completion = obj.get("prompt"), obj.get("completion")
-    if not isinstance(prompt, str) or not isinstance(completion, str) or not completion.strip():
-        raise InvalidFileError(
-            f"Invalid file format. Line {line}, 'prompt' and a non-empty 'completion' must be strings.",
-            param=param)
+    problems = chat_format.legacy_problems(obj)
+    if problems or not obj["completion"].strip():
+        why = problems[0].message if problems else "key 'completion' is empty"
+        raise InvalidFileError(f"Invalid file format. Line {line}, {why}; 'prompt' and a "
+                               "non-empty 'completion' must be strings.", param=param)
+    prompt, completion = obj["prompt"], obj["completion"]
     text = prompt
     for sep in LEGACY_SEPARATORS:
         if text.endswith(sep):
             text = text[: -len(sep)]
             break
-    tokens = (len(encoding.encode(prompt, disallowed_special=()))
-              + len(encoding.encode(completion, disallowed_special=())))
+    tokens = len(encoding.encode_ordinary(prompt)) + len(encoding.encode_ordinary(completion))
     return Example(input_text(text), completion.strip(), tokens)
 
 
@@ -98,15 +90,12 @@ def parse_examples(data: bytes, encoding, *, param: str = "training_file",
     except UnicodeDecodeError as exc:
         raise InvalidFileError(f"Invalid file format. The file is not UTF-8 ({exc}).", param=param)
     examples = []
-    for line, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError:
+    for line, obj in chat_format.json_lines(text):
+        if isinstance(obj, chat_format.LineError):
             raise InvalidFileError(
                 "Invalid file format. Expected file to have JSONL format, where every line is a "
-                f"valid JSON dictionary. Line {line} is not valid JSON.", param=param) from None
+                f"valid JSON dictionary. Line {line} is not valid JSON: {obj.problem.message}.",
+                param=param)
         if not isinstance(obj, dict):
             raise InvalidFileError(
                 "Invalid file format. Expected file to have JSONL format, where every line is a "

@@ -1,0 +1,181 @@
+"""One chat-format contract: the validator, the sandbox and token counting judge 30 lines alike."""
+import json
+
+import pytest
+
+from helpers import chat_format, tokens
+from helpers.data import validate_file
+from helpers.sandbox.validation import InvalidFileError, parse_examples
+
+ENC = tokens.encoding_for("sandbox-base")
+USER = {"role": "user", "content": "Classify: the striker scored twice."}
+REPLY = {"role": "assistant", "content": "sports"}
+CALL = {"id": "call_1", "type": "function",
+        "function": {"name": "set_label", "arguments": '{"label": "sports"}'}}
+
+
+def line(*messages, **top):
+    return json.dumps({"messages": list(messages), **top}, ensure_ascii=False)
+
+
+# (name, the line, valid?) — every case the contract names, valid and invalid
+CASES = [
+    ("user and assistant", line(USER, REPLY), True),
+    ("system message", line({"role": "system", "content": "You label news."}, USER, REPLY), True),
+    ("developer message", line({"role": "developer", "content": "Answer with one word."}, USER,
+                               REPLY), True),
+    ("content as text parts", line({"role": "user", "content": [
+        {"type": "text", "text": "Classify: "}, {"type": "text", "text": "a late winner."}]}, REPLY),
+     True),
+    ("image part in a user message", line({"role": "user", "content": [
+        {"type": "text", "text": "What sport is this?"},
+        {"type": "image_url", "image_url": {"url": "https://example.org/a.png"}}]}, REPLY), True),
+    ("tool call with null content", line(USER, {"role": "assistant", "content": None,
+                                                "tool_calls": [CALL]}), True),
+    ("tool call, then the tool, then a reply", line(
+        USER, {"role": "assistant", "tool_calls": [CALL]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "ok"}, REPLY), True),
+    ("weights 0 and 1", line(USER, {"role": "assistant", "content": "finance", "weight": 0},
+                             {"role": "user", "content": "Try again."},
+                             {"role": "assistant", "content": "sports", "weight": 1}), True),
+    ("names", line({**USER, "name": "editor"}, {**REPLY, "name": "labeller"}), True),
+    ("legacy function role", line(
+        USER, {"role": "assistant", "function_call": CALL["function"]},
+        {"role": "function", "name": "set_label", "content": "done"}, REPLY), True),
+    ("tools list at the top", line(USER, REPLY, tools=[{"type": "function", "function": {
+        "name": "set_label", "parameters": {"type": "object"}}}], parallel_tool_calls=False), True),
+    ("assistant text parts", line(USER, {"role": "assistant", "content": [
+        {"type": "text", "text": "sports"}]}), True),
+    ("other top-level keys are ignored", line(USER, REPLY, id=17), True),
+    ("blank line", "   ", False),
+    ("not JSON", '{"messages": [', False),
+    ("NaN literal", '{"messages": [{"role": "user", "content": "x"}], "score": NaN}', False),
+    ("integer of 5,000 digits", '{"messages": [], "n": ' + "7" * 5000 + "}", False),
+    ("nested 50,000 deep", '{"messages": ' + "[" * 50_000 + "]" * 50_000 + "}", False),
+    ("NUL byte", line(USER, REPLY).replace("twice", "tw\x00ice"), False),
+    ("not an object", '"just a string"', False),
+    ("no messages", json.dumps({"message": [USER, REPLY]}), False),
+    ("empty messages", line(), False),
+    ("message without role", line({"content": "hi"}, REPLY), False),
+    ("unknown role", line({"role": "human", "content": "hi"}, REPLY), False),
+    ("unknown key", line({**USER, "score": 3}, REPLY), False),
+    ("empty content", line({"role": "user", "content": ""}, REPLY), False),
+    ("assistant with neither content nor call", line(USER, {"role": "assistant"}), False),
+    ("no assistant", line(USER), False),
+    ("weight 0.5", line(USER, {**REPLY, "weight": 0.5}), False),
+    ("weight on a user message", line({**USER, "weight": 1}, REPLY), False),
+    ("tool message without tool_call_id", line(
+        USER, {"role": "assistant", "tool_calls": [CALL]}, {"role": "tool", "content": "ok"},
+        REPLY), False),
+    ("content a number", line({"role": "user", "content": 42}, REPLY), False),
+]
+
+
+def test_thirty_cases_cover_both_sides():
+    assert len(CASES) >= 30 and len({name for name, _, _ in CASES}) == len(CASES)
+    assert {ok for _, _, ok in CASES} == {True, False}
+
+
+@pytest.fixture(scope="module")
+def verdicts(tmp_path_factory):
+    """For every case: (validator ok, sandbox ok, token loader ok, three token counts)."""
+    folder = tmp_path_factory.mktemp("agree")
+    together = folder / "all.jsonl"
+    together.write_text("".join(text + "\n" for _, text, _ in CASES), encoding="utf-8")
+    _, report = validate_file(together, "chat", min_examples=0)
+    error_lines = {p.line for p in report.errors}
+    out = {}
+    for number, (name, text, _) in enumerate(CASES, 1):
+        one = folder / f"{number}.jsonl"
+        one.write_text(text + "\n", encoding="utf-8")
+        try:
+            [example] = parse_examples(one.read_bytes(), ENC, minimum=1)
+            sandbox_ok, sandbox_tokens = True, example.tokens
+        except InvalidFileError:
+            sandbox_ok, sandbox_tokens = False, None
+        try:
+            [loaded] = tokens.load_chat_jsonl(one)
+            loader_ok, counted = True, tokens.count_chat_tokens([loaded], ENC)[0]
+        except tokens.ChatFileError:
+            loader_ok, counted = False, None
+        out[name] = (number not in error_lines, sandbox_ok, loader_ok, sandbox_tokens, counted)
+    return out
+
+
+@pytest.mark.parametrize("name,text,valid", CASES, ids=[c[0] for c in CASES])
+def test_three_consumers_agree(verdicts, name, text, valid):
+    validator_ok, sandbox_ok, loader_ok, sandbox_tokens, counted = verdicts[name]
+    assert (validator_ok, sandbox_ok, loader_ok) == (valid, valid, valid)
+    if valid:
+        example = json.loads(text)
+        assert sandbox_tokens == counted == chat_format.example_tokens(example, ENC)
+
+
+@pytest.mark.parametrize("name,text", [(n, t) for n, t, ok in CASES if ok])
+def test_the_validator_measures_length_with_the_same_count(tmp_path, name, text):
+    path = tmp_path / "one.jsonl"
+    path.write_text(text + "\n", encoding="utf-8")
+    n = chat_format.example_tokens(json.loads(text), ENC)
+    _, at_limit = validate_file(path, "chat", model="sandbox-base", max_tokens=n, min_examples=0)
+    _, under = validate_file(path, "chat", model="sandbox-base", max_tokens=n - 1, min_examples=0)
+    assert at_limit.ok and under.counts() == {"too_long": 1}
+
+
+def test_every_invalid_case_has_a_code_and_message():
+    for name, text, valid in CASES:
+        if valid:
+            continue
+        try:
+            problems = chat_format.example_problems(chat_format.parse_json_line(text))
+        except chat_format.LineError as err:
+            problems = [err.problem]
+        assert problems, name
+        assert all(p.code and p.message for p in problems), name
+
+
+def test_the_sandbox_error_names_the_line_and_the_problem():
+    data = "\n".join([line(USER, REPLY)] * 10 + [line({"role": "human", "content": "x"}, REPLY)])
+    with pytest.raises(InvalidFileError) as info:
+        parse_examples(data.encode(), ENC)
+    assert info.value.message == ("Invalid file format. Line 11, message 1 has role 'human'; roles "
+                                  "are system, developer, user, assistant, tool, function.")
+
+
+def test_the_sandbox_learns_the_tool_call_when_there_is_no_text():
+    [example] = parse_examples((line(USER, {"role": "assistant", "tool_calls": [CALL]}) + "\n")
+                               .encode(), ENC, minimum=1)
+    assert example.label == 'set_label({"label": "sports"})'
+
+
+def test_flatten_content_keeps_text_parts_only():
+    parts = [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {"url": "u"}},
+             {"type": "text", "text": "b"}]
+    assert chat_format.flatten_content(parts) == "ab"
+    assert chat_format.flatten_content(None) == "" and chat_format.flatten_content("x") == "x"
+
+
+@pytest.mark.parametrize("n, epochs", [(1, 25), (3, 25), (4, 25), (5, 20), (10, 10), (20, 5),
+                                       (33, 3), (34, 3), (100, 3), (8_333, 3), (8_334, 2),
+                                       (12_500, 2), (12_501, 1), (30_000, 1)])
+def test_auto_epochs_is_the_cookbook_heuristic(n, epochs):
+    assert chat_format.auto_epochs(n) == epochs
+    assert n * 3 < 100 or n * 3 > 25_000 or epochs == 3
+
+
+def test_one_definition_of_the_heuristic_and_the_minimum():
+    from helpers.sandbox import training, validation
+
+    assert tokens.default_epochs is chat_format.auto_epochs is training.auto_epochs
+    assert validation.MIN_EXAMPLES == tokens.MIN_EXAMPLES == chat_format.MIN_EXAMPLES == 10
+    assert tokens.chat_example_tokens is chat_format.example_tokens
+
+
+def test_chat_format_imports_no_course_module():
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(chat_format.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    assert not [m for m in imported if m and (m.startswith("helpers") or m.startswith("."))]
+    assert not [m for m in imported if m and m.split(".")[0] in ("tiktoken", "pandas")]

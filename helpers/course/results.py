@@ -1,9 +1,33 @@
 """The results protocol: notebooks report the figures the run summary needs.
 
-Each notebook calls ``record_results(WORK_DIR, notebook="01", key=value, ...)``;
-the values are merged into ``WORK_DIR/results.json`` under the notebook's
-number, so a rerun of one notebook replaces only its own figures.
-``merged_results`` gives the union, later notebooks winning on conflicts.
+Each notebook calls ``record_results(WORK_DIR, notebook="01", key=value, ...)``
+(in a notebook: ``run.record(key=value, ...)``); the values are merged into
+``WORK_DIR/results.json`` under the notebook's number, so a rerun of one
+notebook replaces only its own figures. ``merged_results`` gives the union,
+later notebooks winning on conflicts.
+
+Which keys ``summary.md`` shows, with which label, in which group, is decided
+here, in ``FIGURES``; any other key is kept in ``summary.json`` only.
+
+**The decision table (06) and the before/after table.** One row per approach
+(``APPROACHES``: zero_shot, few_shot, fine_tuned), one flat key per figure,
+``<approach>_<figure>`` (``APPROACH_FIGURES``)::
+
+    zero_shot_accuracy            share of test rows right (0..1)
+    zero_shot_macro_f1            macro-averaged F1 (0..1)
+    zero_shot_prompt_tokens_per_request   mean prompt tokens billed per request
+    zero_shot_cost_per_1000_usd   USD for 1,000 predictions at list prices (None: not priced in USD)
+    zero_shot_training_cost_usd   one-time USD to get the model (0 without training;
+                                  fine_tuned: billed trained tokens at the training price)
+    zero_shot_latency_s           median seconds per request, as the client saw them
+
+and likewise ``few_shot_*`` and ``fine_tuned_*``. Build them with
+``approach_figures("fine_tuned", accuracy=..., macro_f1=..., ...)`` (it
+rejects unknown names), e.g. ``run.record(**approach_figures("zero_shot", ...))``.
+The before/after table uses the accuracy and macro-F1 keys of the same rows,
+so 01 and 06 write into one table. ``fine_tuning_available=False`` (recorded
+by a notebook, or set by the runner for a backend without fine-tuning
+endpoints) marks every fine-tuning figure "not available on this backend".
 """
 from __future__ import annotations
 
@@ -11,9 +35,119 @@ import json
 import math
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 RESULTS_FILE = "results.json"
+
+APPROACHES = {"zero_shot": "Zero-shot", "few_shot": "Few-shot", "fine_tuned": "Fine-tuned"}
+APPROACH_FIGURES = {
+    "accuracy": "Accuracy",
+    "macro_f1": "Macro F1",
+    "prompt_tokens_per_request": "Prompt tokens / request",
+    "cost_per_1000_usd": "Cost / 1,000 predictions",
+    "training_cost_usd": "One-time training cost",
+    "latency_s": "Median latency",
+}
+FINE_TUNING_AVAILABLE = "fine_tuning_available"
+
+
+def approach_key(approach: str, figure: str) -> str:
+    if approach not in APPROACHES:
+        raise ValueError(f"unknown approach {approach!r}; one of {', '.join(APPROACHES)}")
+    if figure not in APPROACH_FIGURES:
+        raise ValueError(f"unknown figure {figure!r}; one of {', '.join(APPROACH_FIGURES)}")
+    return f"{approach}_{figure}"
+
+
+def approach_figures(approach: str, **figures) -> dict:
+    """``{"<approach>_<figure>": value}`` for ``run.record(**...)``; unknown names raise."""
+    return {approach_key(approach, name): value for name, value in figures.items()}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """How summary.md shows one recorded key."""
+
+    key: str
+    label: str
+    group: str
+    kind: str = "number"  # share | score | int | usd | pct | loss | seconds | text | number
+
+
+GROUPS = {  # heading of each group, in the order summary.md shows them
+    "training": "Training (05)",
+    "experiments": "Training experiments (06)",
+    "scale": "Evaluating at scale (07)",
+}
+FIGURES = [
+    Figure("final_train_loss", "Final training loss (50-step mean)", "training", "loss"),
+    Figure("final_valid_loss", "Final validation loss (50-step mean)", "training", "loss"),
+    Figure("ledger_tokens_diff_pct", "Billed tokens vs the estimate", "training", "pct"),
+    Figure("accuracy_1_epoch", "Accuracy after 1 epoch instead of the run's epochs",
+           "experiments", "share"),
+    Figure("accuracy_unshuffled", "Accuracy when the training file is sorted by label",
+           "experiments", "share"),
+    Figure("batch_accuracy", "Accuracy through the Batch API (failed requests count as wrong)",
+           "scale", "share"),
+    Figure("batch_failures", "Batch requests that failed", "scale", "int"),
+    Figure("retries_seen", "Retries after injected 429/500 errors", "scale", "int"),
+]
+# Figures measured on another dataset than the run's: each prefix gets its own heading.
+SIDE_EXPERIMENTS = {
+    "reviews_": ("Side experiment: star ratings on the shipped reviews_en dataset (06)",
+                 "06 fine-tunes a second model on reviews_en whatever the run's dataset is, "
+                 "so these figures are the same in every run."),
+}
+SIDE_FIGURES = [
+    Figure("reviews_exact_accuracy_fine_tuned", "Exact stars, fine-tuned", "reviews_", "share"),
+    Figure("reviews_good_bad_accuracy_fine_tuned", "Good (4-5) vs bad (1-3), fine-tuned",
+           "reviews_", "share"),
+    Figure("reviews_one_off_accuracy_fine_tuned", "Within one star, fine-tuned", "reviews_", "share"),
+]
+# Keys of the notebooks before phase 2, read as the names above.
+ALIASES = {"cost_per_1000_usd": "fine_tuned_cost_per_1000_usd"}
+# What the runner prints when a notebook ends: its headline figures.
+HEADLINES = {
+    "01": [("zero_shot_accuracy", "zero-shot accuracy", "share"),
+           ("few_shot_accuracy", "few-shot accuracy", "share")],
+    "02": [("n_train", "train rows", "int"), ("n_test", "test rows", "int")],
+    "03": [("estimated_trained_tokens", "estimated trained tokens", "int"),
+           ("estimated_cost_usd", "estimated cost", "usd")],
+    "04": [("fine_tuned_model", "model", "text"), ("trained_tokens", "trained tokens", "int")],
+    "05": [("final_valid_loss", "final validation loss", "loss")],
+    "06": [("zero_shot_accuracy", "zero-shot", "share"),
+           ("fine_tuned_accuracy", "fine-tuned", "share")],
+    "07": [("batch_accuracy", "batch accuracy", "share")],
+}
+
+
+def show(value, kind: str = "number") -> str:
+    """One figure as summary.md and the progress lines show it."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if kind == "share":
+        return f"{value:.1%}"
+    if kind == "int":
+        return f"{value:,.0f}"
+    if kind == "usd":
+        return f"${value:,.4f}"
+    if kind == "pct":
+        return f"{value:+.1f}%"
+    if kind in ("loss", "score"):
+        return f"{value:.3f}"
+    if kind == "seconds":
+        return f"{value:.2f} s"
+    return f"{value:.4g}" if isinstance(value, float) else f"{value:,}"
+
+
+def headline(notebook: str, figures: dict) -> str:
+    """``zero-shot accuracy 62.5% · few-shot accuracy 70.0%`` from a notebook's own figures."""
+    parts = [f"{label} {show(figures[key], kind)}"
+             for key, label, kind in HEADLINES.get(str(notebook)[:2], ()) if key in figures]
+    return " · ".join(parts)
 
 
 def _json_safe(value, where: str):
@@ -64,10 +198,17 @@ def read_results(work_dir) -> dict[str, dict]:
 
 
 def merged_results(work_dir) -> dict:
-    """The union of every notebook's figures; later notebook numbers win on conflicts."""
+    """The union of every notebook's figures; later notebook numbers win on conflicts.
+
+    Keys in ``ALIASES`` are read under their current name (an explicit current key wins).
+    """
     merged: dict = {}
     for _, values in sorted(read_results(work_dir).items()):
         merged.update(values)
+    for old, new in ALIASES.items():
+        if old in merged:
+            value = merged.pop(old)
+            merged.setdefault(new, value)
     return merged
 
 

@@ -26,7 +26,7 @@ def execute(notebook: Path, mode: str) -> float:
                PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
     env.pop("COURSE_WORK_DIR", None)
     env.pop("COURSE_SANDBOX_DIR", None)
-    env.pop("MPLBACKEND", None)  # notebooks show their plots inline
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # plots kept as PNG
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
                     "--inplace", "--ExecutePreprocessor.timeout=600",

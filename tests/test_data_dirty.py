@@ -1,4 +1,8 @@
-"""The dirty files in dataset/dirty/ show every problem the validator catches."""
+"""The dirty files in dataset/dirty/ show the row-level problems the validator catches.
+
+File-level codes (empty file, JSON array, delimiter, NUL bytes...) are shown by
+tests/test_data_malformed.py on files it writes.
+"""
 import json
 
 import pytest
@@ -10,12 +14,12 @@ NEWS_NAMES = list(json.loads((DATASET_DIR / "news_zh_labels.json").read_text(enc
 
 # file -> (validate_file arguments, {line: code} the file was written to show)
 EXPECTED = {
-    "news_chat_dirty.jsonl": ({"kind": "chat", "labels": NEWS_NAMES}, {
+    "news_chat_dirty.jsonl": ({"kind": "chat", "labels": NEWS_NAMES, "min_examples": 0}, {
         1: "bom", 3: "duplicate_example", 4: "invalid_json", 5: "data_type",
         6: "missing_messages_list", 7: "message_missing_key", 8: "message_unrecognized_key",
         9: "unrecognized_role", 10: "missing_content", 11: "example_missing_assistant_message",
         12: "invalid_weight", 13: "empty_text", 14: "unknown_label", 15: "mojibake"}),
-    "news_legacy_dirty.jsonl": ({"kind": "legacy", "labels": [
+    "news_legacy_dirty.jsonl": ({"kind": "legacy", "min_examples": 0, "labels": [
         " car", " sports", " story", " military", " world", " game"]}, {
         3: "duplicate_example", 4: "missing_field", 5: "invalid_json", 6: "data_type",
         7: "empty_text", 8: "too_long", 9: "mojibake", 10: "unknown_label"}),
@@ -44,7 +48,18 @@ def test_dirty_file_gives_exactly_its_intended_problems(name):
     assert len(valid) + len(row_problems) == report.records  # every row accounted for
 
 
-def test_dirty_files_cover_every_code():
+@pytest.mark.parametrize("name", ["news_chat_dirty.jsonl", "news_legacy_dirty.jsonl"])
+def test_dirty_training_files_are_also_too_small_for_the_service(name):
+    kwargs, _ = EXPECTED[name]
+    _, report = validate_file(DIRTY / name, **{**kwargs, "min_examples": None})
+    assert (1, "too_few_examples") in {(p.line, p.code) for p in report.problems}
+
+
+FILE_LEVEL = {"nul_byte", "not_json_lines", "csv_delimiter", "near_duplicate", "rare_class",
+              "empty_file", "too_few_examples"}
+
+
+def test_dirty_files_cover_every_row_level_code():
     covered = {code for _, expected in EXPECTED.values() for code in expected.values()}
-    assert covered == set(CODES)
+    assert covered == set(CODES) - FILE_LEVEL
     assert sorted(p.name for p in DIRTY.iterdir()) == sorted(EXPECTED)

@@ -75,11 +75,23 @@ def test_bad_rows_raise_with_file_and_line(tmp_path):
 
 def test_bad_rows_can_be_skipped_with_a_warning_and_report(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"text": "ok", "label": "a"}\n{"text": "", "label": "a"}\n', encoding="utf-8")
+    path.write_text('{"text": "ok", "label": "a"}\n{"text": "no label"}\n', encoding="utf-8")
     with pytest.warns(UserWarning, match="1 problems in 2 records"):
         df = load_records(path, on_error="warn")
     assert df.index.tolist() == [1]
-    assert df.attrs["report"].lines("empty_text") == [2]
+    assert df.attrs["report"].lines("missing_field") == [2]
+
+
+def test_data_problems_do_not_block_loading_they_are_left_for_preparation(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("text,label\nGoal,sport\nGoal,sport\n  ,sport\nRates,finance\n",
+                    encoding="utf-8")
+    df = load_records(path)  # no error: duplicates and empty texts are data problems
+    assert df.index.tolist() == [2, 3, 4, 5]
+    report = df.attrs["report"]
+    assert [(p.line, p.code) for p in report.problems] == [(3, "duplicate_example"),
+                                                           (4, "empty_text")]
+    assert report.usable and not report.ok
 
 
 def test_tnews_offline_points_to_the_sample(monkeypatch, tmp_path):

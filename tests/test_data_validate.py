@@ -62,6 +62,16 @@ CASES = [
      "empty_text", 2),
     ("legacy too long", "a.jsonl", json.dumps({"prompt": "x" * 10_001, "completion": " y"}) + "\n",
      "legacy", {}, "too_long", 1),
+    ("nul byte", "a.jsonl", f"{GOOD_CHAT}\n{GOOD_CHAT[:-1]}\x00}}\n", "chat", {}, "nul_byte", 2),
+    ("json array in json lines", "a.jsonl", f"[\n{GOOD_CHAT}\n]\n", "chat", {}, "not_json_lines",
+     1),
+    ("semicolons", "a.csv", "text;label\nNice goal;hockey\n", "table", {}, "csv_delimiter", 1),
+    ("near duplicate", "a.jsonl", f'{GOOD_ROW}\n{GOOD_ROW.replace("tenth", "tenth!")}\n', "table",
+     {}, "near_duplicate", 2),
+    ("rare class", "a.jsonl", f'{GOOD_ROW}\n{{"text": "Icing again.", "label": "hockey"}}\n',
+     "table", {"min_class_rows": 2}, "rare_class", 1),
+    ("empty file", "a.jsonl", "", "chat", {}, "empty_file", 1),
+    ("too few examples", "a.jsonl", f"{GOOD_CHAT}\n", "chat", {}, "too_few_examples", 1),
 ]
 
 
@@ -85,7 +95,7 @@ def test_nothing_is_dropped_silently(tmp_path):
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join([GOOD_CHAT, "{oops", chat("沪指收涨", "财经"), '"x"', GOOD_CHAT]) + "\n",
                     encoding="utf-8")
-    valid, report = validate_file(path, "chat")
+    valid, report = validate_file(path, "chat", min_examples=0)
     bad_lines = {p.line for p in report.problems}
     assert [line for line, _ in valid] == [1, 3]
     assert bad_lines == {2, 4, 5}
@@ -100,7 +110,7 @@ def test_clean_chat_with_weight_keys_is_valid(tmp_path):
     path = tmp_path / "ok.jsonl"
     path.write_text(json.dumps(example, ensure_ascii=False) + "\n" + chat("沪指收涨", "财经") + "\n",
                     encoding="utf-8")
-    valid, report = validate_file(path, labels=LABELS)  # kind inferred
+    valid, report = validate_file(path, labels=LABELS, min_examples=0)  # kind inferred
     assert report.ok, str(report)
     assert len(valid) == 2
 
@@ -110,7 +120,7 @@ def test_weight_on_user_message_is_invalid(tmp_path):
     example["messages"][0]["weight"] = 1
     path = tmp_path / "w.jsonl"
     path.write_text(json.dumps(example, ensure_ascii=False) + "\n", encoding="utf-8")
-    _, report = validate_file(path, "chat")
+    _, report = validate_file(path, "chat", min_examples=0)
     assert report.counts() == {"invalid_weight": 1}
 
 
@@ -129,6 +139,37 @@ def test_conflicting_duplicate_labels_are_named(tmp_path):
     _, report = validate_file(path, "table")
     assert report.problems[0].code == "duplicate_example"
     assert "'hockey'" in report.problems[0].message and "'baseball'" in report.problems[0].message
+
+
+def test_developer_role_parts_and_tool_calls_are_valid(tmp_path):
+    tool_call = {"id": "c1", "type": "function", "function": {"name": "label", "arguments": "{}"}}
+    example = {"messages": [{"role": "developer", "content": "Label the news."},
+                            {"role": "user", "content": [{"type": "text", "text": "沪指收涨"}]},
+                            {"role": "assistant", "content": None, "tool_calls": [tool_call]},
+                            {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+                            {"role": "assistant", "content": "财经"}]}
+    path = tmp_path / "tools.jsonl"
+    path.write_text(json.dumps(example, ensure_ascii=False) + "\n", encoding="utf-8")
+    valid, report = validate_file(path, "chat", labels=LABELS, min_examples=0)
+    assert report.ok, str(report)
+    assert len(valid) == 1
+
+
+def test_severities_errors_block_data_problems_are_handled(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join([GOOD_ROW, GOOD_ROW, '{"text": " ", "label": "hockey"}',
+                               '{"text": "x"}']) + "\n", encoding="utf-8")
+    valid, report = validate_file(path, "table")
+    assert [(p.line, p.code, p.severity) for p in report.problems] == [
+        (2, "duplicate_example", "data"), (3, "empty_text", "data"), (4, "missing_field", "error")]
+    assert [line for line, _ in valid] == [1] and not report.usable
+    kept, _ = validate_file(path, "table", keep_data_problems=True)
+    assert [line for line, _ in kept] == [1, 2, 3]
+    text = str(report)
+    assert "t.jsonl:2: duplicate_example: same text as line 1 (same label) [data problem: " \
+           "preparation drops this row]" in text
+    assert text.splitlines()[-1].endswith("1 error to fix before the file can be used; 2 data "
+                                          "problems (preparation drops these rows and reports them)")
 
 
 def test_example_token_limits():

@@ -1,8 +1,10 @@
 """Command line: ``python -m helpers.data validate PATH`` and ``python -m helpers.data describe``.
 
-validate exits 0 when the file is clean, 1 when it has problems (one
+validate exits 0 when the file is clean, 1 when it has findings (one
 ``PATH:LINE: code: message`` line each, then a count line), 2 on usage errors
-or a file that cannot be read.
+or a file that cannot be read. A data problem's line ends with what happens to
+the row (``[data problem: preparation drops this row]``); the count line says
+how many findings are errors (fix the file) and how many are data problems.
 """
 from __future__ import annotations
 
@@ -24,6 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--label-field", default="label")
     v.add_argument("--labels", nargs="+", help="allowed labels (space- or comma-separated)")
     v.add_argument("--model", default=DEFAULT_MODEL, help="model whose example-length limit applies")
+    v.add_argument("--min-examples", type=int, default=None,
+                   help="fewest usable examples (default: 10 for chat and legacy, off for tables)")
+    v.add_argument("--min-class-rows", type=int, default=None,
+                   help="tables: report classes with fewer rows (what preparation drops)")
     d = sub.add_parser("describe", help="rows per class of the shipped datasets (Markdown)")
     d.add_argument("names", nargs="*", default=list(NAMES))
     return parser
@@ -35,7 +41,9 @@ def _validate(args) -> int:
         labels = [x.strip() for arg in args.labels for x in arg.split(",") if x.strip()]
     try:
         _, report = validate_file(args.path, args.kind, text_field=args.text_field,
-                                  label_field=args.label_field, labels=labels, model=args.model)
+                                  label_field=args.label_field, labels=labels, model=args.model,
+                                  min_examples=args.min_examples,
+                                  min_class_rows=args.min_class_rows)
     except OSError as err:
         print(f"{args.path}: cannot read: {err.strerror or err}", file=sys.stderr)
         return 2
@@ -43,7 +51,7 @@ def _validate(args) -> int:
         print(f"{args.path}: {err}", file=sys.stderr)
         return 2
     for problem in report.problems:
-        print(problem)
+        print(report.annotated(problem))
     print(report.summary())
     return 0 if report.ok else 1
 

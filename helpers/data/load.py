@@ -105,23 +105,27 @@ def load_records(path, text_field: str = "text", label_field: str = "label", *,
                  labels=None, on_error: str = "raise") -> pd.DataFrame:
     """Any JSON (array or object of records), JSON-lines or CSV file as a DataFrame.
 
-    Rows are validated first. With ``on_error="raise"`` any problem raises
-    ``DataFileError`` listing every ``file:line: code: message``; with
-    ``"warn"`` the valid rows are returned, a warning names the problems and
-    the full report is in ``df.attrs["report"]``.
+    Rows are validated first. Errors (malformed rows, missing fields, a wrong
+    encoding...): with ``on_error="raise"`` they raise ``DataFileError`` listing
+    every ``file:line: code: message``; with ``"warn"`` those rows are left
+    out and a warning names them. Rows with data problems only (empty texts,
+    duplicates) are kept: ``preparation_plan`` drops and reports them. The full
+    report is in ``df.attrs["report"]``.
     """
     if on_error not in ("raise", "warn"):
         raise ValueError("on_error must be 'raise' or 'warn'")
-    valid, report = validate_table(path, text_field, label_field, labels=labels)
-    if report.problems and on_error == "raise":
+    rows, report = validate_table(path, text_field, label_field, labels=labels,
+                                  keep_data_problems=True)
+    if report.errors and on_error == "raise":
         raise DataFileError(report)
-    if report.problems:
-        warnings.warn(f"{report.summary()}; skipped rows are listed in df.attrs['report']:\n"
-                      + "\n".join(map(str, report.problems[:10])), stacklevel=2)
-    if not valid:
+    if report.errors:
+        warnings.warn(f"{report.summary()}; rows with errors were skipped, all are listed in "
+                      "df.attrs['report']:\n" + "\n".join(map(str, report.errors[:10])),
+                      stacklevel=2)
+    if not rows:
         df = pd.DataFrame({"text": pd.Series(dtype=str), "label": pd.Series(dtype=str)})
         df.index.name = "line"
     else:
-        df = to_frame(valid, text_field, label_field)
+        df = to_frame(rows, text_field, label_field)
     df.attrs["report"] = report
     return df

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..prompts import detect_language, messages
-from .dedup import DEFAULT_THRESHOLD, near_duplicate_rows
+from .dedup import DEFAULT_THRESHOLD, near_duplicate_matches
 
 MIN_ROWS_PER_CLASS_TO_SPLIT = 3  # one row in each of train, valid and test
 
@@ -43,19 +43,36 @@ def _normalised(texts: pd.Series) -> pd.Series:
     return texts.map(lambda t: " ".join(str(t).split()))
 
 
+def drop_empty_texts(df: pd.DataFrame, column: str = "text"):
+    """``(kept, removed)``: rows whose text is empty or only whitespace."""
+    empty = _normalised(df[column]) == ""
+    return df[~empty], df[empty]
+
+
 def drop_exact_duplicates(df: pd.DataFrame, column: str = "text"):
-    """``(kept, removed)``: later rows whose text equals an earlier one (whitespace-normalised)."""
-    dup = _normalised(df[column]).duplicated(keep="first")
-    return df[~dup], df[dup]
+    """``(kept, removed)``: later rows whose text equals an earlier one (whitespace-normalised).
+
+    ``removed`` has a ``duplicate_of`` column: the index of the row kept.
+    """
+    norm = _normalised(df[column])
+    dup = norm.duplicated(keep="first")
+    first: dict = {}
+    for index, text in zip(df.index, norm):
+        first.setdefault(text, index)
+    removed = df[dup].copy()
+    removed["duplicate_of"] = [first[t] for t in norm[dup]]
+    return df[~dup], removed
 
 
 def drop_near_duplicates(df: pd.DataFrame, column: str = "text",
                          threshold: float = DEFAULT_THRESHOLD):
-    """``(kept, removed)``; ``removed`` has a ``duplicate_of`` column (index of the kept row)."""
-    drop = near_duplicate_rows(df[column].tolist(), threshold)
+    """``(kept, removed)``; ``removed`` has ``duplicate_of`` (index of the kept row) and
+    ``jaccard`` (their character 3-gram similarity)."""
+    drop = near_duplicate_matches(df[column].tolist(), threshold)
     positions = sorted(drop)
     removed = df.iloc[positions].copy()
-    removed["duplicate_of"] = [df.index[drop[p]] for p in positions]
+    removed["duplicate_of"] = [df.index[drop[p][0]] for p in positions]
+    removed["jaccard"] = [drop[p][1] for p in positions]
     keep = [p for p in range(len(df)) if p not in drop]
     return df.iloc[keep], removed
 

@@ -1,21 +1,30 @@
-"""Validate fine-tuning and classification data; every problem gets a line and a code.
+"""Validate fine-tuning and classification data; every finding gets a line, a code and a severity.
 
 ``validate_file(path, kind=...)`` returns ``(valid_rows, report)``: the rows
-without problems (as ``(line, record)`` pairs) and a report listing every
-problem as ``(path, line, code, message)``. Nothing is dropped without an
-entry in the report. Codes are listed in ``helpers.data.report.CODES``.
+without findings (as ``(line, record)`` pairs) and a report listing every
+finding as ``(path, line, code, message)``. Nothing is dropped without an
+entry in the report, and no input makes it raise (only a file that cannot be
+opened does). Codes and severities are in ``helpers.data.report``.
+
+What a chat example is comes from ``helpers.chat_format`` (the sandbox checks
+files with the same module); on top of it this adds the course's checks:
+empty texts, labels, mis-decoded text, duplicates and length. For a table the
+data problems (empty texts, duplicates, near duplicates, small classes) come
+from ``preparation_plan``, the rules preparation applies.
 """
 from __future__ import annotations
 
 import json
 
 import ftfy
+import pandas as pd
 from ftfy.badness import BADNESS_RE, is_bad
 
+from .. import chat_format
 from ..prompts import parse_prompt
-from ..tokens import (TRAINING_TOKEN_LIMITS, chat_example_tokens, encoding_for,
-                      training_token_limit)
-from .report import Report
+from ..tokens import TRAINING_TOKEN_LIMITS, encoding_for, training_token_limit
+from .plan import preparation_plan
+from .report import ERROR, Report
 from .sources import Record, file_format, read_records
 
 KINDS = ("chat", "legacy", "table")
@@ -23,8 +32,8 @@ DEFAULT_MODEL = "gpt-4o-mini-2024-07-18"
 
 LEGACY_MAX_CHARS = 10_000  # the removed prepare_data tool flagged longer prompt+completion
 
-CHAT_ROLES = ("system", "user", "assistant", "tool", "function")
-MESSAGE_KEYS = ("role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id")
+CHAT_ROLES = chat_format.ROLES
+MESSAGE_KEYS = chat_format.MESSAGE_KEYS
 
 
 def example_token_limit(model: str) -> int:
@@ -53,138 +62,110 @@ def _bad_spot(text: str, fixed: str) -> int:
     return match.start() if match else 0
 
 
-def _check_mojibake(report: Report, line: int, where: str, text) -> bool:
+def _check_mojibake(report: Report, line: int, where: str, text) -> None:
     if not isinstance(text, str):
-        return True
+        return
     fixed = mojibake_fix(text)
     if fixed is None:
-        return True
+        return
     start = _bad_spot(text, fixed)
     hint = (f"; ftfy repairs it as {fixed[start:start + 20]!r}" if fixed
             else "; bytes were lost, re-export the source as UTF-8")
     report.add(line, "mojibake", f"{where} looks mis-decoded: {text[start:start + 20]!r}{hint}")
-    return False
 
 
 def _label_set(labels):
     return None if labels is None else {str(x).strip() for x in labels}
 
 
-def _check_chat(report: Report, line: int, example, labels) -> bool:
-    """The cookbook's format checks, plus weight, empty text, labels and mojibake."""
-    if not isinstance(example, dict):
-        report.add(line, "data_type", f"example is a JSON {type(example).__name__}, "
-                                      "expected an object with a 'messages' list")
-        return False
-    messages = example.get("messages")
-    if not messages or not isinstance(messages, list):
-        what = "missing" if "messages" not in example else f"{type(messages).__name__} {messages!r:.20}"
-        report.add(line, "missing_messages_list", f"'messages' is {what}, expected a non-empty list")
-        return False
-    ok = True
+def _check_chat(report: Report, line: int, example, labels) -> None:
+    """chat_format's checks, then empty texts, labels and mojibake."""
+    problems = chat_format.example_problems(example)
+    for problem in problems:
+        report.add(line, *problem)
+    if problems:
+        return
+    messages = example["messages"]
     for i, msg in enumerate(messages, 1):
         where = f"message {i}"
-        if not isinstance(msg, dict):
-            report.add(line, "data_type", f"{where} is a JSON {type(msg).__name__}, expected an object")
-            ok = False
-            continue
-        missing = [k for k in ("role", "content") if k not in msg]
-        if missing:
-            report.add(line, "message_missing_key", f"{where} has no {' or '.join(map(repr, missing))}")
-            ok = False
-        extra = [k for k in msg if k not in MESSAGE_KEYS]
-        if extra:
-            report.add(line, "message_unrecognized_key", f"{where} has unrecognized key(s) "
-                       f"{', '.join(map(repr, extra))}")
-            ok = False
-        role = msg.get("role")
-        if "role" in msg and role not in CHAT_ROLES:
-            report.add(line, "unrecognized_role", f"{where} has role {role!r}")
-            ok = False
-        content = msg.get("content")
-        has_call = bool(msg.get("function_call") or msg.get("tool_calls"))
-        if "content" in msg and ((not content and not has_call)
-                                 or (content is not None and not isinstance(content, str))):
-            report.add(line, "missing_content", f"{where} content is {content!r:.20}, expected text")
-            ok = False
-        elif isinstance(content, str) and content and not content.strip():
+        text = chat_format.flatten_content(msg.get("content"))
+        if text and not text.strip():
             report.add(line, "empty_text", f"{where} content is only whitespace")
-            ok = False
-        elif role == "user" and isinstance(content, str):
-            parsed = parse_prompt(content)  # the course's own prompt: check the text inside it
+        elif msg["role"] == "user" and isinstance(msg.get("content"), str):
+            parsed = parse_prompt(text)  # the course's own prompt: check the text inside it
             if parsed is not None and not parsed.text.strip():
                 report.add(line, "empty_text", f"{where} asks to classify an empty text")
-                ok = False
-        if "weight" in msg:
-            weight = msg["weight"]
-            if isinstance(weight, bool) or weight not in (0, 1) or role != "assistant":
-                report.add(line, "invalid_weight", f"{where} has weight {weight!r} on role {role!r}; "
-                           "weight must be 0 or 1 and only on assistant messages")
-                ok = False
-        ok &= _check_mojibake(report, line, where, content)
-    replies = [m for m in messages if isinstance(m, dict) and m.get("role") == "assistant"]
-    if not replies:
-        report.add(line, "example_missing_assistant_message", "no assistant message")
-        return False
-    answer = replies[-1].get("content")
+        _check_mojibake(report, line, where, text)
+    answer = [m for m in messages if m["role"] == "assistant"][-1].get("content")
     if labels is not None and isinstance(answer, str) and answer.strip() and answer.strip() not in labels:
         report.add(line, "unknown_label", f"assistant answer {answer!r:.40} is not one of the labels")
-        ok = False
-    return ok
 
 
 def _check_fields(report: Report, line: int, record, text_field: str, label_field: str,
-                  labels, names: str = "field") -> bool:
-    """Checks shared by table rows and legacy prompt/completion records."""
+                  labels) -> None:
+    """Table rows: both fields present, text a string, label text or a number."""
     if not isinstance(record, dict):
         report.add(line, "data_type", f"record is a JSON {type(record).__name__}, expected an object")
-        return False
-    ok = True
-    for key in (text_field, label_field):
-        if key not in record or record[key] is None:
-            report.add(line, "missing_field", f"{names} {key!r} is missing")
-            ok = False
-    if not ok:
-        return False
+        return
+    missing = [key for key in (text_field, label_field) if record.get(key) is None]
+    for key in missing:
+        report.add(line, "missing_field", f"field {key!r} is missing")
+    if missing:
+        return
     text, label = record[text_field], record[label_field]
     if not isinstance(text, str):
-        report.add(line, "data_type", f"{names} {text_field!r} is a {type(text).__name__}, expected text")
-        return False
-    if isinstance(label, (dict, list, bool)) or (isinstance(label, float) and label != label):
-        report.add(line, "data_type", f"{names} {label_field!r} is {label!r:.20}, expected text or a number")
-        return False
-    if not text.strip():
-        report.add(line, "empty_text", f"{names} {text_field!r} is empty")
-        ok = False
+        report.add(line, "data_type", f"field {text_field!r} is a {type(text).__name__}, expected text")
+        return
+    if isinstance(label, (dict, list, bool)):
+        report.add(line, "data_type", f"field {label_field!r} is {label!r:.20}, expected text or a number")
+        return
     label_text = str(label).strip()
     if not label_text:
-        report.add(line, "empty_text" if names == "key" else "missing_field",
-                   f"{names} {label_field!r} is empty")
-        ok = False
+        report.add(line, "missing_field", f"field {label_field!r} is empty")
     elif labels is not None and label_text not in labels:
         report.add(line, "unknown_label", f"label {label_text!r} is not one of the labels")
-        ok = False
-    ok &= _check_mojibake(report, line, f"{names} {text_field!r}", text)
-    ok &= _check_mojibake(report, line, f"{names} {label_field!r}", label)
-    return ok
+    _check_mojibake(report, line, f"field {text_field!r}", text)
+    _check_mojibake(report, line, f"field {label_field!r}", label)
 
 
-def _duplicate_key(kind: str, record, text_field: str, label_field: str):
+def _check_legacy(report: Report, line: int, record, labels) -> None:
+    problems = chat_format.legacy_problems(record)
+    for problem in problems:
+        report.add(line, *problem)
+    if problems:
+        return
+    for key in ("prompt", "completion"):
+        if not record[key].strip():
+            report.add(line, "empty_text", f"key {key!r} is empty")
+    completion = record["completion"].strip()
+    if labels is not None and completion and completion not in labels:
+        report.add(line, "unknown_label", f"label {completion!r} is not one of the labels")
+    _check_mojibake(report, line, "key 'prompt'", record["prompt"])
+    _check_mojibake(report, line, "key 'completion'", record["completion"])
+
+
+def _duplicate_key(kind: str, record):
     if kind == "chat":
         return json.dumps(record["messages"], sort_keys=True, ensure_ascii=False)
-    if kind == "legacy":
-        return (record["prompt"], record["completion"])
-    return " ".join(record[text_field].split())
+    return (record["prompt"], record["completion"])
 
 
-def _length_problem(kind: str, record, text_field: str, encoding, limit: int) -> str | None:
+def _utf8_bytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _length_problem(kind: str, record, text_field: str, model: str, limit: int) -> str | None:
     if kind == "legacy":
         chars = len(record["prompt"]) + len(record["completion"])
         if chars > LEGACY_MAX_CHARS:
             return f"prompt+completion is {chars:,} characters (over {LEGACY_MAX_CHARS:,})"
         return None
     example = record if kind == "chat" else {"messages": [{"role": "user", "content": record[text_field]}]}
-    tokens = chat_example_tokens(example, encoding)
+    # A token is at least one byte, so the formula over byte counts bounds the count from
+    # above: short examples never need the tokenizer (which takes a second or two to load).
+    if chat_format.example_tokens(example, _utf8_bytes) <= limit:
+        return None
+    tokens = chat_format.example_tokens(example, encoding_for(model))
     return f"{tokens:,} tokens, the model accepts {limit:,}" if tokens > limit else None
 
 
@@ -202,14 +183,39 @@ def infer_kind(path: str, records: list[Record]) -> str:
     return "chat"
 
 
+def _has_error(report: Report, since: int) -> bool:
+    return any(p.severity == ERROR for p in report.problems[since:])
+
+
+def _table_data_problems(report: Report, rows: list[tuple[int, dict]], text_field: str,
+                         label_field: str, min_class_rows: int | None) -> set[int]:
+    """Report what preparation will drop from the error-free rows; return their lines."""
+    if not rows:
+        return set()
+    frame = pd.DataFrame({"text": [r[text_field] for _, r in rows],
+                          "label": [str(r[label_field]).strip() for _, r in rows]},
+                         index=pd.Index([line for line, _ in rows], name="line"))
+    plan = preparation_plan(frame, min_class_rows)
+    for drop in plan.drops:
+        reason = drop.reason.replace("field 'text'", f"field {text_field!r}")
+        report.add(drop.line, drop.rule, reason)
+    return {drop.line for drop in plan.drops}
+
+
 def validate_file(path, kind: str | None = None, *, text_field: str = "text",
                   label_field: str = "label", labels=None, model: str = DEFAULT_MODEL,
-                  max_tokens: int | None = None):
+                  max_tokens: int | None = None, min_examples: int | None = None,
+                  min_class_rows: int | None = None, keep_data_problems: bool = False):
     """Return ``(valid_rows, report)``; ``valid_rows`` is a list of ``(line, record)``.
 
     ``kind`` is chat (``{"messages": [...]}``), legacy (``{"prompt", "completion"}``)
     or table (any records with ``text_field`` and ``label_field``); inferred when
-    None. Raises OSError when the file cannot be read at all.
+    None. ``min_examples`` (default: ``chat_format.MIN_EXAMPLES`` for chat and
+    legacy files, off for tables) adds ``too_few_examples`` when fewer rows are
+    free of errors; ``min_class_rows`` turns on the rare-class rule for tables.
+    ``keep_data_problems=True`` also returns rows whose only findings are data
+    problems (for preparation to drop and report). Raises OSError when the file
+    cannot be read at all.
     """
     path = str(path)
     report = Report(path)
@@ -217,38 +223,54 @@ def validate_file(path, kind: str | None = None, *, text_field: str = "text",
     kind = kind or infer_kind(path, records)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    report.kind = kind
+    if min_examples is None:
+        min_examples = 0 if kind == "table" else chat_format.MIN_EXAMPLES
     label_set = _label_set(labels)
     limit = max_tokens or (example_token_limit(model) if kind != "legacy" else None)
-    encoding = encoding_for(model) if kind != "legacy" else None
+    if not records and all(p.code in ("bom", "non_utf8") for p in report.problems):
+        report.add(1, "empty_file", "the file holds no records" + (
+            "" if kind == "table" else f"; fine-tuning needs at least {chat_format.MIN_EXAMPLES} "
+            "examples"))
     seen: dict = {}
-    valid = []
+    checked: list[tuple[int, object]] = []   # rows without errors
+    flagged: set[int] = set()                # lines with a data problem
     for rec in records:
         if rec.value is None:
             continue  # already reported by the reader
-        if kind == "chat":
-            ok = _check_chat(report, rec.line, rec.value, label_set)
-        elif kind == "legacy":
-            ok = _check_fields(report, rec.line, rec.value, "prompt", "completion", label_set, "key")
-        else:
-            ok = _check_fields(report, rec.line, rec.value, text_field, label_field, label_set)
-        if not ok:
+        since = len(report.problems)
+        try:
+            if kind == "chat":
+                _check_chat(report, rec.line, rec.value, label_set)
+            elif kind == "legacy":
+                _check_legacy(report, rec.line, rec.value, label_set)
+            else:
+                _check_fields(report, rec.line, rec.value, text_field, label_field, label_set)
+            if _has_error(report, since):
+                continue
+            too_long = _length_problem(kind, rec.value, text_field, model, limit)
+        except RecursionError:
+            report.add(rec.line, "invalid_json", "nested too deeply to check")
             continue
-        key = _duplicate_key(kind, rec.value, text_field, label_field)
-        if key in seen:
-            first_line, first_label = seen[key]
-            same = "" if kind != "table" else (
-                " (same label)" if first_label == str(rec.value[label_field]).strip()
-                else f" (label there {first_label!r}, here {str(rec.value[label_field]).strip()!r})")
-            report.add(rec.line, "duplicate_example", f"same as line {first_line}{same}")
-            continue
-        seen[key] = (rec.line, str(rec.value.get(label_field, "")).strip())
-        too_long = _length_problem(kind, rec.value, text_field, encoding, limit)
         if too_long:
             report.add(rec.line, "too_long", too_long)
             continue
-        valid.append((rec.line, rec.value))
+        if kind != "table":
+            key = _duplicate_key(kind, rec.value)
+            if key in seen:
+                report.add(rec.line, "duplicate_example", f"same as line {seen[key]}")
+            seen.setdefault(key, rec.line)
+        if len(report.problems) > since:
+            flagged.add(rec.line)
+        checked.append((rec.line, rec.value))
+    if kind == "table":
+        flagged |= _table_data_problems(report, checked, text_field, label_field, min_class_rows)
+    clean = [(line, value) for line, value in checked if line not in flagged]
+    if records and min_examples and len(checked) < min_examples:
+        report.add(1, "too_few_examples", f"{len(checked)} of {len(records)} records are usable "
+                   f"examples; the fine-tuning service needs at least {min_examples}")
     report.problems.sort(key=lambda problem: problem.line)  # stable: same-line order kept
-    return valid, report
+    return (checked if keep_data_problems else clean), report
 
 
 def validate_chat(path, **kwargs):

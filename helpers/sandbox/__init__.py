@@ -19,11 +19,15 @@ _cores_lock = threading.Lock()
 
 
 def core_for(data_dir) -> Sandbox:
-    """The one ``Sandbox`` object for a directory in this process."""
+    """The one ``Sandbox`` object for a directory in this process.
+
+    A directory deleted since it was opened (a reset sandbox) is opened afresh,
+    so new clients get a new instance id rather than the deleted database.
+    """
     path = Path(data_dir).expanduser().resolve()
     with _cores_lock:
         core = _cores.get(path)
-        if core is None:
+        if core is None or not core.store.exists():
             core = _cores[path] = Sandbox(path)
         return core
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import math
 import os
 import random
 import threading
@@ -34,10 +36,18 @@ BATCH_NEXT = {"validating": "in_progress", "in_progress": "finalizing",
 BATCH_TERMINAL = ("completed", "failed", "expired", "cancelled")
 CHAT_URL = "/v1/chat/completions"
 METRIC_EVENTS = 100  # at most this many "Step i/N" events per job
+log = logging.getLogger("helpers.sandbox")
 
 
 def now() -> int:
     return int(time.time())
+
+
+def metric(value) -> float | None:
+    """A metric as the API shows it: 6 decimals, so recordings do not depend on the CPU's
+    floating-point code paths (numpy's SIMD log/exp differ in the last bits); None if not finite."""
+    value = float(value)
+    return round(value, 6) if math.isfinite(value) else None
 
 
 def public(record: dict) -> dict:
@@ -60,11 +70,6 @@ class Sandbox:
         self.encoding = encoding_for(BASE_MODEL)
         self._models: dict[str, SoftmaxModel] = {}
         self._models_lock = threading.Lock()
-        self._job_locks: dict[str, threading.Lock] = {}
-
-    def _lock_for(self, obj_id: str) -> threading.Lock:
-        with self._models_lock:
-            return self._job_locks.setdefault(obj_id, threading.Lock())
 
     # ---------------------------------------------------------------- files
     def create_file(self, filename: str, data: bytes | Path, purpose: str) -> dict:
@@ -112,9 +117,7 @@ class Sandbox:
     def create_job(self, body: dict, provider: str = "openai", fail: bool = False,
                    progression: str = "poll") -> dict:
         model = body.get("model")
-        if model != BASE_MODEL:
-            raise bad_request(f"Model {model!r} is not available for fine-tuning in the sandbox; "
-                              f"use {BASE_MODEL!r}.", param="model", code="model_not_available")
+        parent = self._parent_model(model, provider)
         for key in ("training_file", "validation_file"):
             if body.get(key) is not None:
                 self.get_file(body[key], param=key)
@@ -150,7 +153,7 @@ class Sandbox:
                    "integrations": [], "metadata": body.get("metadata"),
                    "method": {"type": "supervised", "supervised": {"hyperparameters": shown}},
                    "_provider": provider, "_suffix": suffix, "_seq": seq, "_fail": bool(fail),
-                   "_requested": requested, "_stage_at": time.time(),
+                   "_requested": requested, "_stage_at": time.time(), "_parent": parent,
                    "_request_id": body.get("request_id")}
             self.store.put("jobs", job_id, seq, job)
             self._event(job_id, f"Created fine-tuning job: {job_id}")
@@ -160,6 +163,29 @@ class Sandbox:
         if progression == "instant":
             return self.get_job(job_id, progression)
         return job
+
+    def _parent_model(self, model, provider: str) -> str | None:
+        """None to start from the base model, or the fine-tuned model to continue training.
+
+        OpenAI accepts a fine-tuned model as ``model`` (its checkpoints are not
+        accepted here); the Zhipu paths fine-tune the base model only.
+        """
+        if model == BASE_MODEL:
+            return None
+        if not isinstance(model, str) or not model:
+            raise bad_request("Missing required parameter: 'model'.", param="model")
+        record = self.store.get("models", model)
+        if provider == "zhipu":
+            if record is None:
+                raise ApiError(400, f"模型不存在: {model} (the sandbox fine-tunes {BASE_MODEL}).",
+                               code="model_not_found", param="model")
+            raise bad_request(f"Model {model} cannot be fine-tuned again: on the Zhipu paths the "
+                              f"sandbox fine-tunes {BASE_MODEL} only.", param="model",
+                              code="model_not_available")
+        if record is None or record["_hidden"]:
+            raise bad_request(f"Model {model} is not available for fine-tuning or does not exist.",
+                              param="model", code="model_not_available")
+        return model
 
     def _event(self, job_id: str, message: str, level: str = "info", data=None,
                kind: str = "message") -> None:
@@ -181,30 +207,114 @@ class Sandbox:
         job = self._job(job_id)
         if not advance or job["status"] in JOB_TERMINAL:
             return job
-        with self._lock_for(job_id):
-            job = self._job(job_id)
-            if progression == "poll":
-                if job["status"] not in JOB_TERMINAL:
-                    job = self._advance_job(job)
-            else:
-                while job["status"] not in JOB_TERMINAL and (
-                        progression == "instant"
-                        or time.time() >= job["_stage_at"] + STAGE_SECONDS):
-                    job = self._advance_job(job)
-        return job
+        self._progress("job", job_id, progression, listing=False)
+        return self._job(job_id)
 
     def list_jobs(self, progression: str = "poll") -> list[dict]:
-        if progression == "time":
-            for job in self.store.all("jobs"):
-                self.get_job(job["id"], progression)
+        """All jobs, newest first; under 'time' (and 'instant') what is due advances first."""
+        for job in self.store.all("jobs"):
+            if job["status"] not in JOB_TERMINAL:
+                self._progress_listed("job", job["id"], progression)
         return self.store.all("jobs")
 
-    def _advance_job(self, job: dict) -> dict:
+    # ------------------------------------------------------------ stages
+    # Each stage of a job or batch is claimed in one transaction that re-checks
+    # its status (``_claim``), worked on with no lock held (the work returns a
+    # ``commit`` function), and committed in a transaction that checks the claim
+    # is still its own (``_commit``). So two processes (or threads) polling the
+    # same job never run a stage twice; a cancel in between wins; a crash or a
+    # kill before the commit leaves the old state, redone at the next poll.
+
+    def _progress(self, kind: str, obj_id: str, progression: str, listing: bool) -> None:
+        """Advance a job or batch as ``progression`` says (a listing never advances 'poll')."""
+        read = self._job if kind == "job" else self._batch
+        terminal = JOB_TERMINAL if kind == "job" else BATCH_TERMINAL
+        if progression == "poll":
+            if not listing:
+                self._run_stage(kind, obj_id)
+            return
+        record = read(obj_id)
+        while record["status"] not in terminal and (
+                progression == "instant" or record["status"] == "cancelling"
+                or time.time() >= record["_stage_at"] + STAGE_SECONDS):
+            if not self._run_stage(kind, obj_id):
+                return  # someone else holds this stage
+            record = read(obj_id)
+
+    def _progress_listed(self, kind: str, obj_id: str, progression: str) -> None:
+        """Advance a job or batch that a listing shows; a failure must not fail the listing."""
+        try:
+            self._progress(kind, obj_id, progression, listing=True)
+        except ApiError:
+            pass  # deleted meanwhile
+        except Exception:
+            log.exception("sandbox %s %s: could not advance it for a listing", kind, obj_id)
+
+    def _run_stage(self, kind: str, obj_id: str) -> bool:
+        """Run the current stage once if no live claim holds it; False if it was held."""
+        table = "jobs" if kind == "job" else "batches"
+        terminal = JOB_TERMINAL if kind == "job" else BATCH_TERMINAL
+        with self.store.transaction():
+            record = self.store.get(table, obj_id)
+            if record is None or record["status"] in terminal:
+                return False
+            token = self.store.claim(obj_id, record["status"])
+        if token is None:
+            return False
+        stage, blobs = record["status"], []
+        try:
+            try:
+                work = self._job_stage if kind == "job" else self._batch_stage
+                commit = work(record, token, blobs)
+            except Exception as exc:  # a bug or a file the checks missed: fail, never wedge
+                log.exception("sandbox %s %s: stage %s failed", kind, obj_id, stage)
+                commit = self._crashed(kind, exc)
+            try:
+                self._commit(table, obj_id, stage, token, commit, blobs)
+            except Exception as exc:
+                log.exception("sandbox %s %s: committing stage %s failed", kind, obj_id, stage)
+                self._discard(blobs)
+                self._commit(table, obj_id, stage, token, self._crashed(kind, exc), [])
+        except BaseException:  # interrupted (KeyboardInterrupt...): the next poll redoes it
+            self._discard(blobs)
+            with self.store.transaction():
+                self.store.release(obj_id, token)
+            raise
+        finally:
+            self.store.forget(token)
+        return True
+
+    def _commit(self, table: str, obj_id: str, stage: str, token: str, commit, blobs) -> None:
+        with self.store.transaction():
+            record = self.store.get(table, obj_id)
+            current = (record is not None and record["status"] == stage
+                       and self.store.holds(obj_id, token))
+            if current:
+                commit(record)
+            self.store.release(obj_id, token)
+        if not current:  # cancelled or deleted meanwhile: its results go nowhere
+            self._discard(blobs)
+
+    def _discard(self, blobs: list[str]) -> None:
+        for name in blobs:
+            self.store.delete_blob(name)
+
+    def _crashed(self, kind: str, exc: Exception):
+        detail = f"{type(exc).__name__}: {exc}"[:300]
+        if kind == "job":
+            message = f"The job failed due to an internal error in the sandbox ({detail})."
+            return lambda job: self._fail_job(job, "server_error", message, None)
+        message = f"The batch failed due to an internal error in the sandbox ({detail})."
+        return lambda batch: self._save_batch(batch, status="failed", failed_at=now(), errors={
+            "object": "list", "data": [{"code": "server_error", "line": None, "param": None,
+                                        "message": message}]})
+
+    def _job_stage(self, job: dict, token: str, blobs: list[str]):
         status = job["status"]
         if status == "validating_files":
             return self._validate_job(job)
         if status == "queued":
-            return self._start_job(job)
+            return self._start_job(job, token, blobs)
         return self._finish_job(job)
 
     def _examples(self, job: dict):
@@ -221,91 +331,110 @@ class Sandbox:
         return job
 
     def _fail_job(self, job: dict, code: str, message: str, param: str | None) -> dict:
-        with self.store.transaction():
-            self._event(job["id"], message, level="error")
-            self._event(job["id"], "The job failed", level="error")
-            return self._set(job, status="failed", finished_at=now(),
-                             error={"code": code, "message": message, "param": param})
+        self._event(job["id"], message, level="error")
+        self._event(job["id"], "The job failed", level="error")
+        return self._set(job, status="failed", finished_at=now(), estimated_finish=None,
+                         error={"code": code, "message": message, "param": param})
 
-    def _validate_job(self, job: dict) -> dict:
+    def _validate_job(self, job: dict):
         try:
             train, _ = self._examples(job)
             hp = training.resolve_hyperparameters(job["_requested"], len(train))
         except InvalidFileError as exc:
-            return self._fail_job(job, exc.code, exc.message, exc.param)
+            code, message, param = exc.code, exc.message, exc.param
+            return lambda j: self._fail_job(j, code, message, param)
         except ValueError as exc:
-            return self._fail_job(job, "invalid_hyperparameters", str(exc), "hyperparameters")
-        with self.store.transaction():
-            self._event(job["id"], "Files validated, moving job to queued state")
-            shown = {**hp}
-            return self._set(job, status="queued", hyperparameters=shown,
-                             method={"type": "supervised",
-                                     "supervised": {"hyperparameters": shown}},
-                             _n_train=len(train))
+            message = str(exc)
+            return lambda j: self._fail_job(j, "invalid_hyperparameters", message,
+                                            "hyperparameters")
 
-    def _start_job(self, job: dict) -> dict:
-        """Enter 'running': train now, store weights, metrics, checkpoints (one transaction)."""
+        def commit(j):
+            self._event(j["id"], "Files validated, moving job to queued state")
+            self._set(j, status="queued", hyperparameters=dict(hp), _n_train=len(train),
+                      method={"type": "supervised", "supervised": {"hyperparameters": dict(hp)}})
+        return commit
+
+    def _start_job(self, job: dict, token: str, blobs: list[str]):
+        """Enter 'running': train now (no lock held), then commit weights, metrics, checkpoints."""
         if job["_fail"]:
-            with self.store.transaction():
-                self._event(job["id"], "Fine-tuning job started")
-                return self._set(job, status="running", estimated_finish=now() + 1)
+            def started(j):
+                self._event(j["id"], "Fine-tuning job started")
+                self._set(j, status="running", estimated_finish=now() + 1)
+            return started
+        parent = None
+        if job.get("_parent"):
+            record = self.store.get("models", job["_parent"])
+            if record is None:
+                message = f"Model {job['_parent']} was deleted before the job could start."
+                return lambda j: self._fail_job(j, "model_not_available", message, "model")
+            parent = SoftmaxModel.from_bytes(self.store.read_blob(record["_blob"]))
         train, valid = self._examples(job)
-        outcome = training.run(train, valid, job["hyperparameters"], job["seed"])
+        extra = {"parent": parent} if parent is not None else {}
+        outcome = training.run(train, valid, job["hyperparameters"], job["seed"], **extra)
         model_id = self._model_name(job)
-        tag = job["id"]
-        self.store.write_blob(f"{tag}.npz", outcome.model_bytes)
+        tag = f"{job['id']}-{token[:8]}"  # per claim: a discarded run never touches a kept one
+        model_blob = f"{tag}.npz"
+        blobs.append(model_blob)
+        self.store.write_blob(model_blob, outcome.model_bytes)
         for ck in outcome.checkpoints:
-            self.store.write_blob(f"{tag}-step{ck.step}.npz", ck.model_bytes)
+            blobs.append(f"{tag}-step{ck.step}.npz")
+            self.store.write_blob(blobs[-1], ck.model_bytes)
         steps, total = outcome.steps, len(outcome.steps)
         every = max(1, total // METRIC_EVENTS)
-        with self.store.transaction():
-            self._event(job["id"], "Fine-tuning job started")
+
+        def commit(j):
+            self._event(j["id"], "Fine-tuning job started")
             ckpt_steps = {ck.step: ck for ck in outcome.checkpoints}
             for s in steps:
                 if s.step % every == 0 or s.step == total:
-                    self._metrics_event(job, s, total)
+                    self._metrics_event(j, s, total)
                 if s.step in ckpt_steps:
-                    self._checkpoint(job, model_id, ckpt_steps[s.step])
+                    self._checkpoint(j, model_id, ckpt_steps[s.step], f"{tag}-step{s.step}.npz")
             results = self._add_file("step_metrics.csv", outcome.results_csv, "fine-tune-results")
-            return self._set(job, status="running", estimated_finish=now() + 1,
-                             _model=model_id, _trained_tokens=outcome.trained_tokens,
-                             _results=results["id"])
+            self._set(j, status="running", estimated_finish=now() + 1, _model=model_id,
+                      _model_blob=model_blob, _trained_tokens=outcome.trained_tokens,
+                      _results=results["id"])
+        return commit
 
     def _metrics_event(self, job: dict, s, total: int) -> None:
         data = {"step": s.step, "total_steps": total, "epoch": s.epoch,
-                "train_loss": round(s.train_loss, 6),
-                "train_mean_token_accuracy": round(s.train_accuracy, 6)}
+                "train_loss": metric(s.train_loss),
+                "train_mean_token_accuracy": metric(s.train_accuracy)}
         message = f"Step {s.step}/{total}: training loss={s.train_loss:.2f}"
         if s.valid_loss is not None:
-            data["valid_loss"] = round(s.valid_loss, 6)
-            data["valid_mean_token_accuracy"] = round(s.valid_accuracy, 6)
+            data["valid_loss"] = metric(s.valid_loss)
+            data["valid_mean_token_accuracy"] = metric(s.valid_accuracy)
             message += f", validation loss={s.valid_loss:.2f}"
         data["learning_rate_multiplier"] = job["hyperparameters"]["learning_rate_multiplier"]
         self._event(job["id"], message, data=data, kind="metrics")
 
-    def _checkpoint(self, job: dict, model_id: str, ck) -> None:
+    def _checkpoint(self, job: dict, model_id: str, ck, blob: str) -> None:
         seq = self.store.next_seq("checkpoint")
         ckpt_model = f"{model_id}:ckpt-step-{ck.step}"
-        record = {"id": "ftckpt-" + self.store.hex_id("checkpoint", seq), "object": "fine_tuning.job.checkpoint",
-                  "created_at": now(), "fine_tuned_model_checkpoint": ckpt_model,
-                  "fine_tuning_job_id": job["id"], "step_number": ck.step,
-                  "metrics": {k: v for k, v in ck.metrics.items() if v is not None}}
+        record = {"id": "ftckpt-" + self.store.hex_id("checkpoint", seq),
+                  "object": "fine_tuning.job.checkpoint", "created_at": now(),
+                  "fine_tuned_model_checkpoint": ckpt_model, "fine_tuning_job_id": job["id"],
+                  "step_number": ck.step,
+                  "metrics": {k: metric(v) for k, v in ck.metrics.items() if v is not None}}
         self.store.put("checkpoints", record["id"], seq, record, job_id=job["id"], model=ckpt_model)
-        self._register_model(ckpt_model, f"{job['id']}-step{ck.step}.npz", job, hidden=True)
+        self._register_model(ckpt_model, blob, job, hidden=True)
         self._event(job["id"], f"Checkpoint created at step {ck.step}")
 
-    def _finish_job(self, job: dict) -> dict:
+    def _finish_job(self, job: dict):
         if job["_fail"]:
-            return self._fail_job(job, "server_error",
-                                  "The job failed due to an internal error (injected fault).", None)
-        with self.store.transaction():
-            self._register_model(job["_model"], f"{job['id']}.npz", job, hidden=False)
-            self._event(job["id"], f"New fine-tuned model created: {job['_model']}")
-            self._event(job["id"], "The job has successfully completed")
-            return self._set(job, status="succeeded", finished_at=now(),
-                             fine_tuned_model=job["_model"], estimated_finish=None,
-                             trained_tokens=job["_trained_tokens"],
-                             result_files=[job["_results"]])
+            return lambda j: self._fail_job(
+                j, "server_error", "The job failed due to an internal error (injected fault).",
+                None)
+
+        def commit(j):
+            self._register_model(j["_model"], j.get("_model_blob") or f"{j['id']}.npz", j,
+                                 hidden=False)
+            self._event(j["id"], f"New fine-tuned model created: {j['_model']}")
+            self._event(j["id"], "The job has successfully completed")
+            self._set(j, status="succeeded", finished_at=now(), fine_tuned_model=j["_model"],
+                      estimated_finish=None, trained_tokens=j["_trained_tokens"],
+                      result_files=[j["_results"]])
+        return commit
 
     def _model_name(self, job: dict) -> str:
         short = self.store.hex_id("model", job["_seq"], 8)
@@ -314,30 +443,32 @@ class Sandbox:
         return f"ft:{BASE_MODEL}:{ORG}:{job['_suffix']}:{short}"
 
     def cancel_job(self, job_id: str) -> dict:
-        with self._lock_for(job_id):
+        with self.store.transaction():
             job = self._job(job_id)
             if job["status"] in JOB_TERMINAL:
                 raise bad_request(f"Job {job_id} has already {job['status']}; it cannot be "
                                   "cancelled.", param="fine_tuning_job_id")
-            with self.store.transaction():
-                self._event(job_id, "Fine-tuning job cancelled")
-                return self._set(job, status="cancelled", finished_at=now(), estimated_finish=None)
+            self.store.release(job_id)  # a stage in flight will find its claim gone
+            self._event(job_id, "Fine-tuning job cancelled")
+            return self._set(job, status="cancelled", finished_at=now(), estimated_finish=None)
 
     def delete_job(self, job_id: str) -> dict:
-        job = self._job(job_id)
-        if job["status"] not in JOB_TERMINAL:
-            raise bad_request(f"Job {job_id} is {job['status']}; cancel it before deleting it.",
-                              param="fine_tuning_job_id")
         with self.store.transaction():
+            job = self._job(job_id)
+            if job["status"] not in JOB_TERMINAL:
+                raise bad_request(f"Job {job_id} is {job['status']}; cancel it before deleting "
+                                  "it.", param="fine_tuning_job_id")
             self.store.mark_deleted("jobs", job_id)
         return job
 
-    def job_events(self, job_id: str) -> list[dict]:
+    def job_events(self, job_id: str, progression: str = "poll") -> list[dict]:
         self._job(job_id)
+        self._progress_listed("job", job_id, progression)
         return self.store.all("events", "job_id = ?", (job_id,))
 
-    def job_checkpoints(self, job_id: str) -> list[dict]:
+    def job_checkpoints(self, job_id: str, progression: str = "poll") -> list[dict]:
         self._job(job_id)
+        self._progress_listed("job", job_id, progression)
         return self.store.all("checkpoints", "job_id = ?", (job_id,))
 
     # --------------------------------------------------------------- models
@@ -432,19 +563,16 @@ class Sandbox:
         batch = self._batch(batch_id)
         if not advance or batch["status"] in BATCH_TERMINAL:
             return batch
-        with self._lock_for(batch_id):
-            batch = self._batch(batch_id)
-            if progression == "poll" or batch["status"] == "cancelling":
-                if batch["status"] not in BATCH_TERMINAL:
-                    batch = self._advance_batch(batch)
-            else:
-                while batch["status"] not in BATCH_TERMINAL and (
-                        progression == "instant"
-                        or time.time() >= batch["_stage_at"] + STAGE_SECONDS):
-                    batch = self._advance_batch(batch)
-        return batch
+        # A cancelling batch finishes cancelling at the next look, whatever the progression.
+        self._progress("batch", batch_id, "instant" if batch["status"] == "cancelling"
+                       else progression, listing=False)
+        return self._batch(batch_id)
 
-    def list_batches(self) -> list[dict]:
+    def list_batches(self, progression: str = "poll") -> list[dict]:
+        """All batches, newest first; under 'time' (and 'instant') what is due advances first."""
+        for batch in self.store.all("batches"):
+            if batch["status"] not in BATCH_TERMINAL:
+                self._progress_listed("batch", batch["id"], progression)
         return self.store.all("batches")
 
     def _save_batch(self, batch: dict, **changes) -> dict:
@@ -452,25 +580,22 @@ class Sandbox:
         self.store.put("batches", batch["id"], batch["_seq"], batch)
         return batch
 
-    def _advance_batch(self, batch: dict) -> dict:
-        status, t = batch["status"], now()
+    def _batch_stage(self, batch: dict, token: str, blobs: list[str]):
+        status = batch["status"]
         if status == "validating":
             lines, errors = self._batch_lines(batch)
-            with self.store.transaction():
-                if errors:
-                    return self._save_batch(batch, status="failed", failed_at=t,
-                                            errors={"object": "list", "data": errors})
-                return self._save_batch(batch, status="in_progress", in_progress_at=t,
-                                        request_counts={"total": len(lines), "completed": 0,
-                                                        "failed": 0})
+            if errors:
+                return lambda b: self._save_batch(b, status="failed", failed_at=now(),
+                                                  errors={"object": "list", "data": errors})
+            return lambda b: self._save_batch(b, status="in_progress", in_progress_at=now(),
+                                              request_counts={"total": len(lines),
+                                                              "completed": 0, "failed": 0})
         if status == "in_progress":
             return self._run_batch(batch)
         if status == "cancelling":
-            with self.store.transaction():
-                return self._save_batch(batch, status="cancelled", cancelled_at=t)
-        with self.store.transaction():
-            return self._save_batch(batch, status="completed", completed_at=t,
-                                    output_file_id=batch["_output"], error_file_id=batch["_errors"])
+            return lambda b: self._save_batch(b, status="cancelled", cancelled_at=now())
+        return lambda b: self._save_batch(b, status="completed", completed_at=now(),
+                                          output_file_id=b["_output"], error_file_id=b["_errors"])
 
     def _batch_lines(self, batch: dict) -> tuple[list[dict], list[dict]]:
         lines, errors, seen = [], [], set()
@@ -507,7 +632,8 @@ class Sandbox:
                            "message": "The input file has no requests."})
         return lines, errors
 
-    def _run_batch(self, batch: dict) -> dict:
+    def _run_batch(self, batch: dict):
+        """Answer every request (no lock held); the commit writes the output files."""
         lines, _ = self._batch_lines(batch)
         done, failed = [], []
         for i, line in enumerate(lines):
@@ -521,27 +647,34 @@ class Sandbox:
                     "error": {"message": exc.message, "type": exc.type, "param": exc.param,
                               "code": exc.code}}}
                 target = failed
+            except Exception:  # one request's crash fails that request, not the batch
+                log.exception("sandbox batch %s: request %s failed", batch["id"], i)
+                result = {"status_code": 500, "request_id": request_id, "body": {"error": {
+                    "message": "The server had an error while processing this request.",
+                    "type": "server_error", "param": None, "code": "server_error"}}}
+                target = failed
             target.append({"id": "batch_req_" + self.store.hex_id(f"{batch['id']}:line", i),
                            "custom_id": line["custom_id"], "response": result, "error": None})
         # Completion order is not input order: callers must join on custom_id.
         random.Random(batch["_seq"]).shuffle(done)
         to_jsonl = lambda rows: "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-        with self.store.transaction():
-            out = self._add_file(f"{batch['id']}_output.jsonl", to_jsonl(done).encode(),
+
+        def commit(b):
+            out = self._add_file(f"{b['id']}_output.jsonl", to_jsonl(done).encode(),
                                  "batch_output")
-            err = (self._add_file(f"{batch['id']}_error.jsonl", to_jsonl(failed).encode(),
+            err = (self._add_file(f"{b['id']}_error.jsonl", to_jsonl(failed).encode(),
                                   "batch_output") if failed else None)
-            return self._save_batch(
-                batch, status="finalizing", finalizing_at=now(), _output=out["id"],
-                _errors=err["id"] if err else None,
-                request_counts={"total": len(lines), "completed": len(done),
-                                "failed": len(failed)})
+            self._save_batch(b, status="finalizing", finalizing_at=now(), _output=out["id"],
+                             _errors=err["id"] if err else None,
+                             request_counts={"total": len(lines), "completed": len(done),
+                                             "failed": len(failed)})
+        return commit
 
     def cancel_batch(self, batch_id: str) -> dict:
-        with self._lock_for(batch_id):
+        with self.store.transaction():
             batch = self._batch(batch_id)
             if batch["status"] in BATCH_TERMINAL or batch["status"] == "cancelling":
                 raise bad_request(f"Batch {batch_id} is {batch['status']} and cannot be cancelled.",
                                   param="batch_id")
-            with self.store.transaction():
-                return self._save_batch(batch, status="cancelling", cancelling_at=now())
+            self.store.release(batch_id)  # a run in flight will find its claim gone
+            return self._save_batch(batch, status="cancelling", cancelling_at=now())

@@ -3,8 +3,16 @@
 One ``Store`` per resolved directory is shared by every client in the process.
 A single connection is guarded by a re-entrant lock; each public change runs in
 one transaction (``BEGIN IMMEDIATE``), so a killed process leaves either the
-old or the new state. Blobs are written to a temporary name and renamed before
-the transaction that refers to them commits.
+old or the new state, and writers in other processes wait their turn. Blobs are
+written to a temporary name and renamed before the transaction that refers to
+them commits.
+
+Claims make "this stage runs once" hold across processes: a stage of a job or
+batch is claimed in a write transaction (``claim``), worked on with no lock
+held, and committed only by the claim's holder (``holds``). A claim whose
+process has died (same host: its pid is gone, or now belongs to a process that
+started later) is taken over; SQLite's own locks only cover the short
+transactions, never the training in between.
 """
 from __future__ import annotations
 
@@ -12,8 +20,10 @@ import hashlib
 import json
 import os
 import secrets
+import socket
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,8 +44,18 @@ CREATE TABLE IF NOT EXISTS models (
 CREATE TABLE IF NOT EXISTS batches (
     id TEXT PRIMARY KEY, seq INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (
+    obj_id TEXT PRIMARY KEY, stage TEXT NOT NULL, token TEXT NOT NULL, host TEXT NOT NULL,
+    pid INTEGER NOT NULL, started TEXT NOT NULL, at REAL NOT NULL);
 """
 TABLES = ("files", "jobs", "models", "batches")
+DB_NAME = "sandbox.sqlite3"
+# A claim made on another host cannot be checked for liveness; it lapses after this long.
+FOREIGN_CLAIM_SECONDS = 3600.0
+
+_HOST = socket.gethostname()
+_active: set[str] = set()  # tokens of the claims this process is working on right now
+_active_lock = threading.Lock()
 
 
 def hex_id(instance: str, kind: str, n: int, length: int = 24) -> str:
@@ -47,13 +67,44 @@ def hex_id(instance: str, kind: str, n: int, length: int = 24) -> str:
     return hashlib.sha256(f"sandbox:{instance}:{kind}:{n}".encode()).hexdigest()[:length]
 
 
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks (Linux /proc), '' if unknown, None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None if Path("/proc/self/stat").exists() else ""
+    except OSError:
+        return ""
+    fields = stat[stat.rindex(")") + 2:].split()
+    if fields[0] in ("Z", "X"):  # a zombie has finished: its claim is dead
+        return None
+    return fields[19]
+
+
+def process_alive(pid: int, started: str) -> bool:
+    """Whether ``pid`` still runs and is the process that started at ``started``."""
+    now_started = _process_start(pid)
+    if now_started is None:
+        return False
+    if now_started == "":  # no /proc: fall back to a signal-0 probe
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return not started or now_started == started
+
+
 class Store:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.blobs = self.root / "files"
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
-        self._db = sqlite3.connect(self.root / "sandbox.sqlite3", isolation_level=None,
+        self._depth = 0  # transaction nesting, guarded by self.lock
+        self._db = sqlite3.connect(self.root / DB_NAME, isolation_level=None,
                                    check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -67,16 +118,37 @@ class Store:
     def hex_id(self, kind: str, n: int, length: int = 24) -> str:
         return hex_id(self.instance_id, kind, n, length)
 
+    def exists(self) -> bool:
+        """False once the directory (or its database) has been deleted under us."""
+        return (self.root / DB_NAME).exists()
+
+    def close(self) -> None:
+        with self.lock:
+            self._db.close()
+
     @contextmanager
     def transaction(self):
-        """Serialise writers in this process and across processes; roll back on error."""
+        """Serialise writers in this process and across processes; roll back on error.
+
+        Nested use joins the outer transaction.
+        """
         with self.lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
             self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self
             except BaseException:
+                self._depth = 0
                 self._db.execute("ROLLBACK")
                 raise
+            self._depth = 0
             self._db.execute("COMMIT")
 
     def next_seq(self, kind: str) -> int:
@@ -87,7 +159,8 @@ class Store:
 
     def put(self, table: str, obj_id: str, seq: int, body: dict, **extra) -> None:
         cols = ["id", "seq", "body", *extra]
-        vals = [obj_id, seq, json.dumps(body, ensure_ascii=False), *extra.values()]
+        vals = [obj_id, seq, json.dumps(body, ensure_ascii=False, allow_nan=False),
+                *extra.values()]
         with self.lock:
             self._db.execute(
                 f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) "
@@ -122,6 +195,54 @@ class Store:
         with self.lock:
             return self._db.execute(sql, args).fetchall()
 
+    # claims (call inside a transaction)
+    def claim(self, obj_id: str, stage: str) -> str | None:
+        """A new claim token on ``obj_id``'s ``stage``, or None while a live claim holds it."""
+        with self.lock:
+            assert self._depth, "claims are made inside a transaction"
+            row = self._db.execute("SELECT token, host, pid, started, at FROM claims "
+                                   "WHERE obj_id = ?", (obj_id,)).fetchone()
+            if row is not None and self._claim_alive(*row):
+                return None
+            token = secrets.token_hex(16)
+            pid = os.getpid()
+            self._db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (obj_id, stage, token, _HOST, pid, _process_start(pid) or "",
+                              time.time()))
+        with _active_lock:
+            _active.add(token)
+        return token
+
+    @staticmethod
+    def _claim_alive(token: str, host: str, pid: int, started: str, at: float) -> bool:
+        if host != _HOST:
+            return time.time() - at < FOREIGN_CLAIM_SECONDS
+        if pid == os.getpid():
+            with _active_lock:
+                return token in _active
+        return process_alive(pid, started)
+
+    def holds(self, obj_id: str, token: str) -> bool:
+        with self.lock:
+            row = self._db.execute("SELECT 1 FROM claims WHERE obj_id = ? AND token = ?",
+                                   (obj_id, token)).fetchone()
+        return row is not None
+
+    def release(self, obj_id: str, token: str | None = None) -> None:
+        """Drop ``token``'s claim on ``obj_id`` (any claim on it when token is None)."""
+        with self.lock:
+            if token is None:
+                self._db.execute("DELETE FROM claims WHERE obj_id = ?", (obj_id,))
+            else:
+                self._db.execute("DELETE FROM claims WHERE obj_id = ? AND token = ?",
+                                 (obj_id, token))
+
+    @staticmethod
+    def forget(token: str) -> None:
+        """This process no longer works on ``token`` (its claim, if left, is then dead)."""
+        with _active_lock:
+            _active.discard(token)
+
     # blobs
     def blob_path(self, name: str) -> Path:
         return self.blobs / name
@@ -135,3 +256,6 @@ class Store:
 
     def read_blob(self, name: str) -> bytes:
         return self.blob_path(name).read_bytes()
+
+    def delete_blob(self, name: str) -> None:
+        self.blob_path(name).unlink(missing_ok=True)

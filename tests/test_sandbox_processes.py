@@ -1,0 +1,214 @@
+"""Two real processes on one sandbox directory never run a stage twice.
+
+Each test prepares a job or a batch, then starts two Python processes that
+wait for the same go signal and poll it at once through the OpenAI SDK, as a
+``serve`` and a notebook sharing ``.sandbox/`` would. Whatever the interleaving,
+the store must end with one set of events, at most 3 checkpoints and one
+result file (one output file for a batch).
+"""
+import collections
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import clients, config, prompts
+from helpers.sandbox import core_for, synthetic
+from helpers.sandbox.core import BASE_MODEL
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LABELS = list(synthetic.WORDS)
+
+POLLER = """
+import json, os, sys, time
+from helpers import clients, config
+kind, sbx, obj_id, go = sys.argv[1:5]
+c = clients.openai_client(config.resolve(backend="sandbox", mode="live", sandbox_dir=sbx),
+                          max_retries=0)
+print("ready", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.005)
+seen = []
+for _ in range(100000):
+    if kind == "job":
+        obj = c.fine_tuning.jobs.retrieve(obj_id)
+    elif kind == "batch":
+        obj = c.batches.retrieve(obj_id)
+    else:  # watch: list jobs and events only, never retrieve
+        jobs = {j.id: j for j in c.fine_tuning.jobs.list(limit=100).data}
+        c.fine_tuning.jobs.list_events(obj_id, limit=5)
+        obj = jobs[obj_id]
+    seen.append(obj.status)
+    if obj.status in ("succeeded", "failed", "cancelled", "completed", "expired"):
+        break
+print(json.dumps(seen), flush=True)
+"""
+
+
+def client_for(path):
+    return clients.openai_client(config.resolve(backend="sandbox", mode="live", sandbox_dir=path),
+                                 strict=True, max_retries=0)
+
+
+def race(kind, sbx, obj_id, tmp_path, env=None):
+    """Two processes poll ``obj_id`` at once; returns each one's list of statuses seen."""
+    go = tmp_path / f"go-{obj_id}"
+    env = {**os.environ, "PYTHONPATH": REPO, **(env or {})}
+    procs = [subprocess.Popen([sys.executable, "-c", POLLER, kind, str(sbx), obj_id, str(go)],
+                              cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    try:
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        go.write_text("go")
+        seen = [json.loads(p.stdout.readline()) for p in procs]
+        for p in procs:
+            assert p.wait(timeout=300) == 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    return seen
+
+
+def job_file(c, n):
+    return c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(n), LABELS)),
+                          purpose="fine-tune")
+
+
+def counts(c, sbx, job_id):
+    events = c.fine_tuning.jobs.list_events(job_id, limit=10000).data
+    files = [f for f in c.files.list().data if f.purpose == "fine-tune-results"]
+    blobs = [p.name for p in (sbx / "files").iterdir() if p.suffix == ".npz"]
+    return events, files, blobs
+
+
+def assert_one_run(c, sbx, job_id):
+    job = c.fine_tuning.jobs.retrieve(job_id)
+    assert job.status == "succeeded" and job.fine_tuned_model
+    events, files, blobs = counts(c, sbx, job_id)
+    messages = collections.Counter(e.message for e in events if e.type == "message")
+    assert messages and max(messages.values()) == 1, f"a stage was logged twice: {messages}"
+    steps = [e.data["step"] for e in events if e.type == "metrics"]
+    assert steps and len(steps) == len(set(steps)), "a training step was logged twice"
+    assert len(c.fine_tuning.jobs.checkpoints.list(job_id, limit=100).data) == 3
+    assert [f.id for f in files] == job.result_files  # one result file, the job's
+    assert len(blobs) == 1 + 3, f"weights stored once (model + 3 checkpoints): {blobs}"
+    return len(events)
+
+
+def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
+    sbx = tmp_path / "sbx"
+    c = client_for(sbx)
+    # Training 2,000 examples x 3 epochs takes long enough for both pollers to meet it.
+    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, 2000).id, seed=1,
+                                    method={"type": "supervised", "supervised": {
+                                        "hyperparameters": {"n_epochs": 3}}})
+    seen = race("job", sbx, job.id, tmp_path, {"COURSE_SANDBOX_PROGRESSION": "poll"})
+    assert all(s[-1] == "succeeded" for s in seen)
+    # both processes polled before the job had finished: they really met on its stages
+    assert all(len(s) >= 2 for s in seen)
+    n_events = assert_one_run(c, sbx, job.id)
+
+    # the same job run by one process alone logs exactly as many events
+    solo = client_for(tmp_path / "solo")
+    again = solo.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(solo, 2000).id,
+                                         seed=1, method={"type": "supervised", "supervised": {
+                                             "hyperparameters": {"n_epochs": 3}}})
+    while again.status != "succeeded":
+        again = solo.fine_tuning.jobs.retrieve(again.id)
+    assert len(solo.fine_tuning.jobs.list_events(again.id, limit=10000).data) == n_events
+
+
+def test_two_processes_watching_the_job_list_under_time_progression(tmp_path, monkeypatch):
+    """Under 'time', listing jobs and events advances what is due, in one process only."""
+    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "time")
+    sbx = tmp_path / "sbx"
+    c = client_for(sbx)
+    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, 2000).id, seed=2,
+                                    method={"type": "supervised", "supervised": {
+                                        "hyperparameters": {"n_epochs": 3}}})
+    env = {"COURSE_SANDBOX_PROGRESSION": "time", "COURSE_SANDBOX_STAGE_SECONDS": "0"}
+    seen = race("watch", sbx, job.id, tmp_path, env)
+    assert all(s[-1] == "succeeded" for s in seen)
+    assert_one_run(c, sbx, job.id)
+
+
+def batch_input(n):
+    lines = [{"custom_id": f"r{i}", "method": "POST", "url": "/v1/chat/completions",
+              "body": {"model": BASE_MODEL, "messages": prompts.messages(text, LABELS)}}
+             for i, (text, _) in enumerate(synthetic.headlines(n, seed=4))]
+    return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
+
+
+def test_two_processes_polling_one_batch_write_one_output_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
+    sbx = tmp_path / "sbx"
+    c = client_for(sbx)
+    f = c.files.create(file=("b.jsonl", batch_input(600)), purpose="batch")
+    batch = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                             completion_window="24h")
+    seen = race("batch", sbx, batch.id, tmp_path, {"COURSE_SANDBOX_PROGRESSION": "poll"})
+    assert all(s[-1] == "completed" for s in seen)
+    assert all(len(s) >= 2 for s in seen)  # both polled before it had finished
+    done = c.batches.retrieve(batch.id)
+    outputs = [x for x in c.files.list().data if x.purpose == "batch_output"]
+    assert [x.id for x in outputs] == [done.output_file_id]
+    assert done.error_file_id is None
+    rows = c.files.content(done.output_file_id).text.splitlines()
+    assert len(rows) == 600 and done.request_counts.completed == 600
+    assert len({json.loads(r)["custom_id"] for r in rows}) == 600
+
+
+def test_a_claim_left_by_a_live_process_is_respected(tmp_path, monkeypatch):
+    """While another live process holds a stage, a poll here does not run it."""
+    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
+    sbx = tmp_path / "sbx"
+    c = client_for(sbx)
+    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, 30).id)
+    store = core_for(sbx).store
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = open(f"/proc/{holder.pid}/stat").read().rsplit(")", 1)[1].split()[19]
+        store.execute("INSERT INTO claims VALUES (?, 'validating_files', 'x', ?, ?, ?, ?)",
+                      (job.id, __import__("socket").gethostname(), holder.pid, start, time.time()))
+        assert c.fine_tuning.jobs.retrieve(job.id).status == "validating_files"
+        assert c.fine_tuning.jobs.retrieve(job.id).status == "validating_files"
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    # its owner is gone: the next poll takes the stage over
+    assert c.fine_tuning.jobs.retrieve(job.id).status == "queued"
+
+
+@pytest.mark.parametrize("progression", ["poll", "time"])
+def test_cancel_while_a_stage_runs_discards_its_results(tmp_path, monkeypatch, progression):
+    """A cancel that lands while the job trains wins: nothing of that run is kept."""
+    from helpers.sandbox import core as core_mod, training
+
+    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", progression)
+    monkeypatch.setattr(core_mod, "STAGE_SECONDS", 0.0)
+    sbx = tmp_path / "sbx"
+    c = client_for(sbx)
+    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, 30).id)
+    if progression == "poll":
+        c.fine_tuning.jobs.retrieve(job.id)  # -> queued
+    real_run = training.run
+
+    def run_then_cancel(*a, **k):
+        outcome = real_run(*a, **k)
+        c.fine_tuning.jobs.cancel(job.id)  # lands before the training's commit
+        return outcome
+
+    monkeypatch.setattr(training, "run", run_then_cancel)
+    after = c.fine_tuning.jobs.retrieve(job.id)
+    assert after.status == "cancelled" and after.fine_tuned_model is None
+    assert c.fine_tuning.jobs.checkpoints.list(job.id).data == []
+    messages = [e.message for e in c.fine_tuning.jobs.list_events(job.id, limit=100).data]
+    assert "Fine-tuning job started" not in messages and "Fine-tuning job cancelled" in messages
+    assert not [p for p in (sbx / "files").iterdir() if p.suffix == ".npz"]
+    assert not [f for f in c.files.list().data if f.purpose == "fine-tune-results"]

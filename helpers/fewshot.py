@@ -1,6 +1,11 @@
 """Few-shot prompts with retrieved examples: the k training examples most
 similar to each text, by TF-IDF over character n-grams (works for Chinese,
 which has no spaces, and for English alike).
+
+The examples go into the prompt one per line (``prompts.example_line``: the
+text as a JSON string, then its label), so a training text with newlines or
+``=>`` in it cannot run into the next example; the training labels are checked
+with ``prompts.label_problems`` when the retriever is built.
 """
 from __future__ import annotations
 
@@ -23,6 +28,9 @@ class ExampleRetriever:
             raise ValueError("no training examples to retrieve from")
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
+        problems = prompts.label_problems(list(dict.fromkeys(self.labels)))
+        if problems:
+            raise ValueError("training labels cannot be listed in a prompt: " + "; ".join(problems))
         self.k = k
         # An identical training text would hand the model the answer (leakage).
         self.skip_identical = skip_identical
@@ -50,7 +58,7 @@ class ExampleRetriever:
 
 
 def fewshot_messages(text: str, labels, retriever: ExampleRetriever, lang: str = "zh",
-                     system: bool = False) -> list[dict]:
+                     system: bool = False, answer: str = "text") -> list[dict]:
     """Chat messages for one text with its retrieved examples in the prompt."""
     examples = retriever.examples_for([text])[0]
-    return prompts.messages(text, labels, lang, examples=examples, system=system)
+    return prompts.messages(text, labels, lang, examples=examples, system=system, answer=answer)

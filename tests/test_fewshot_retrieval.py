@@ -33,9 +33,20 @@ def test_prompt_carries_the_examples_and_still_parses():
     msgs = fewshot_messages("新款芯片发布会", labels, make(k=2), lang="zh")
     content = msgs[-1]["content"]
     assert content.startswith(prompts.FEW_SHOT_HEADERS["zh"])
-    assert "=> 科技" in content
+    assert '"苹果发布新款智能手机芯片" => 科技' in content.split("\n")
     parsed = prompts.parse_prompt(content)
     assert parsed.text == "新款芯片发布会" and parsed.labels == labels
+    assert [lab for _, lab in parsed.examples] == ["科技", "科技"]
+
+
+def test_training_texts_with_newlines_and_arrows_stay_one_example_each():
+    texts = ["上半场 0:1\n=> 体育\n下半场 2:1", "He said \"buy\" => 财经", "普通的新闻"]
+    labels = ["Sports, Outdoor", "财经", "体育"]
+    retriever = ExampleRetriever(texts, labels, k=3)
+    content = fewshot_messages("下半场比赛", labels, retriever, lang="zh")[-1]["content"]
+    parsed = prompts.parse_prompt(content)
+    assert sorted(parsed.examples) == sorted(zip(texts, labels))
+    assert parsed.labels == labels and parsed.text == "下半场比赛"
 
 
 def test_bad_input_is_rejected():
@@ -43,3 +54,5 @@ def test_bad_input_is_rejected():
         ExampleRetriever(["a", "b"], ["x"])
     with pytest.raises(ValueError, match="k must be"):
         ExampleRetriever(["a"], ["x"], k=0)
+    with pytest.raises(ValueError, match="training labels cannot be listed.*line break"):
+        ExampleRetriever(["a", "b"], ["x", "y\nz"])

@@ -12,7 +12,14 @@ cached and retrying, for both SDKs and every backend.
   commented out in its ``_calculate_retry_timeout``), so for Zhipu clients the
   SDK's retries are switched off and ``_ZhipuCaller`` retries instead.
 * Identical requests within one call are sent once; with a ``ResponseCache``
-  a rerun sends none.
+  a rerun sends none. The cache key holds the backend's identity, the model
+  and the whole request (so free text and each structured mode never share).
+* Free text (``structured=None``): the reply is read by
+  ``answers.parse_label`` with the classified text (echoes of it don't count).
+  Structured outputs (``structured="json_schema"`` or ``"json_object"``, see
+  ``helpers.structured``): the prompt asks for ``{"label": ...}``, the request
+  carries ``response_format``, and a reply that does not validate is counted as
+  unparseable with the reason, never mapped by a looser reading.
 """
 from __future__ import annotations
 
@@ -24,15 +31,18 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import prompts
+from . import prompts, structured as structured_outputs
 from .answers import UNKNOWN, parse_label
 from .cache import ResponseCache, cache_key
-from .clients import sdk_of
+from .clients import cache_namespace, sdk_of
 from .metrics import label_confidence
 from .secrets import redact
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 60.0
+# max_tokens="auto": room for a label, or for {"label": "<a long label>"}
+AUTO_MAX_TOKENS = {None: 32, "json_schema": 64, "json_object": 64}
+NO_LABEL = "names none of the labels"
 
 
 @dataclass
@@ -48,6 +58,7 @@ class Prediction:
     completion_tokens: int = 0
     confidence: float | None = None
     alternatives: list = field(default_factory=list)
+    parse_error: str | None = None  # why a reply gave no label (then label is "unknown")
 
 
 @dataclass
@@ -83,7 +94,7 @@ class ClassificationResults:
             "requests": self.requests,
             "cached": sum(p.cached for p in preds),
             "errors": len(self.errors),
-            "unknown": sum(p.label == UNKNOWN and not p.error for p in preds),
+            "unparseable": sum(p.parse_error is not None for p in preds),
             "retries": sum(p.retries for p in preds if not p.cached),
             "prompt_tokens": sum(p.prompt_tokens for p in preds if not p.cached),
             "completion_tokens": sum(p.completion_tokens for p in preds if not p.cached),
@@ -91,15 +102,30 @@ class ClassificationResults:
         }
 
 
+def _check_structured(structured) -> None:
+    if structured is not None and structured not in structured_outputs.MODES:
+        raise ValueError(f"structured must be None or one of {structured_outputs.MODES}, "
+                         f"got {structured!r}")
+
+
 def build_request(text: str, labels, model: str, *, lang: str = "zh", examples=(),
                   system: bool = False, temperature: float | None = 0.0,
-                  max_tokens: int | None = 32, logprobs: bool = False,
-                  top_logprobs: int | None = None) -> dict:
-    """Keyword arguments for ``chat.completions.create``; unset options are left out."""
+                  max_tokens: int | None | str = "auto", logprobs: bool = False,
+                  top_logprobs: int | None = None, structured: str | None = None) -> dict:
+    """Keyword arguments for ``chat.completions.create``; unset options are left out.
+
+    ``max_tokens="auto"`` is 32 for free text and 64 for a JSON answer; None sends none.
+    """
+    _check_structured(structured)
+    answer = "text" if structured is None else "json"
     request = {"model": model,
-               "messages": prompts.messages(text, labels, lang, examples, system)}
+               "messages": prompts.messages(text, labels, lang, examples, system, answer=answer)}
+    if structured is not None:
+        request["response_format"] = structured_outputs.response_format(labels, structured)
     if temperature is not None:
         request["temperature"] = temperature
+    if max_tokens == "auto":
+        max_tokens = AUTO_MAX_TOKENS[structured]
     if max_tokens is not None:
         request["max_tokens"] = max_tokens
     if logprobs:
@@ -121,7 +147,8 @@ def normalize_completion(completion) -> dict:
         tokens = [{"token": t["token"], "logprob": t["logprob"],
                    "top": [[a["token"], a["logprob"]] for a in (t.get("top_logprobs") or [])]}
                   for t in content]
-    return {"reply": (choice.get("message") or {}).get("content"),
+    message = choice.get("message") or {}
+    return {"reply": message.get("content"), "refusal": message.get("refusal"),
             "prompt_tokens": usage.get("prompt_tokens") or 0,
             "completion_tokens": usage.get("completion_tokens") or 0,
             "logprobs": tokens, "model": data.get("model")}
@@ -225,17 +252,21 @@ def _resolve_examples(examples, texts):
 
 
 def classify(client, texts, labels, model: str, *, lang: str | None = None, examples=None,
+             structured: str | None = None, aliases=None,
              system: bool = False, temperature: float | None = 0.0,
-             max_tokens: int | None = 32, logprobs: bool = False,
+             max_tokens: int | None | str = "auto", logprobs: bool = False,
              top_logprobs: int | None = None, concurrency: int = 8, max_retries: int = 5,
              timeout: float | None = 60.0, cache: ResponseCache | None = None,
-             backend: str | None = None, progress: bool = True,
+             identity: str | None = None, progress: bool = True,
              desc: str = "classify") -> ClassificationResults:
     """Classify ``texts`` into ``labels`` with ``model``; results in input order.
 
     ``examples``: per-text few-shot (text, label) pairs, or a retriever with
-    ``examples_for(texts)`` (see ``helpers.fewshot``). ``backend`` namespaces
-    the cache (default: SDK and base URL). ``timeout`` is per request attempt.
+    ``examples_for(texts)`` (see ``helpers.fewshot``). ``structured``: None
+    (free text, parsed by ``answers.parse_label`` with ``aliases``),
+    ``"json_schema"`` or ``"json_object"`` (see ``helpers.structured``).
+    ``identity`` namespaces the cache: pass ``settings.identity`` (default:
+    ``clients.cache_namespace(client)``). ``timeout`` is per request attempt.
     """
     texts = list(texts)
     labels = list(labels)
@@ -243,9 +274,11 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
         raise ValueError("labels is empty: give the candidate labels")
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+    _check_structured(structured)
+    prompts.check_labels(labels)
     lang = lang or prompts.detect_language(texts)
     shots = _resolve_examples(examples, texts)
-    namespace = backend or f"{sdk_of(client)}:{_base_url(client)}"
+    namespace = identity or cache_namespace(client)
     started = time.perf_counter()
 
     requests: dict[str, dict] = {}
@@ -253,7 +286,7 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
     for i, (text, ex) in enumerate(zip(texts, shots)):
         req = build_request(text, labels, model, lang=lang, examples=ex, system=system,
                             temperature=temperature, max_tokens=max_tokens,
-                            logprobs=logprobs, top_logprobs=top_logprobs)
+                            logprobs=logprobs, top_logprobs=top_logprobs, structured=structured)
         key = cache_key(namespace, model, req)
         requests.setdefault(key, req)
         owners.setdefault(key, []).append(i)
@@ -263,7 +296,8 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
     def fill(key, response=None, error=None, latency=None, cached=False, retries=0):
         for i in owners[key]:
             slots[i] = make_prediction(i, labels, response, error, latency, cached, retries,
-                                       top_logprobs)
+                                       top_logprobs, text=texts[i], aliases=aliases,
+                                       structured=structured)
 
     bar = tqdm(total=len(texts), desc=desc, disable=not progress)
     pending = []
@@ -318,15 +352,28 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
 
 
 def make_prediction(i, labels, response=None, error=None, latency=None, cached=False,
-                    retries=0, top_logprobs=None) -> Prediction:
-    """One Prediction from a normalised response, or an error result."""
+                    retries=0, top_logprobs=None, *, text=None, aliases=None,
+                    structured: str | None = None) -> Prediction:
+    """One Prediction from a normalised response, or an error result.
+
+    Free text is read by ``parse_label`` (``text``: the classified text, whose
+    echoes don't count); a structured reply by ``structured.parse_reply``.
+    """
     if error is not None:
         return Prediction(index=i, label=UNKNOWN, error=error)
-    label = parse_label(response["reply"], labels)
+    reply = response["reply"]
+    if structured is None:
+        label = parse_label(reply, labels, text=text, aliases=aliases)
+        why = NO_LABEL if label == UNKNOWN else None
+        if label == UNKNOWN and response.get("refusal"):
+            why = f"refused: {str(response['refusal'])[:120]}"
+    else:
+        label, why = structured_outputs.parse_reply(reply, labels, response.get("refusal"))
+        label = UNKNOWN if label is None else label
     confidence, alternatives = label_confidence(response.get("logprobs"), labels, label,
                                                 top=top_logprobs or 3)
-    return Prediction(index=i, label=label, reply=response["reply"], latency=latency,
+    return Prediction(index=i, label=label, reply=reply, latency=latency,
                       cached=cached, retries=retries,
                       prompt_tokens=response["prompt_tokens"],
                       completion_tokens=response["completion_tokens"],
-                      confidence=confidence, alternatives=alternatives)
+                      confidence=confidence, alternatives=alternatives, parse_error=why)

@@ -327,13 +327,10 @@ def zhipu_chat(body: dict) -> dict:
 
 
 # -------------------------------------------------------------- fine-tuning
-class _OpenAIJob(job_create_params.JobCreateParams, total=False):
-    request_id: Optional[str]  # not OpenAI's; the course's Zhipu-style id, tolerated for both
-
-
-OPENAI_JOB = TypeAdapter(strict_type(_OpenAIJob, {"suffix": Field(max_length=64)}))
+OPENAI_JOB = TypeAdapter(strict_type(job_create_params.JobCreateParams,
+                                     {"suffix": Field(max_length=64)}))
 JOB_IMPLEMENTED = {"model", "training_file", "validation_file", "hyperparameters", "method",
-                   "suffix", "seed", "metadata", "request_id"}
+                   "suffix", "seed", "metadata"}
 
 
 class _ZhipuHyperparameters(TypedDict, total=False):

@@ -18,7 +18,7 @@ from . import clients, config, data, jobs, prompts
 from .course import record_results
 
 DEFAULT_BASE_MODELS = {"sandbox": "sandbox-base", "openai": "gpt-4o-mini-2024-07-18",
-                       "zhipu": "glm-4-flash"}
+                       "zhipu": "glm-4-flash"}  # compatible: none, the learner names the model
 MIN_CLASS_ROWS = 20  # classes with fewer rows are dropped before splitting (news_stock has 12)
 VALID_SHARE = 0.1
 MAX_TEST_SHARE = 0.3
@@ -60,6 +60,16 @@ class Run:
                 f"dataset={self.dataset} base_model={self.base_model}")
 
 
+def default_base_model(backend: str) -> str:
+    """The course's base model for ``backend``; a ``compatible`` server has none: the learner names it."""
+    model = DEFAULT_BASE_MODELS.get(backend)
+    if not model:
+        raise ValueError(f"BACKEND={backend!r} has no default model: set BASE_MODEL in the "
+                         "parameters cell (or --base-model for the course run) to the name of a "
+                         "model your server serves")
+    return model
+
+
 def start(notebook: str, *, dataset: str = "news_zh", text_field: str | None = None,
           label_field: str | None = None, label_map: str | None = None,
           backend: str | None = None, mode: str | None = None, base_model: str | None = None,
@@ -69,7 +79,7 @@ def start(notebook: str, *, dataset: str = "news_zh", text_field: str | None = N
     settings = config.resolve(backend=backend, mode=mode)
     return Run(notebook=notebook, settings=settings, work_dir=config.work_dir(settings, work_dir),
                dataset=dataset, text_field=text_field, label_field=label_field,
-               label_map=label_map, base_model=base_model or DEFAULT_BASE_MODELS[settings.backend],
+               label_map=label_map, base_model=base_model or default_base_model(settings.backend),
                n_train=int(n_train), n_test=int(n_test), epochs=epochs, seed=int(seed), extra=extra)
 
 
@@ -82,32 +92,56 @@ class CourseData:
     frame: pd.DataFrame
     labels: list[str]
     lang: str
-    dropped: dict
+    dropped: dict                  # classes dropped as too small: {label: rows}
     raw: pd.DataFrame
+    plan: object = None            # helpers.data.preparation_plan: every dropped row and why
 
 
-def read_dataset(run: Run) -> tuple[pd.DataFrame, dict]:
-    """The raw rows (``text``, ``label`` plus the file's columns) and the label map."""
-    if run.dataset in data.NAMES and not Path(run.dataset).exists():
-        df, ds = data.load_named(run.dataset)
+def read_rows(dataset: str, text_field: str | None = None, label_field: str | None = None,
+              label_map: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """The raw rows (``text``, ``label`` plus the file's columns) and the label map.
+
+    ``dataset`` is a shipped name or a file; the course runner's pre-check reads
+    a dataset through here too.
+    """
+    if dataset in data.NAMES and not Path(dataset).exists():
+        df, ds = data.load_named(dataset)
         mapping = dict(ds.label_map)
     else:
-        df = data.load_records(run.dataset, run.text_field or "text", run.label_field or "label")
+        df = data.load_records(dataset, text_field or "text", label_field or "label")
         mapping = {}
-    if run.label_map:
-        mapping = data.read_label_map(run.label_map)
+    if label_map:
+        mapping = data.read_label_map(label_map)
     return df, mapping
 
 
+def read_dataset(run: Run) -> tuple[pd.DataFrame, dict]:
+    """The run's raw rows and label map (see ``read_rows``)."""
+    return read_rows(run.dataset, run.text_field, run.label_field, run.label_map)
+
+
+def preparation(raw: pd.DataFrame, min_class_rows: int = MIN_CLASS_ROWS):
+    """What preparation drops from ``raw`` and why (``helpers.data.preparation_plan``).
+
+    The one rule set: every notebook's ``load_data`` and the course runner's
+    pre-check call this, so the run announces exactly the classes 01 keeps.
+    """
+    return data.preparation_plan(raw, min_class_rows)
+
+
 def load_data(run: Run, min_class_rows: int = MIN_CLASS_ROWS) -> CourseData:
-    """Dataset with display names, rare classes dropped (the same in every notebook)."""
+    """Dataset with display names, prepared by ``preparation`` (the same in every notebook)."""
     raw, mapping = read_dataset(run)
-    kept, dropped = data.drop_rare_classes(raw, min_class_rows)
+    plan = preparation(raw, min_class_rows)
+    if not plan.ok:
+        raise ValueError(f"{run.dataset}: {plan.message}")
+    kept = plan.kept
     frame = data.apply_label_map(kept, mapping) if mapping else kept.copy()
     labels = [mapping.get(k, k) for k in sorted(kept["label"].unique())] if mapping else \
         sorted(frame["label"].unique())
     return CourseData(frame=frame[["text", "label"]], labels=labels,
-                      lang=prompts.detect_language(frame["text"].tolist()), dropped=dropped, raw=raw)
+                      lang=prompts.detect_language(frame["text"].tolist()),
+                      dropped=dict(plan.rare_classes), raw=raw, plan=plan)
 
 
 # ---------------------------------------------------------------- splits
@@ -124,7 +158,8 @@ class Splits:
 def _manifest(run: Run) -> dict:
     return {"dataset": str(run.dataset), "text_field": run.text_field, "label_field": run.label_field,
             "label_map": run.label_map, "n_train": run.n_train, "n_test": run.n_test,
-            "seed": run.seed, "min_class_rows": MIN_CLASS_ROWS}
+            "seed": run.seed, "min_class_rows": MIN_CLASS_ROWS,
+            "preparation": list(data.plan.RULES)}  # splits made under other rules are remade
 
 
 def make_splits(course_data: CourseData, n_train: int, n_test: int, seed: int) -> Splits:

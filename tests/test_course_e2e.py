@@ -8,6 +8,7 @@ other checks reuse that run. Skipped until every course notebook exists.
 import csv
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import sys
 import pytest
 
 from conftest import REPO
+from course_checks import absolute_paths, images
 
 NOTEBOOKS = ["01_zero_shot", "02_data_preparation", "03_tokens_and_cost", "04_fine_tuning_jobs",
              "05_training_metrics", "06_before_after", "07_evaluating_at_scale"]
@@ -52,8 +54,15 @@ def test_whole_course_on_shipped_sports_data_writes_the_summary(sports_run):
     out, done = sports_run
     assert done.returncode == 0, done.stderr[-3000:]
     for i, name in enumerate(NOTEBOOKS, 1):
-        assert f"[{i}/{len(NOTEBOOKS)}] {name} … " in done.stdout
-        assert (out / f"{name}.ipynb").is_file()
+        assert f"[{i}/{len(NOTEBOOKS)}] {name} started (" in done.stdout
+        assert re.search(rf"^\[{i}/{len(NOTEBOOKS)}\] {name} ok in [\d.]+ s", done.stdout, re.M)
+        assert (out / f"{name}.ipynb").is_file() and (out / "logs" / f"{name}.log").is_file()
+    assert "IPKernelApp" not in done.stdout + done.stderr
+    # every plot the notebooks draw is in the executed notebooks, as PNG
+    plotted = {n: images(out / f"{n}.ipynb") for n in NOTEBOOKS}
+    assert all(plotted[n] >= 1 for n in ("01_zero_shot", "03_tokens_and_cost",
+                                          "05_training_metrics", "06_before_after")), plotted
+    assert absolute_paths(out) == []
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert s["backend"] == "sandbox" and s["mode"] == "live" and s["status"] == "ok"
     assert sorted(s["labels"]) == ["baseball", "hockey"]
@@ -67,7 +76,11 @@ def test_whole_course_on_shipped_sports_data_writes_the_summary(sports_run):
     assert "sandbox-base" in s["fine_tuned_model"]  # a model fine-tuned from the sandbox base
     assert s["seconds"] >= sum(n["seconds"] for n in s["notebooks"]) > 0
     md = (out / "summary.md").read_text(encoding="utf-8")
-    assert "[06_before_after](06_before_after.ipynb)" in md and "| Change |" in md
+    assert "[06_before_after](06_before_after.ipynb)" in md and "| Change (fine-tuned" in md
+    for heading in ("## Before and after fine-tuning", "## Tokens and cost", "## Data preparation",
+                    "## Time per notebook"):
+        assert heading in md
+    assert "accuracy_unshuffled" not in md and "retries_seen" not in md
 
 
 def test_second_run_in_the_same_dir_reuses_the_fine_tuning_job(sports_run):

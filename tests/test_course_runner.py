@@ -4,8 +4,9 @@ Tests marked ``kernels`` in their docstring start real Jupyter kernels (about
 1-3 s each), because the point is that papermill runs the notebooks in this
 interpreter, in order, sharing one work directory.
 """
-import csv
 import json
+import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from conftest import REPO
+from course_checks import absolute_paths, images, notebook, sports_csv
 from helpers.course.cli import main
 from helpers.course.runner import NotebookSelectionError, discover, redact
 
@@ -23,17 +25,6 @@ FIXTURES = REPO / "tests" / "fixtures" / "notebooks"
 
 def run(*args, notebooks_dir=FIXTURES):
     return main(["run", *map(str, args), "--notebooks-dir", str(notebooks_dir)])
-
-
-def sports_csv(path: Path) -> Path:
-    """The shipped sports posts as a CSV with its own column names (2 labels)."""
-    records = [json.loads(line) for line in
-               (REPO / "dataset" / "sports_en.jsonl").read_text(encoding="utf-8").splitlines()]
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["post", "sport"])
-        writer.writeheader()
-        writer.writerows({"post": r["text"], "sport": r["label"]} for r in records)
-    return path
 
 
 def test_discover_orders_by_number_and_selects(tmp_path):
@@ -84,7 +75,10 @@ def test_csv_two_labels_full_run_then_rerun_reuses_the_job(tmp_path, capsys):
                "--epochs", 3)
     stdout = capsys.readouterr().out
     assert code == 0, stdout
-    assert "[1/3] 01_zero_shot … " in stdout and "[3/3] 04_fine_tuning_jobs … " in stdout
+    assert "[1/3] 01_zero_shot started (4 cells)" in stdout
+    assert re.search(r"^\[1/3\] 01_zero_shot ok in [\d.]+ s · zero-shot accuracy [\d.]+%$", stdout, re.M)
+    assert re.search(r"^\[3/3\] 04_fine_tuning_jobs ok in [\d.]+ s · model ft:fixture:1 · "
+                     r"trained tokens 1,200$", stdout, re.M)
 
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["status"] == "ok" and summary["backend"] == "sandbox" and summary["mode"] == "live"
@@ -95,14 +89,20 @@ def test_csv_two_labels_full_run_then_rerun_reuses_the_job(tmp_path, capsys):
     assert [n["notebook"] for n in summary["notebooks"]] == [
         "01_zero_shot", "02_data_preparation", "04_fine_tuning_jobs"]
     assert summary["seconds"] >= sum(n["seconds"] for n in summary["notebooks"])
-    # the kernel ran this interpreter, in the notebooks folder, with the run's sandbox
-    assert Path(summary["kernel_python"]).parent == Path(sys.executable).parent
-    assert summary["cwd"] == str(FIXTURES)
-    assert summary["sandbox_dir"] == str(out.resolve() / "sandbox")
+    # the kernel ran this interpreter, in the run directory, with the run's own sandbox
+    kernel_python = Path(os.path.normpath(out.resolve() / summary["kernel_python"]))
+    assert kernel_python.parent == Path(sys.executable).parent
+    assert summary["sandbox_dir"] == "sandbox" and summary["work_dir_param"] == "work"
     assert summary["seed_param"] == 7 and summary["backend_param"] == "sandbox"
     for nb in ("01_zero_shot", "02_data_preparation", "04_fine_tuning_jobs"):
         assert (out / f"{nb}.ipynb").is_file()
-    assert "[01_zero_shot](01_zero_shot.ipynb)" in (out / "summary.md").read_text(encoding="utf-8")
+        assert "[course warm-up] imported" in (out / "logs" / f"{nb}.log").read_text()
+    md = (out / "summary.md").read_text(encoding="utf-8")
+    assert "| [01_zero_shot](01_zero_shot.ipynb) |" in md and "[log](logs/01_zero_shot.log)" in md
+    assert absolute_paths(out) == []
+    injected = nbformat.read(out / "01_zero_shot.ipynb", as_version=4).metadata.papermill
+    assert injected.parameters["DATASET"] == "../sports.csv"  # relative to the run directory
+    assert injected.parameters["LABEL_MAP"] == "../names.json"
 
     assert run("--dataset", data, "--text-field", "post", "--label-field", "sport",
                "--out", out, "--notebooks", "04") == 0
@@ -128,7 +128,7 @@ def test_failing_cell_stops_the_run_names_the_cell_and_keeps_the_notebook(tmp_pa
 
     assert run("--dataset", "sports_en", "--out", out, notebooks_dir=nbs) == 1
     captured = capsys.readouterr()
-    assert "[1/2] 01_broken … failed after" in captured.out
+    assert re.search(r"^\[1/2\] 01_broken failed in [\d.]+ s$", captured.out, re.M)
     assert "02_data_preparation" not in captured.out
     # papermill's injected-parameters cell is cell 2, so the raising cell is cell 4 in the output
     assert "FAILED in 01_broken at cell 4 (In [4]): RuntimeError: upstream said no to key [redacted]" \
@@ -142,3 +142,57 @@ def test_failing_cell_stops_the_run_names_the_cell_and_keeps_the_notebook(tmp_pa
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["status"] == "failed" and summary["error"]["notebook"] == "01_broken"
     assert "AbCdEfGhIjKlMnOp" not in (out / "summary.md").read_text(encoding="utf-8")
+    assert "AbCdEfGhIjKlMnOp" not in (out / "01_broken.ipynb").read_text(encoding="utf-8")
+    assert absolute_paths(out) == []  # the traceback's file names too
+
+
+def test_progress_lines_heartbeat_and_a_quiet_console(tmp_path, capfd):
+    """kernels: start and end lines, a heartbeat naming the running cell; kernel noise only in the log."""
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    notebook(nbs / "01_slow.ipynb", "import time\ntime.sleep(2.5)",
+             "import sys\nprint('kernel says hi', file=sys.__stderr__, flush=True)")
+    out = tmp_path / "run"
+    assert run("--dataset", "sports_en", "--out", out, "--heartbeat", "0.3", notebooks_dir=nbs) == 0
+    captured = capfd.readouterr()
+    lines = captured.out.splitlines()
+    assert "[1/1] 01_slow started (4 cells)" in lines
+    beats = [ln for ln in lines if ln.startswith("    01_slow: cell 3 of 4, ")]
+    assert beats, captured.out  # cell 3 = the sleeping cell (cell 2 is papermill's parameters)
+    assert re.search(r"^\[1/1\] 01_slow ok in [\d.]+ s$", captured.out, re.M)
+    console = captured.out + captured.err
+    for noise in ("IPKernelApp", "KeyboardInterrupt", "kernel says hi", "without encryption"):
+        assert noise not in console
+    log = (out / "logs" / "01_slow.log").read_text()
+    assert "kernel says hi" in log and "KeyboardInterrupt" not in log
+
+
+def test_plots_are_kept_as_inline_png_even_with_an_agg_shell(tmp_path, monkeypatch):
+    """kernels: a closed figure shown as a cell's value (as helpers.plots returns them) and one
+    shown with plt.show() are both PNG."""
+    monkeypatch.setenv("MPLBACKEND", "Agg")  # a shell set up for scripts
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    notebook(nbs / "01_plots.ipynb",
+             "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 3, 2])\n"
+             "plt.close(fig)\nfig",
+             "plt.figure()\nplt.bar(['a', 'b'], [2, 1])\nplt.show()")
+    out = tmp_path / "run"
+    assert run("--dataset", "sports_en", "--out", out, notebooks_dir=nbs) == 0
+    assert images(out / "01_plots.ipynb") == 2
+
+
+def test_papermill_and_the_test_kernels_keep_plots_too(tmp_path, monkeypatch):
+    """kernels: papermill in a plain shell, and a kernel with the test suite's environment (nbval's)."""
+    import papermill
+
+    source = notebook(tmp_path / "plots.ipynb",
+                      "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()")
+    assert os.environ["MPLBACKEND"].endswith("backend_inline")  # root conftest: nbval's kernels
+    for shell in ("nbval", "plain"):
+        if shell == "plain":
+            monkeypatch.delenv("MPLBACKEND")
+        papermill.execute_notebook(str(source), str(tmp_path / f"{shell}.ipynb"),
+                                   kernel_name="python3", language="python", progress_bar=False,
+                                   parameters={"WORK_DIR": str(tmp_path)})
+        assert images(tmp_path / f"{shell}.ipynb") == 1, shell

@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from .. import config
+from .progress import HEARTBEAT_SECONDS
 from .runner import NOTEBOOKS_DIR, RunOptions, run_course
 
 
@@ -12,6 +13,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 60:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 60 seconds, got {text}")
     return value
 
 
@@ -26,15 +34,23 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--label-field", help="field holding the label (default: label)")
     run.add_argument("--backend", choices=config.BACKENDS, help="default: COURSE_BACKEND or sandbox")
     run.add_argument("--mode", choices=config.MODES, help="default: COURSE_MODE or live")
+    run.add_argument("--base-url",
+                     help="compatible backend: the server's OpenAI-compatible base URL, e.g. "
+                          "http://localhost:11434/v1 (default: COURSE_BASE_URL); the key, if the "
+                          "server needs one, only from COURSE_API_KEY")
     run.add_argument("--out", type=Path, default=None,
                      help="where executed notebooks and summaries go (default: runs/<backend>)")
-    run.add_argument("--base-model")
+    run.add_argument("--base-model", help="the model zero-shot uses and fine-tuning starts from "
+                                          "(required for the compatible backend)")
     run.add_argument("--n-train", type=_positive)
     run.add_argument("--n-test", type=_positive)
     run.add_argument("--epochs", type=_positive)
     run.add_argument("--seed", type=int)
     run.add_argument("--label-map", type=Path, help='JSON file {"raw label": "display name"}')
     run.add_argument("--notebooks", help="comma-separated numbers to run, e.g. 01,02,04")
+    run.add_argument("--heartbeat", type=_seconds, default=HEARTBEAT_SECONDS,
+                     help=f"seconds between progress lines while a cell runs (default "
+                          f"{HEARTBEAT_SECONDS:g})")
     run.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR, help=argparse.SUPPRESS)
     return p
 
@@ -53,5 +69,5 @@ def main(argv=None) -> int:
         n_train=args.n_train, n_test=args.n_test, epochs=args.epochs, seed=args.seed,
         label_map=args.label_map,
         notebooks=args.notebooks.split(",") if args.notebooks else None,
-        notebooks_dir=args.notebooks_dir)
+        notebooks_dir=args.notebooks_dir, base_url=args.base_url, heartbeat=args.heartbeat)
     return run_course(opts)

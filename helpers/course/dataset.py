@@ -1,12 +1,29 @@
-"""Check a course dataset before any notebook runs: fields, rows, labels, label map."""
+"""Check a course dataset before any notebook runs, with the rules the notebooks apply.
+
+Errors stop the run: the file cannot be read or parsed, a field is missing,
+the encoding is wrong, a label map does not name a class, a label cannot be
+listed in a prompt (``helpers.prompts.label_problems``), or fewer than 2
+classes survive preparation. Data problems do not: the pre-check reads the
+rows the way the notebooks do (``pipeline.read_rows``) and asks
+``pipeline.preparation`` — the same plan ``pipeline.load_data`` applies — what
+will be dropped and why (empty texts, exact and near duplicates, classes under
+``pipeline.MIN_CLASS_ROWS``); the runner prints that and writes it into
+``summary.md`` and ``preparation.txt``. Nothing is dropped silently.
+"""
 from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_SHOWN = 50  # report lines printed before "... and N more"
+RULE_NAMES = {"empty_text": "empty texts", "duplicate_example": "exact duplicates",
+              "near_duplicate": "near duplicates", "rare_class": "rare class"}
+RULE_WHY = {"empty_text": "the text is empty or only whitespace",
+            "duplicate_example": "the same text as an earlier row (the first one is kept)",
+            "near_duplicate": "nearly the same text as an earlier row (character 3-gram "
+                              "Jaccard >= 0.8; the first one is kept)"}
 
 
 class DatasetError(ValueError):
@@ -24,8 +41,10 @@ class CheckedDataset:
     path: Path
     text_field: str
     label_field: str
-    label_counts: dict    # raw label -> rows
+    label_counts: dict    # raw label -> rows as read
     label_map: dict       # raw label -> display name ({} when none)
+    preparation: dict = field(default_factory=dict)  # see ``preparation_report``
+    drop_lines: tuple = ()  # ``FILE:LINE: rule: reason`` for every row preparation drops
 
     @property
     def labels(self) -> list[str]:
@@ -34,6 +53,22 @@ class CheckedDataset:
     @property
     def rows(self) -> int:
         return sum(self.label_counts.values())
+
+    @property
+    def labels_kept(self) -> list[str]:
+        """Display names of the classes preparation keeps (what the notebooks will list)."""
+        return list(self.preparation.get("labels_kept") or
+                    [self.label_map.get(x, x) for x in self.labels])
+
+    @property
+    def shown(self) -> str:
+        return self.dataset if self.named else str(self.path)
+
+    def shown_from(self, base) -> str:
+        """The dataset's name, or its path relative to ``base`` (for the run directory's files)."""
+        from .paths import relative
+
+        return self.dataset if self.named else relative(self.path, base)
 
 
 def _named_names() -> tuple[str, ...]:
@@ -62,23 +97,42 @@ def _read_label_map(path) -> dict:
     return {str(k).strip(): v.strip() for k, v in data.items()}
 
 
-def _report_lines(report) -> list[str]:
-    shown = [str(p) for p in report.problems[:MAX_SHOWN]]
-    more = len(report.problems) - MAX_SHOWN
+def _limited(lines: list[str], tail: str) -> list[str]:
+    shown = lines[:MAX_SHOWN]
+    more = len(lines) - MAX_SHOWN
     if more > 0:
         shown.append(f"... and {more} more")
-    return [*shown, report.summary()]
+    return [*shown, tail]
+
+
+def preparation_report(plan, mapping: dict) -> dict:
+    """The plan as plain JSON for summary.json: rows, rows kept, labels kept, drops grouped by why."""
+    drops = []
+    for rule in ("empty_text", "duplicate_example", "near_duplicate"):
+        lines = [d.line for d in plan.drops if d.rule == rule]
+        if lines:
+            listed = ", ".join(map(str, lines[:10])) + (" …" if len(lines) > 10 else "")
+            drops.append({"rule": rule, "what": RULE_NAMES[rule], "rows": len(lines),
+                          "why": f"{RULE_WHY[rule]}; lines {listed}"})
+    for label, rows in plan.rare_classes.items():
+        drops.append({"rule": "rare_class", "what": f"class {mapping.get(label, label)!r}",
+                      "rows": rows, "why": f"fewer than min_class_rows={plan.min_class_rows} "
+                                          "rows after the drops above"})
+    kept = sorted(plan.class_counts)
+    return {"rows": plan.rows, "rows_kept": len(plan.kept), "min_class_rows": plan.min_class_rows,
+            "labels_kept": [mapping.get(x, x) for x in kept], "drops": drops}
 
 
 def check_dataset(dataset: str, text_field: str | None = None, label_field: str | None = None,
                   label_map=None) -> CheckedDataset:
-    """Validate every row (``helpers.data``) and the labels; raise DatasetError if unusable.
+    """Validate the file and plan its preparation; raise DatasetError if it cannot be used.
 
     ``dataset`` is a shipped name (news_zh, sports_en, reviews_en) or a path to a
     JSON, JSON-lines or CSV file. Fields default to the shipped spec, or to
     ``text`` / ``label`` for a file.
     """
-    from ..data import spec, validate_table
+    from .. import pipeline, prompts
+    from ..data import DataFileError, spec
 
     named = dataset in _named_names() and not Path(dataset).exists()
     mapping: dict = {}
@@ -100,23 +154,31 @@ def check_dataset(dataset: str, text_field: str | None = None, label_field: str 
             raise DatasetError([f"{dataset}: no such file (and not a shipped dataset: {names})"])
     if label_map is not None:
         mapping = _read_label_map(label_map)
-    try:
-        valid, report = validate_table(str(path), text_field, label_field)
+    try:  # as the notebooks read it; a file is validated on the way (helpers.data.load_records)
+        raw, _ = pipeline.read_rows(dataset if named else str(path), text_field, label_field)
+    except DataFileError as err:
+        report = err.report
+        raise DatasetError(_limited([report.annotated(p) for p in report.errors],
+                                    report.summary())) from None
     except OSError as err:
         raise DatasetError([f"{path}: cannot read the dataset ({err.strerror})"]) from None
-    if report.problems:
-        raise DatasetError(_report_lines(report))
-    counts = Counter(str(rec[label_field]).strip() for _, rec in valid)
-    if len(counts) < 2:
-        only = f"only the label {next(iter(counts))!r}" if counts else "no rows"
-        raise DatasetError([f"{path}: {only} in field {label_field!r}; classification needs "
-                            "at least 2 labels"])
+    counts = Counter(raw["label"])
+    plan = pipeline.preparation(raw)
+    if not plan.ok:
+        raise DatasetError([f"{path}: {plan.message}"])
+    kept = sorted(plan.class_counts)
     if mapping:
-        missing = sorted(set(counts) - set(mapping))
+        missing = [x for x in kept if x not in mapping]
         if missing:
             where = label_map if label_map is not None else path
             raise DatasetError([f"{where}: unknown_label: the label map has no name for "
                                 f"{', '.join(map(repr, missing))} (labels in {path.name})"])
+    problems = prompts.label_problems([mapping.get(x, x) for x in kept])
+    if problems:
+        raise DatasetError([f"{path}: label_unusable: {p}; rename it in the data or with "
+                            "--label-map" for p in problems])
     return CheckedDataset(dataset=dataset if named else str(path), named=named, path=path,
                           text_field=text_field, label_field=label_field,
-                          label_counts=dict(sorted(counts.items())), label_map=mapping)
+                          label_counts=dict(sorted(counts.items())), label_map=mapping,
+                          preparation=preparation_report(plan, mapping),
+                          drop_lines=tuple(plan.lines(path.name)))

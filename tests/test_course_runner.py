@@ -61,6 +61,10 @@ def test_unknown_notebook_number_and_bad_backend_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as bad:  # argparse rejects an unknown backend
         run("--dataset", "sports_en", "--backend", "anthropic", "--out", tmp_path)
     assert bad.value.code == 2 and "invalid choice: 'anthropic'" in capsys.readouterr().err
+    assert run("--dataset", "sports_en", "--backend", "compatible", "--base-url",
+               "http://127.0.0.1:9/v1", "--out", tmp_path / "c") == 2
+    assert "has no default model: name the model your server serves with --base-model" in \
+        capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 

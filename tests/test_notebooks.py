@@ -91,3 +91,26 @@ def test_each_notebook_that_calls_an_api_has_its_cassette():
         sources = "\n".join(c.source for c in _code(_load(path)))
         if "run.client(" in sources:
             assert (REPO / "notebooks" / "cassettes" / f"{path.stem}.sandbox.yaml").is_file(), path.name
+
+
+def _shows_a_plot(source: str) -> bool:
+    """The cell's value is a figure from the course's plotting helpers."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    last = body[-1] if body else None
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)):
+        return False
+    func = last.value.func
+    return (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+            and (func.value.id == "plots" or func.attr.endswith("_histogram")))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_plots_are_stored_as_images(path):
+    for cell in _code(_load(path)):
+        if _shows_a_plot(cell.source):
+            kinds = [set(out.get("data", {})) for out in cell.outputs]
+            assert any("image/png" in k for k in kinds), \
+                f"cell {cell.execution_count} draws a plot but stores no PNG"

@@ -236,10 +236,17 @@ def run_course(opts: RunOptions) -> int:
     out = Path(opts.out).expanduser().resolve()
     try:
         notebooks = discover(opts.notebooks_dir, opts.notebooks)
-        settings = config.resolve(opts.backend, opts.mode, base_url=opts.base_url) \
-            if opts.base_url else config.resolve(opts.backend, opts.mode)
+        settings = config.resolve(opts.backend, opts.mode, base_url=opts.base_url)
         if settings.needs_key:
             config.require_key(settings)
+        if not opts.base_model:
+            from ..pipeline import DEFAULT_BASE_MODELS
+
+            if settings.backend not in DEFAULT_BASE_MODELS:
+                raise config.ConfigError(
+                    f"--backend {settings.backend} has no default model: name the model your "
+                    "server serves with --base-model (for example --base-model llama3.2 for "
+                    "Ollama)")
     except (NotebookSelectionError, config.ConfigError, config.MissingKeyError) as err:
         say(redact(str(err)), err=True)
         return 2

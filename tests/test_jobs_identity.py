@@ -38,6 +38,7 @@ RUN = textwrap.dedent("""
     print(json.dumps({
         "zero": zero.labels, "tuned": tuned.labels,
         "cached": sum(p.cached for p in zero.predictions + tuned.predictions),
+        "errors": [p.error for p in zero.predictions + tuned.predictions if p.error],
         "attached": record.attached, "job": record.job_id, "model": job.fine_tuned_model,
         "trained_tokens": job.trained_tokens, "identity": settings.identity}))
 """)
@@ -65,6 +66,7 @@ def test_a_deleted_sandbox_gets_exactly_the_results_of_a_fresh_run(tmp_path):
     first = _start(shared_sandbox, shared_work, train)
     fresh = _start(tmp_path / "fresh-sandbox", tmp_path / "fresh-work", train)
     first, fresh = _result(first), _result(fresh)
+    assert first["errors"] == fresh["errors"] == []  # every answer came from the sandbox
 
     shutil.rmtree(shared_sandbox)  # the learner resets the sandbox; the work dir stays
     after = _result(_start(shared_sandbox, shared_work, train))

@@ -24,7 +24,7 @@ def default_dir() -> Path:
     """COURSE_SANDBOX_DIR or .sandbox/, as ``helpers.config`` resolves it for live runs."""
     from .. import config
 
-    return config.resolve(mode="live").sandbox_dir
+    return config.resolve(backend="sandbox", mode="live").sandbox_dir
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,6 +20,8 @@ import warnings
 from dataclasses import dataclass, replace
 from datetime import date
 
+import pandas as pd
+
 from .tokens import _base_model
 
 CHECKED = "2026-12-01"  # the day the sources below were read for this table
@@ -310,7 +312,8 @@ def _fine_tuning_message(status: ModelStatus, day: date, warn_within_days: int) 
 
 
 def check_model(model: str, purpose: str = "chat", *, today: date | str | None = None,
-                warn_within_days: int = WARN_WITHIN_DAYS, stacklevel: int = 2) -> ModelStatus:
+                warn_within_days: int = WARN_WITHIN_DAYS, stacklevel: int = 2,
+                warn: bool = True) -> ModelStatus:
     """Warn (``ModelLifecycleWarning``) when ``model`` is past or near its shutdown.
 
     ``purpose`` is "chat" (zero-shot, few-shot, inference on a fine-tuned model)
@@ -318,12 +321,13 @@ def check_model(model: str, purpose: str = "chat", *, today: date | str | None =
     provider lists it as fine-tunable and still accepts jobs). ``today`` is
     injectable so notebooks and tests are reproducible. Returns the status; a
     model the course knows nothing about is reported, never warned about.
+    ``warn=False`` only returns it (``.warning`` still says whether it would warn).
     """
     if purpose not in ("chat", "fine-tune"):
         raise ValueError(f"purpose must be 'chat' or 'fine-tune', not {purpose!r}")
     day = _today(today)
     status = model_status(model, day, warn_within_days)
-    warn = status.state in ("shutting-down", "shut-down")
+    should_warn = status.state in ("shutting-down", "shut-down")
     if purpose == "fine-tune":
         extra, extra_warn = _fine_tuning_message(status, day, warn_within_days)
         access = ACCESS.get(status.provider or "")
@@ -331,7 +335,32 @@ def check_model(model: str, purpose: str = "chat", *, today: date | str | None =
                          fine_tunable=(fine_tunable_for(model) is not None
                                        if status.provider else None),
                          jobs_end=access.jobs_end if access else None)
-        warn = warn or extra_warn
-    if warn:
+        should_warn = should_warn or extra_warn
+    if should_warn and warn:
         warnings.warn(status.message, ModelLifecycleWarning, stacklevel=stacklevel)
-    return replace(status, warning=warn)
+    return replace(status, warning=should_warn)
+
+
+def _jobs_until(status: ModelStatus) -> str:
+    if status.state == "shut-down":
+        return "none (shut down)"
+    if status.fine_tunable is False:
+        return "not fine-tunable"
+    return status.jobs_end.isoformat() if status.jobs_end else ""
+
+
+def status_table(models, purpose: str = "chat", today: date | str | None = None) -> pd.DataFrame:
+    """``check_model`` (without warning) for each model: state, dates, whether it would warn."""
+    rows = []
+    for model in models:
+        s = check_model(model, purpose, today=today, warn=False)
+        rows.append({"model": model, "provider": s.provider or "unknown",
+                     **({"fine_tunable": s.fine_tunable} if purpose == "fine-tune" else {}),
+                     "state": s.state,
+                     "shutdown": s.shutdown.isoformat() if s.shutdown else "",
+                     "days_left": s.days_left,
+                     "new_jobs_until": _jobs_until(s),
+                     "warning": s.warning})
+    frame = pd.DataFrame(rows).set_index("model")
+    frame["days_left"] = frame["days_left"].astype("Int64")
+    return frame

@@ -53,7 +53,8 @@ PRICES: tuple[Price, ...] = (
     _openai("davinci-002", 6.00, 12.00, 12.00),
     _openai("babbage-002", 0.40, 1.60, 1.60),
     Price("openai", "gpt-4o-mini", "USD", None, 0.15, 0.60, "2026-11",
-          "third-party price tables only", "base model inference; not fine-tunable by this id"),
+          "third-party price tables only",
+          "the base model's own inference; its fine-tunes train gpt-4o-mini-2024-07-18"),
     Price("zhipu", "glm-4-flash", "CNY", None, 0.0, 0.0, "2026-11", ZHIPU_SOURCE,
           "chat is free; fine-tuning price not confirmed"),
     Price("zhipu", "glm-4-9b", "CNY", None, None, None, "2026-11", ZHIPU_SOURCE,
@@ -203,14 +204,18 @@ def model_table(kind: str = "fine-tunable", provider: str | None = None,
                 continue
             price = _price_or_none(item.model)
             access = lifecycle.ACCESS.get(item.provider)
+            life = _lifecycle_columns(item.model, day)
+            if life["status"] == "shut-down":
+                jobs_until = "none (shut down)"
+            elif access and access.jobs_end:
+                jobs_until = access.jobs_end.isoformat()
+            else:
+                jobs_until = "none announced"
             rows.append({"provider": item.provider, "model": item.model,
                          "methods": ", ".join(item.methods),
                          "currency": price.currency if price else UNKNOWN,
                          "training_per_1m": _unknown(price and price.training_per_1m),
-                         "new_jobs_until": access.jobs_end.isoformat()
-                         if access and access.jobs_end else "none announced",
-                         **_lifecycle_columns(item.model, day),
-                         "note": item.note})
+                         "new_jobs_until": jobs_until, **life, "note": item.note})
     elif kind == "chat":
         chat = [p for p in CHAT_PRICES + PRICES
                 if p.model in {c.model for c in CHAT_PRICES} | set(CHAT_BASES)]
@@ -297,6 +302,8 @@ def default_note(backend: str, purpose: str = "chat", today: date | str | None =
     elif purpose == "chat":
         cost = (f" {_money(price.input_per_1m, price.currency)} / "
                 f"{_money(price.output_per_1m, price.currency)} per 1M input/output tokens.")
+    elif price.training_per_1m is None:
+        cost = " Training price: unknown (not confirmed)."
     else:
         cost = f" Training: {_money(price.training_per_1m, price.currency)} per 1M tokens."
     if status.shutdown:

@@ -143,6 +143,43 @@ def test_openai_defaults_are_live_and_fit_their_purpose():
     assert base in note and "2027-01-06" in note and "in 44 days" in note and "https://" in note
     assert "$0.75 / $4.50" in prices.default_note("openai", "chat", today=TODAY)
     assert prices.default_model("zhipu", "fine-tune") == "glm-4-flash"
+    assert "Training price: unknown" in prices.default_note("zhipu", "fine-tune", today=TODAY)
     assert prices.default_model("sandbox") == "sandbox-base"
     with pytest.raises(KeyError, match="compatible"):
         prices.default_model("compatible")
+
+
+def test_warn_false_returns_the_same_status_without_warning():
+    quiet, caught = None, None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        quiet = lifecycle.check_model("gpt-3.5-turbo-0125", "fine-tune", today=TODAY, warn=False)
+    assert quiet.warning and not caught
+    loud, caught = _check("gpt-3.5-turbo-0125", "fine-tune")
+    assert loud == quiet and len(caught) == 1
+
+
+def test_status_table_one_row_per_model_and_no_warning_issued():
+    models = ["sandbox-base", "gpt-4.1-mini-2025-04-14", "gpt-3.5-turbo-0125", "gpt-5.4-mini",
+              "llama3.2:3b"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = lifecycle.status_table(models, "fine-tune", today=TODAY)
+    assert not caught and list(table.index) == models
+    assert table.loc["gpt-4.1-mini-2025-04-14", "days_left"] == 44
+    assert table.loc["gpt-4.1-mini-2025-04-14", "new_jobs_until"] == "2027-01-06"
+    assert table.loc["gpt-3.5-turbo-0125", "new_jobs_until"] == "none (shut down)"
+    assert table["warning"].tolist() == [False, True, True, True, False]
+    assert table.loc["gpt-5.4-mini", "new_jobs_until"] == "not fine-tunable"
+    assert not table.loc["gpt-5.4-mini", "fine_tunable"]
+    assert "fine_tunable" not in lifecycle.status_table(models, "chat", today=TODAY).columns
+    assert table.loc["llama3.2:3b", "state"] == "unknown"
+
+
+def test_model_table_no_new_jobs_on_a_shut_down_base():
+    fine = prices.model_table("fine-tunable", "openai", today=TODAY).set_index("model")
+    assert fine.loc["gpt-3.5-turbo-0125", "new_jobs_until"] == "none (shut down)"
+    assert fine.loc["gpt-4.1-mini-2025-04-14", "new_jobs_until"] == "2027-01-06"
+    chat = prices.model_table("chat", today=TODAY).set_index("model")
+    assert chat.loc["gpt-4o-mini", "fine_tunable"]  # OpenAI accepts the alias as a job's model
+    assert "gpt-4o-mini-2024-07-18" in chat.loc["gpt-4o-mini", "note"]

@@ -341,26 +341,31 @@ def check_model(model: str, purpose: str = "chat", *, today: date | str | None =
     return replace(status, warning=should_warn)
 
 
-def _jobs_until(status: ModelStatus) -> str:
+def _jobs_until(status: ModelStatus) -> str | None:
     if status.state == "shut-down":
         return "none (shut down)"
     if status.fine_tunable is False:
         return "not fine-tunable"
-    return status.jobs_end.isoformat() if status.jobs_end else ""
+    return status.jobs_end.isoformat() if status.jobs_end else None
 
 
 def status_table(models, purpose: str = "chat", today: date | str | None = None) -> pd.DataFrame:
-    """``check_model`` (without warning) for each model: state, dates, whether it would warn."""
+    """``check_model`` (without warning) for each model: state, dates, whether it would warn.
+
+    A date that does not exist (no shutdown announced, no end for new jobs) is ``<NA>``.
+    """
     rows = []
     for model in models:
         s = check_model(model, purpose, today=today, warn=False)
         rows.append({"model": model, "provider": s.provider or "unknown",
                      **({"fine_tunable": s.fine_tunable} if purpose == "fine-tune" else {}),
                      "state": s.state,
-                     "shutdown": s.shutdown.isoformat() if s.shutdown else "",
+                     "shutdown": s.shutdown.isoformat() if s.shutdown else None,
                      "days_left": s.days_left,
                      "new_jobs_until": _jobs_until(s),
                      "warning": s.warning})
     frame = pd.DataFrame(rows).set_index("model")
+    # one missing-value marker (<NA>) in every column that can lack a value
     frame["days_left"] = frame["days_left"].astype("Int64")
+    frame[["shutdown", "new_jobs_until"]] = frame[["shutdown", "new_jobs_until"]].astype("string")
     return frame

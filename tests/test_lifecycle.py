@@ -174,6 +174,7 @@ def test_status_table_one_row_per_model_and_no_warning_issued():
     assert not table.loc["gpt-5.4-mini", "fine_tunable"]
     assert "fine_tunable" not in lifecycle.status_table(models, "chat", today=TODAY).columns
     assert table.loc["llama3.2:3b", "state"] == "unknown"
+    assert table.loc["sandbox-base", ["shutdown", "days_left", "new_jobs_until"]].isna().all()
 
 
 def test_model_table_no_new_jobs_on_a_shut_down_base():

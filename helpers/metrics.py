@@ -1,22 +1,24 @@
 """Evaluation metrics: scikit-learn scores, relaxed ordinal scores, cost,
-latency and confidence from logprobs.
+latency, confidence from logprobs and calibration (reliability, coverage).
 
 Predictions that could not be parsed (``"unknown"``) or failed stay in every
 metric as wrong answers; nothing is dropped before scoring.
+
+The calibration tables are written here rather than taken from
+``sklearn.calibration.calibration_curve`` because that one drops empty bins
+and returns no counts; a reliability diagram needs both (an empty or tiny bin
+is exactly what a reader must see).
 """
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
 
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from .answers import UNKNOWN
-
-DEFAULT_CONFIDENCE_BINS = (0.0, 0.5, 0.7, 0.9, 1.0)
+from .answers import UNKNOWN, fold
 
 
 def _labels_seen(y_true, y_pred, labels=None) -> list[str]:
@@ -39,12 +41,18 @@ def scores(y_true, y_pred) -> dict[str, float]:
 
 
 def per_class_report(y_true, y_pred, labels=None) -> pd.DataFrame:
-    """Precision, recall, F1 and support per class (rows), plus the averages."""
+    """Precision, recall, F1 and support (an integer) per class, then the macro and
+    weighted averages. Accuracy is not a row here (it has no per-class precision or
+    recall); take it from ``scores``."""
     y_true, y_pred = list(y_true), list(y_pred)
     _check_lengths(y_true, y_pred)
     report = skm.classification_report(y_true, y_pred, labels=_labels_seen(y_true, y_pred, labels),
                                        output_dict=True, zero_division=0)
-    return pd.DataFrame(report).T
+    report.pop("accuracy", None)
+    report.pop("micro avg", None)  # sklearn adds it instead of accuracy for a label subset
+    frame = pd.DataFrame(report).T
+    frame["support"] = frame["support"].round().astype(int)
+    return frame
 
 
 def confusion_frame(y_true, y_pred, labels=None) -> pd.DataFrame:
@@ -133,10 +141,6 @@ def latency_summary(seconds) -> dict[str, float]:
 
 # --- confidence from logprobs --------------------------------------------------
 
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
 def label_confidence(tokens, labels, predicted: str, top: int = 3):
     """Probability of ``predicted`` and the top alternatives, from reply logprobs.
 
@@ -149,8 +153,8 @@ def label_confidence(tokens, labels, predicted: str, top: int = 3):
     """
     if not tokens or predicted in (None, UNKNOWN):
         return None, []
-    pieces = [_fold(t["token"]) for t in tokens]
-    needle = _fold(predicted)
+    pieces = [fold(t["token"]) for t in tokens]
+    needle = fold(predicted)
     start = "".join(pieces).find(needle)
     if start < 0:
         return None, []
@@ -167,11 +171,11 @@ def label_confidence(tokens, labels, predicted: str, top: int = 3):
     first = tokens[span[0]]
     credit: dict[str, float] = {}
     for cand, logprob in first.get("top") or []:
-        piece = _fold(cand).strip()
+        piece = fold(cand).strip()
         if not piece:
             continue
         owners = [lab for lab in labels
-                  if _fold(lab).startswith(piece) or piece.startswith(_fold(lab))]
+                  if fold(lab).startswith(piece) or piece.startswith(fold(lab))]
         for lab in owners:
             credit[lab] = credit.get(lab, 0.0) + math.exp(logprob) / len(owners)
     alternatives = sorted(((lab, p) for lab, p in credit.items() if lab != predicted),
@@ -179,22 +183,136 @@ def label_confidence(tokens, labels, predicted: str, top: int = 3):
     return prob, alternatives
 
 
-def accuracy_by_confidence(y_true, y_pred, confidence,
-                           bins=DEFAULT_CONFIDENCE_BINS) -> pd.DataFrame:
-    """Accuracy and count per confidence bucket; predictions without a confidence
-    are reported in their own 'none' row."""
+# --- calibration: does a higher confidence mean a better answer? ---------------
+
+def _correct_and_confidence(y_true, y_pred, confidence):
     y_true, y_pred, confidence = list(y_true), list(y_pred), list(confidence)
     _check_lengths(y_true, y_pred)
     _check_lengths(y_true, confidence)
-    frame = pd.DataFrame({"correct": [t == p for t, p in zip(y_true, y_pred)],
-                          "confidence": pd.array(confidence, dtype="Float64")})
-    frame["bucket"] = pd.cut(frame["confidence"].astype(float), bins=list(bins),
-                             include_lowest=True)
-    grouped = frame.groupby("bucket", observed=False).agg(
-        n=("correct", "size"), accuracy=("correct", "mean"),
-        mean_confidence=("confidence", "mean"))
-    grouped.index = grouped.index.astype(str)
-    missing = frame[frame["confidence"].isna()]
-    if len(missing):
-        grouped.loc["none"] = [len(missing), missing["correct"].mean(), float("nan")]
-    return grouped
+    correct = np.array([t == p for t, p in zip(y_true, y_pred)], dtype=bool)
+    conf = np.array([np.nan if c is None or pd.isna(c) else float(c) for c in confidence])
+    if np.any((conf < 0) | (conf > 1)):
+        raise ValueError("confidence must be a probability between 0 and 1 (or None)")
+    return correct, conf
+
+
+def reliability_table(y_true, y_pred, confidence, n_bins: int = 10) -> pd.DataFrame:
+    """Accuracy against confidence in ``n_bins`` equal-width bins of [0, 1].
+
+    One row per bin, empty bins included: ``n`` (predictions in the bin, an
+    integer), ``mean_confidence``, ``accuracy`` and ``gap`` (accuracy minus mean
+    confidence: below 0 means over-confident), missing (``<NA>``) for an empty
+    bin. A bin holds confidences in ``(low, high]`` (the first also holds 0).
+    Predictions without a confidence (no logprobs, unparseable) get a last row
+    ``none`` with their count and accuracy.
+    """
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    correct, conf = _correct_and_confidence(y_true, y_pred, confidence)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    known = ~np.isnan(conf)
+    # bin i holds (edges[i], edges[i+1]]; 0 goes into the first bin
+    index = np.clip(np.searchsorted(edges, conf[known], side="left") - 1, 0, n_bins - 1)
+    rows = []
+    for i in range(n_bins):
+        inside = index == i
+        n = int(inside.sum())
+        mean_conf = float(conf[known][inside].mean()) if n else None
+        acc = float(correct[known][inside].mean()) if n else None
+        rows.append({"bin": f"{edges[i]:.2f}–{edges[i + 1]:.2f}", "low": float(edges[i]),
+                     "high": float(edges[i + 1]), "n": n, "mean_confidence": mean_conf,
+                     "accuracy": acc, "gap": None if n == 0 else acc - mean_conf})
+    if (~known).any():
+        rows.append({"bin": "none", "low": None, "high": None, "n": int((~known).sum()),
+                     "mean_confidence": None, "accuracy": float(correct[~known].mean()),
+                     "gap": None})
+    frame = pd.DataFrame(rows).set_index("bin")
+    for col in ("low", "high", "mean_confidence", "accuracy", "gap"):
+        frame[col] = pd.array(frame[col].tolist(), dtype="Float64")
+    return frame
+
+
+def expected_calibration_error(table: pd.DataFrame) -> float:
+    """ECE from a ``reliability_table``: the count-weighted mean of |accuracy − confidence|
+    over the bins (the ``none`` row is left out)."""
+    bins = table[table["low"].notna() & (table["n"] > 0)]
+    if bins.empty:
+        return float("nan")
+    gaps = (bins["accuracy"].astype(float) - bins["mean_confidence"].astype(float)).abs()
+    return float((gaps * bins["n"]).sum() / bins["n"].sum())
+
+
+def coverage_curve(y_true, y_pred, confidence) -> pd.DataFrame:
+    """Accuracy if only the most confident predictions are kept, for every cut-off.
+
+    Row k keeps the k most confident predictions (ties keep input order;
+    predictions without a confidence come last): ``kept`` (k), ``coverage``
+    (k / n), ``threshold`` (the lowest confidence kept) and ``accuracy`` of the
+    kept ones. The last row is every prediction, i.e. the plain accuracy.
+    """
+    correct, conf = _correct_and_confidence(y_true, y_pred, confidence)
+    if correct.size == 0:
+        raise ValueError("no predictions")
+    order = np.argsort(np.where(np.isnan(conf), np.inf, -conf), kind="stable")
+    kept = np.arange(1, correct.size + 1)
+    hits = np.cumsum(correct[order])
+    return pd.DataFrame({"kept": kept, "coverage": kept / correct.size,
+                         "threshold": pd.array([None if np.isnan(c) else float(c)
+                                                for c in conf[order]], dtype="Float64"),
+                         "accuracy": hits / kept})
+
+
+def accuracy_at_coverage(curve: pd.DataFrame, coverages=(0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
+                         ) -> pd.DataFrame:
+    """Rows of a ``coverage_curve`` at chosen coverages (the first row reaching each)."""
+    rows = []
+    for share in coverages:
+        if not 0 < share <= 1:
+            raise ValueError(f"coverage must be in (0, 1], got {share}")
+        k = max(1, math.ceil(round(share * len(curve), 9)))
+        row = curve.iloc[k - 1]
+        rows.append({"coverage": float(share), "kept": int(row["kept"]),
+                     "threshold": row["threshold"], "accuracy": float(row["accuracy"])})
+    frame = pd.DataFrame(rows).set_index("coverage")
+    frame["threshold"] = pd.array(frame["threshold"].tolist(), dtype="Float64")
+    return frame
+
+
+def non_monotonic_bins(table: pd.DataFrame) -> list[dict]:
+    """Where accuracy *falls* from one filled bin of a ``reliability_table`` to the next
+    filled, more confident one: ``{"lower", "higher", "accuracy_lower",
+    "accuracy_higher", "n_lower", "n_higher"}`` per drop (empty bins are skipped)."""
+    bins = table[table["low"].notna() & (table["n"] > 0)]
+    drops = []
+    for (lo_name, lo), (hi_name, hi) in zip(bins.iterrows(), list(bins.iterrows())[1:]):
+        if hi["accuracy"] < lo["accuracy"]:
+            drops.append({"lower": lo_name, "higher": hi_name,
+                          "accuracy_lower": float(lo["accuracy"]),
+                          "accuracy_higher": float(hi["accuracy"]),
+                          "n_lower": int(lo["n"]), "n_higher": int(hi["n"])})
+    return drops
+
+
+# --- is one model really better than another on the same rows? ----------------
+
+def mcnemar(y_true, pred_a, pred_b) -> dict:
+    """Exact McNemar test for two models' predictions on the same rows.
+
+    Only the rows where exactly one of them is right carry information:
+    ``a_only`` (a right, b wrong) and ``b_only``. Under "equally good" each such
+    row is a fair coin, so ``p_value`` is the two-sided binomial test of
+    ``a_only`` out of ``a_only + b_only`` (1.0 when they never disagree).
+    """
+    from scipy.stats import binomtest
+
+    y_true, pred_a, pred_b = list(y_true), list(pred_a), list(pred_b)
+    _check_lengths(y_true, pred_a)
+    _check_lengths(y_true, pred_b)
+    a_right = [t == a for t, a in zip(y_true, pred_a)]
+    b_right = [t == b for t, b in zip(y_true, pred_b)]
+    a_only = sum(a and not b for a, b in zip(a_right, b_right))
+    b_only = sum(b and not a for a, b in zip(a_right, b_right))
+    both = sum(a and b for a, b in zip(a_right, b_right))
+    p = 1.0 if a_only + b_only == 0 else float(binomtest(a_only, a_only + b_only, 0.5).pvalue)
+    return {"n": len(y_true), "both_right": both, "a_only": a_only, "b_only": b_only,
+            "p_value": p}

@@ -57,10 +57,16 @@ def training_curves(frame: pd.DataFrame, title: str = "Fine-tuning"):
         ax.set_xlabel("step")
         ax.set_ylabel(kind)
         ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend()
+    # one legend for both panels, below them: inside an axes it sits over noisy curves
+    handles = {}
+    for ax in (ax_loss, ax_acc):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="lower center",
+                   ncol=len(handles), frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06 if handles else 0, 1, 1))
     return _done(fig)
 
 
@@ -91,20 +97,104 @@ def confusion_heatmap(confusion: pd.DataFrame, title: str = "Confusion matrix",
     return _done(fig)
 
 
+def grouped_bars(values: dict, title: str = "", ylabel: str = "", ylim=(0.0, 1.0)):
+    """Bars per metric, one colour per row: ``{"zero-shot": {"accuracy": 0.41}, ...}``.
+
+    Every bar carries its value; the legend sits below the axes, so it never
+    covers a bar or a bar label.
+    """
+    use_cjk_font()
+    names = list(values)
+    if not names:
+        raise ValueError("values is empty")
+    metrics = [m for m in values[names[0]] if all(m in values[n] for n in names)]
+    if not metrics:
+        raise ValueError("the rows share no metric name")
+    x = np.arange(len(metrics))
+    width = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.1 * len(metrics) * len(names) + 2), 4.4))
+    for i, name in enumerate(names):
+        offset = (i - (len(names) - 1) / 2) * width
+        bars = ax.bar(x + offset, [values[name][m] for m in metrics], width=width * 0.95,
+                      label=name)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+    ax.set_xticks(x, metrics)
+    if ylim is not None:
+        top = max(ylim[1], max(values[n][m] for n in names for m in metrics) * 1.12)
+        ax.set_ylim(ylim[0], top)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(len(names), 4),
+              frameon=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    return _done(fig)
+
+
 def before_after(before: dict, after: dict, names=("before", "after"),
                  title: str = "Before and after fine-tuning"):
     """Grouped bars per metric, e.g. ``{"accuracy": 0.41}`` vs ``{"accuracy": 0.63}``."""
+    return grouped_bars({names[0]: before, names[1]: after}, title=title)
+
+
+def reliability_diagram(table: pd.DataFrame, title: str = "Reliability diagram"):
+    """Accuracy per confidence bin against the diagonal, from ``metrics.reliability_table``.
+
+    Top: one bar per bin at its accuracy (empty bins have none), the count of
+    predictions written above each bar, and the mean confidence as a dot (the
+    diagonal is perfect calibration). Bottom: how many predictions fall in each
+    bin, so a bar resting on 3 predictions is not read like one on 100.
+    """
     use_cjk_font()
-    metrics = [m for m in before if m in after]
-    if not metrics:
-        raise ValueError("before and after share no metric name")
-    x = np.arange(len(metrics))
-    fig, ax = plt.subplots(figsize=(max(5, 1.5 * len(metrics) + 2), 4))
-    for offset, name, values in ((-0.2, names[0], before), (0.2, names[1], after)):
-        bars = ax.bar(x + offset, [values[m] for m in metrics], width=0.4, label=name)
-        ax.bar_label(bars, fmt="%.2f", fontsize=8)
-    ax.set_xticks(x, metrics)
-    ax.legend()
+    bins = table[table["low"].notna()]
+    low = bins["low"].astype(float).to_numpy()
+    width = (bins["high"].astype(float) - bins["low"].astype(float)).to_numpy()
+    centre = low + width / 2
+    counts = bins["n"].to_numpy()
+    filled = counts > 0
+    acc = bins["accuracy"].astype(float).to_numpy()
+    conf = bins["mean_confidence"].astype(float).to_numpy()
+    fig, (ax, ax_n) = plt.subplots(2, 1, figsize=(6.5, 6.2), sharex=True,
+                                   gridspec_kw={"height_ratios": [3, 1]})
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1,
+            label="perfectly calibrated")
+    bars = ax.bar(centre[filled], acc[filled], width=width[filled] * 0.9, color="tab:blue",
+                  alpha=0.8, label="accuracy in the bin")
+    ax.bar_label(bars, labels=[f"n={n}" for n in counts[filled]], fontsize=8, padding=2)
+    ax.scatter(centre[filled], conf[filled], color="tab:orange", zorder=3, s=18,
+               label="mean confidence in the bin")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("accuracy")
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    ax_n.bar(centre, counts, width=width * 0.9, color="tab:grey")
+    ax_n.set_ylabel("predictions")
+    ax_n.set_xlabel("confidence (probability of the predicted label)")
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3, frameon=False,
+               fontsize=8)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return _done(fig)
+
+
+def coverage_accuracy(curves: dict, title: str = "Coverage and accuracy"):
+    """Accuracy of the kept predictions against the share kept (most confident first),
+    one line per ``metrics.coverage_curve`` in ``curves`` (name -> curve)."""
+    use_cjk_font()
+    if not curves:
+        raise ValueError("curves is empty")
+    fig, ax = plt.subplots(figsize=(6.5, 4.4))
+    for name, curve in curves.items():
+        ax.plot(curve["coverage"], curve["accuracy"], label=name)
+        full = curve.iloc[-1]
+        ax.scatter([full["coverage"]], [full["accuracy"]], s=14, zorder=3)
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("coverage (share of predictions kept, most confident first)")
+    ax.set_ylabel("accuracy of the kept predictions")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=min(len(curves), 3),
+              frameon=False)
     ax.set_title(title)
     fig.tight_layout()
     return _done(fig)

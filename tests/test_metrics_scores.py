@@ -1,6 +1,7 @@
 """Metrics: scikit-learn scores, relaxed ordinal scores, cost, latency, confidence."""
 import math
 
+import pandas as pd
 import pytest
 
 from helpers import metrics
@@ -72,9 +73,61 @@ def test_label_confidence_multi_token_label_and_alternatives():
     assert metrics.label_confidence(tokens, ["体育"], "unknown") == (None, [])
 
 
-def test_accuracy_by_confidence_buckets():
-    table = metrics.accuracy_by_confidence(
-        ["a", "a", "a", "b", "b"], ["a", "b", "a", "b", "a"], [0.95, 0.92, 0.6, 0.3, None])
-    assert table.loc["(0.9, 1.0]", "n"] == 2 and table.loc["(0.9, 1.0]", "accuracy"] == 0.5
-    assert table.loc["(0.5, 0.7]", "accuracy"] == 1.0
+def test_per_class_report_has_integer_support_and_no_accuracy_row():
+    report = metrics.per_class_report(["a", "a", "b"], ["a", "b", "b"], labels=["a", "b"])
+    assert list(report.index) == ["a", "b", "macro avg", "weighted avg"]
+    assert report["support"].dtype.kind == "i" and report.loc["macro avg", "support"] == 3
+
+
+def test_reliability_table_counts_every_bin_and_the_unscored():
+    truth = ["a", "a", "a", "b", "b", "a"]
+    pred = ["a", "b", "a", "b", "a", "a"]
+    conf = [0.95, 0.92, 0.6, 0.3, None, 0.0]
+    table = metrics.reliability_table(truth, pred, conf, n_bins=5)
+    assert list(table.index) == ["0.00–0.20", "0.20–0.40", "0.40–0.60", "0.60–0.80",
+                                 "0.80–1.00", "none"]
+    assert list(table["n"]) == [1, 1, 1, 0, 2, 1]
+    assert table.loc["0.80–1.00", "accuracy"] == 0.5
+    assert table.loc["0.80–1.00", "mean_confidence"] == pytest.approx(0.935)
+    assert table.loc["0.40–0.60", "n"] == 1  # 0.6 is in (0.4, 0.6]
+    assert table.loc["0.60–0.80", "accuracy"] is pd.NA  # empty bin: missing, not 0
     assert table.loc["none", "n"] == 1 and table.loc["none", "accuracy"] == 0.0
+    # ECE: |1-0| (0.0 bin, n=1), |1-0.3|, |1-0.6|, |0.5-0.935| x2, over 5 scored
+    assert metrics.expected_calibration_error(table) == pytest.approx(
+        (1.0 + 0.7 + 0.4 + 2 * 0.435) / 5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        metrics.reliability_table(["a"], ["a"], [1.5])
+
+
+def test_coverage_curve_keeps_the_most_confident_first():
+    truth = ["a", "a", "a", "a", "a"]
+    pred = ["a", "b", "a", "a", "b"]
+    conf = [0.5, 0.9, 0.8, None, 0.5]  # tie at 0.5 keeps input order; None comes last
+    curve = metrics.coverage_curve(truth, pred, conf)
+    assert list(curve["kept"]) == [1, 2, 3, 4, 5]
+    assert list(curve["accuracy"]) == pytest.approx([0.0, 0.5, 2 / 3, 0.5, 0.6])
+    assert curve["threshold"].iloc[2] == 0.5 and curve["threshold"].iloc[4] is pd.NA
+    assert curve["accuracy"].iloc[-1] == metrics.scores(truth, pred)["accuracy"]
+    points = metrics.accuracy_at_coverage(curve, coverages=(0.2, 0.5, 1.0))
+    assert list(points["kept"]) == [1, 3, 5]
+    assert points.loc[0.5, "accuracy"] == pytest.approx(2 / 3)
+
+
+def test_non_monotonic_bins_name_each_drop_with_its_counts():
+    truth = ["a"] * 6
+    pred = ["a", "a", "b", "a", "b", "a"]
+    conf = [0.15, 0.18, 0.55, 0.58, 0.95, 0.99]  # 100%, then 50%, then 50%
+    table = metrics.reliability_table(truth, pred, conf, n_bins=5)
+    (drop,) = metrics.non_monotonic_bins(table)
+    assert drop["lower"] == "0.00–0.20" and drop["higher"] == "0.40–0.60"  # empty bin skipped
+    assert drop["accuracy_higher"] == 0.5 and drop["n_higher"] == 2
+
+
+def test_mcnemar_counts_only_the_rows_where_the_models_disagree():
+    truth = list("aaaaaaaaaa")
+    a = list("aaaaaaaaab")       # 9 right
+    b = list("aaaaaabbbb")       # 6 right; a alone right on 3 rows, b alone on none
+    out = metrics.mcnemar(truth, a, b)
+    assert (out["both_right"], out["a_only"], out["b_only"]) == (6, 3, 0)
+    assert out["p_value"] == pytest.approx(0.25)  # 2 x 0.5**3
+    assert metrics.mcnemar(truth, a, a)["p_value"] == 1.0

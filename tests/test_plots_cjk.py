@@ -7,8 +7,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 from helpers import fonts, plots  # noqa: E402
+from helpers import metrics  # noqa: E402
 from helpers.metrics import confusion_frame  # noqa: E402
 
 ZH = ["科技", "体育", "财经", "娱乐"]
@@ -68,6 +70,14 @@ def test_training_curves_skip_empty_validation_cells(tmp_path):
     assert list(valid.get_xdata()) == [2, 4]
     assert list(train.get_ydata()) == [1.0, 0.8, 0.5, 0.3]
     assert [line.get_label() for line in acc_ax.lines] == ["train", "valid"]
+    assert loss_ax.get_legend() is None and acc_ax.get_legend() is None  # never over the curves
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["train", "valid"]
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    box = legend.get_window_extent(canvas.get_renderer())
+    assert all(not _boxes_overlap(box, ax.get_window_extent(canvas.get_renderer()))
+               for ax in fig.axes)
 
 
 def test_before_after_bars(tmp_path):
@@ -76,3 +86,44 @@ def test_before_after_bars(tmp_path):
     _draw(fig, tmp_path)
     heights = [p.get_height() for p in fig.axes[0].patches]
     assert heights == [0.41, 0.3, 0.63, 0.5]
+
+
+def _boxes_overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_grouped_bars_legend_covers_no_bar_and_no_label(tmp_path):
+    values = {"零样本": {"accuracy": 0.58, "macro_f1": 0.62},
+              "少样本": {"accuracy": 0.68, "macro_f1": 0.70},
+              "微调后": {"accuracy": 0.99, "macro_f1": 0.98}}
+    fig = plots.grouped_bars(values, title="决策表")
+    _draw(fig, tmp_path)
+    ax = fig.axes[0]
+    canvas = FigureCanvasAgg(fig)  # the figure comes back closed; give it a canvas to measure
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    labels = [t.get_window_extent(renderer) for t in ax.texts]
+    bars = [b.get_window_extent(renderer) for b in ax.patches]
+    assert len(labels) == 6 and [t.get_text() for t in ax.texts][-1] == "0.98"
+    assert not any(_boxes_overlap(legend, box) for box in labels + bars)
+    assert all(box.y1 <= ax.get_window_extent(renderer).y1 for box in labels)  # labels inside
+
+
+def test_reliability_diagram_shows_counts_and_skips_empty_bins(tmp_path):
+    table = metrics.reliability_table(["a"] * 5, ["a", "a", "b", "a", "b"],
+                                      [0.95, 0.92, 0.55, 0.15, None], n_bins=5)
+    fig = plots.reliability_diagram(table, title="可靠性图")
+    _draw(fig, tmp_path)
+    top, bottom = fig.axes
+    assert sorted(t.get_text() for t in top.texts) == ["n=1", "n=1", "n=2"]
+    assert len(top.patches) == 3  # only the filled bins have an accuracy bar
+    assert [p.get_height() for p in bottom.patches] == [1, 0, 1, 0, 2]
+
+
+def test_coverage_plot_has_one_line_per_curve(tmp_path):
+    curve = metrics.coverage_curve(["a", "b", "a"], ["a", "a", "a"], [0.9, 0.8, 0.2])
+    fig = plots.coverage_accuracy({"微调后": curve})
+    _draw(fig, tmp_path)
+    (line,) = fig.axes[0].lines
+    assert list(line.get_ydata()) == pytest.approx([1.0, 0.5, 2 / 3])

@@ -20,22 +20,25 @@ cached and retrying, for both SDKs and every backend.
   ``helpers.structured``): the prompt asks for ``{"label": ...}``, the request
   carries ``response_format``, and a reply that does not validate is counted as
   unparseable with the reason, never mapped by a looser reading.
+* Progress: ``helpers.progress.progress_bar``, so a notebook stores the
+  finished bar (``classify: 100%|...| 200/200``), never its first state.
 """
 from __future__ import annotations
 
 import random
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from . import prompts, structured as structured_outputs
 from .answers import UNKNOWN, parse_label
 from .cache import ResponseCache, cache_key
 from .clients import cache_namespace, sdk_of
 from .metrics import label_confidence
+from .progress import progress_bar
 from .secrets import redact
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
@@ -87,9 +90,11 @@ class ClassificationResults:
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(p) for p in self.predictions]).set_index("index")
 
-    def summary(self) -> dict:
+    def summary(self, timing: bool = True) -> dict:
+        """Counts and token totals; ``timing=False`` leaves out the wall-clock ``seconds``
+        (which differ between runs, so a notebook that prints the summary omits them)."""
         preds = self.predictions
-        return {
+        counts = {
             "n": len(preds),
             "requests": self.requests,
             "cached": sum(p.cached for p in preds),
@@ -98,8 +103,10 @@ class ClassificationResults:
             "retries": sum(p.retries for p in preds if not p.cached),
             "prompt_tokens": sum(p.prompt_tokens for p in preds if not p.cached),
             "completion_tokens": sum(p.completion_tokens for p in preds if not p.cached),
-            "seconds": round(self.seconds, 3),
         }
+        if timing:
+            counts["seconds"] = round(self.seconds, 3)
+        return counts
 
 
 def _check_structured(structured) -> None:
@@ -299,7 +306,7 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
                                        top_logprobs, text=texts[i], aliases=aliases,
                                        structured=structured)
 
-    bar = tqdm(total=len(texts), desc=desc, disable=not progress)
+    bar = progress_bar(total=len(texts), desc=desc, disable=not progress)
     pending = []
     for key in owners:
         hit = cache.get(key) if cache is not None else None
@@ -345,9 +352,9 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
                                     seconds=time.perf_counter() - started)
     if n_errors:
         first = results.errors[0]
-        tqdm.write(f"{desc}: {n_errors} of {len(texts)} predictions failed after retries and "
-                   f"are recorded as errors (label {UNKNOWN!r}); first, #{first.index}: "
-                   f"{first.error}")
+        print(f"{desc}: {n_errors} of {len(texts)} predictions failed after retries and "
+              f"are recorded as errors (label {UNKNOWN!r}); first, #{first.index}: "
+              f"{first.error}", file=sys.stderr)
     return results
 
 

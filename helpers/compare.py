@@ -1,34 +1,171 @@
-"""Before/after comparison tables (notebook 06): predictions with their
-confidence, the error analysis, the cost of predictions and the training
-experiments. (``run_for_dataset`` is a deprecated alias kept for notebook 06.)
+"""Comparison tables for notebook 06: the decision table (one row per way of
+predicting, measured on one test set), its cost conversion at another model's
+prices, predictions with their confidence, the error analysis, the training
+experiments and what a label-sorted training file does to the predictions.
+
+A second dataset in the same notebook is a second ``pipeline.start(...,
+work_dir=<a folder under the first run's>)``: settings are the same for every
+call in a process, so it shares the backend, sandbox and cassette.
 """
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
+import statistics
+from collections import Counter
+from dataclasses import dataclass
 
 import pandas as pd
 
 from . import metrics, prices
-from .pipeline import Run
+from .course.results import APPROACH_FIGURES
 
 
-def run_for_dataset(run: Run, dataset: str, **changes) -> Run:
-    """Deprecated: ``run`` with another dataset and its own work directory.
+@dataclass
+class Approach:
+    """One way of predicting, measured on the test set.
 
-    It was a workaround for ``config.resolve()`` making a new sandbox directory
-    on every call in record mode; settings are now the same for every call in a
-    process, so a second ``pipeline.start(run.notebook, dataset=..., backend=...,
-    mode=..., work_dir=str(run.work_dir / "datasets" / name))`` shares the backend,
-    sandbox and cassette by itself. Kept so notebook 06 runs until it calls that.
+    ``results``: a ``ClassificationResults`` (anything with ``.predictions``);
+    ``model``: the model that answered; ``key``: its name in the run's results
+    (``zero_shot``, ``zero_shot_structured``, ``few_shot``, ``fine_tuned``);
+    ``trained_tokens``: tokens billed to train the model (0: nothing trained).
     """
-    name = Path(dataset).stem if Path(dataset).suffix else dataset
-    work_dir = run.work_dir / "datasets" / name
-    work_dir.mkdir(parents=True, exist_ok=True)
-    fields = dict(dataset=dataset, text_field=None, label_field=None, label_map=None,
-                  work_dir=work_dir)
-    fields.update(changes)
-    return dataclasses.replace(run, **fields)
+
+    results: object
+    model: str
+    key: str
+    trained_tokens: int = 0
+
+
+def _price(model: str):
+    try:
+        return prices.price_for(model)
+    except prices.UnknownModelError:
+        return None
+
+
+def decision_table(y_true, approaches: dict, priced_as: dict | None = None) -> pd.DataFrame:
+    """One row per approach (name -> ``Approach``), all measured on the same rows.
+
+    Columns: ``accuracy``, ``macro_f1``, ``prompt_tokens`` and
+    ``completion_tokens`` (mean per answered request, from each reply's
+    ``usage``), ``priced_as`` (the model whose price row is used), ``currency``,
+    ``cost_per_1000`` (1,000 predictions at that model's input/output prices; a
+    few-shot prompt pays for its examples here), ``training_cost`` (billed
+    trained tokens at its training price; 0 without training) and
+    ``latency_s`` (median seconds per request as the client saw them; missing
+    when every answer came from a cache). ``priced_as`` maps an approach's key
+    to another model id: the same usage at that model's prices, a conversion,
+    not a measurement. A price nobody confirmed stays missing (``<NA>``).
+    """
+    y_true = list(y_true)
+    rows = {}
+    for name, item in approaches.items():
+        preds = list(item.results.predictions)
+        if len(preds) != len(y_true):
+            raise ValueError(f"{name}: {len(preds)} predictions for {len(y_true)} test rows")
+        answered = [p for p in preds if not p.error]
+        score = metrics.scores(y_true, [p.label for p in preds])
+        model = (priced_as or {}).get(item.key, item.model)
+        price = _price(model)
+        prompt = sum(p.prompt_tokens for p in answered)
+        completion = sum(p.completion_tokens for p in answered)
+        cost = None if price is None else metrics.cost_per_1000(
+            prompt, completion, len(answered), price.input_per_1m, price.output_per_1m)
+        if not item.trained_tokens:
+            training = 0.0
+        elif price is None or price.training_per_1m is None:
+            training = None
+        else:
+            training = item.trained_tokens * price.training_per_1m / 1e6
+        latencies = [p.latency for p in answered if p.latency is not None and not p.cached]
+        rows[name] = {
+            "key": item.key, "accuracy": score["accuracy"], "macro_f1": score["macro_f1"],
+            "prompt_tokens": prompt / len(answered) if answered else None,
+            "completion_tokens": completion / len(answered) if answered else None,
+            "priced_as": price.model if price else model,
+            "currency": price.currency if price else prices.UNKNOWN,
+            "cost_per_1000": cost, "training_cost": training,
+            "latency_s": statistics.median(latencies) if latencies else None}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "approach"
+    for col in ("accuracy", "macro_f1", "prompt_tokens", "completion_tokens", "cost_per_1000",
+                "training_cost", "latency_s"):
+        table[col] = pd.array(table[col].tolist(), dtype="Float64")
+    return table
+
+
+MISSING = "—"
+
+# The one OpenAI model pair whose base inference AND fine-tuning prices are both in
+# helpers.prices: the same usage priced there is a conversion, not a measurement.
+# (gpt-4o-mini and its fine-tunes shut down on 2027-01-14: helpers.lifecycle.)
+REAL_PRICES = {"zero_shot": "gpt-4o-mini", "zero_shot_structured": "gpt-4o-mini",
+               "few_shot": "gpt-4o-mini", "fine_tuned": "gpt-4o-mini-2024-07-18"}
+
+
+def _money(value, currency: str) -> str:
+    if pd.isna(value):
+        return MISSING
+    return f"${value:,.4f}" if currency == "USD" else f"{value:,.4f} {currency}"
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """``decision_table`` as people read it: shares as %, money with its currency,
+    latency in ms, one marker (—) for anything missing or unpriced."""
+    out = pd.DataFrame(index=table.index)
+
+    def each(col, fmt):
+        return [MISSING if pd.isna(v) else fmt(v) for v in table[col]]
+
+    out["accuracy"] = each("accuracy", lambda v: f"{v:.1%}")
+    out["macro-F1"] = each("macro_f1", lambda v: f"{v:.3f}")
+    out["prompt tokens / request"] = each("prompt_tokens", lambda v: f"{v:,.1f}")
+    out["cost / 1,000 predictions"] = [_money(v, c) for v, c in
+                                       zip(table["cost_per_1000"], table["currency"])]
+    out["one-time training"] = [_money(v, c) for v, c in
+                                zip(table["training_cost"], table["currency"])]
+    out["median latency"] = each("latency_s", lambda v: f"{v * 1000:.2f} ms")
+    out["priced as"] = table["priced_as"]
+    return out
+
+
+def decision_figures(table: pd.DataFrame) -> dict:
+    """The run-summary figures of a ``decision_table`` (names of
+    ``helpers.course.results.APPROACH_FIGURES``): ``<key>_accuracy`` and so on;
+    money only when it is in USD."""
+    out = {}
+    for _, row in table.iterrows():
+        usd = row["currency"] == "USD"
+        values = {"accuracy": row["accuracy"], "macro_f1": row["macro_f1"],
+                  "prompt_tokens_per_request": row["prompt_tokens"],
+                  "cost_per_1000_usd": row["cost_per_1000"] if usd else None,
+                  "training_cost_usd": row["training_cost"] if usd else None,
+                  "latency_s": row["latency_s"]}
+        # zero_shot_structured is not one of results.APPROACHES (its summary row), so
+        # the keys are built here with the same figure names
+        assert set(values) == set(APPROACH_FIGURES)
+        out.update({f"{row['key']}_{name}": None if pd.isna(v) else float(v)
+                    for name, v in values.items()})
+    return out
+
+
+def break_even(table: pd.DataFrame, trained: str, other: str) -> float | None:
+    """Predictions after which ``trained``'s one-time training cost is paid back by
+    cheaper predictions than ``other``'s (rows of one ``decision_table``).
+
+    None when it never is (``trained`` costs as much or more per prediction) or
+    when a price is missing; 0 when ``trained`` is no dearer to start with.
+    """
+    a, b = table.loc[trained], table.loc[other]
+    values = [a["training_cost"], b["training_cost"], a["cost_per_1000"], b["cost_per_1000"]]
+    if any(pd.isna(v) for v in values) or a["currency"] != b["currency"]:
+        return None
+    extra = float(a["training_cost"] - b["training_cost"])
+    saving = float(b["cost_per_1000"] - a["cost_per_1000"]) / 1000
+    if extra <= 0:
+        return 0.0
+    if saving <= 0:
+        return None
+    return extra / saving
 
 
 def _alternatives_text(alternatives) -> str:
@@ -125,3 +262,97 @@ def relaxed_table(y_true, predictions: dict, threshold, order=None) -> pd.DataFr
                    "one_off_accuracy": metrics.one_off_accuracy(y_true, pred, order)}
             for name, pred in predictions.items()}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def answers_table(texts, results, threshold: float | None = None) -> pd.DataFrame:
+    """What a model answered for texts without a true label (e.g. out-of-domain checks):
+    text, predicted, confidence, alternatives and, with ``threshold``, whether the
+    confidence is under it (then a system would route the text elsewhere)."""
+    texts, preds = list(texts), list(results.predictions)
+    if len(texts) != len(preds):
+        raise ValueError(f"{len(texts)} texts but {len(preds)} predictions")
+    table = pd.DataFrame({
+        "text": texts,
+        "predicted": [p.label for p in preds],
+        "confidence": pd.array([p.confidence for p in preds], dtype="Float64"),
+        "alternatives": [_alternatives_text(p.alternatives) for p in preds]})
+    if threshold is not None:
+        table["below_threshold"] = [bool(pd.isna(c) or c < threshold)
+                                    for c in table["confidence"]]
+    return table
+
+
+def order_table(train_labels, predicted) -> pd.DataFrame:
+    """Each class of a training file in file order: where its block starts and ends
+    (1-based rows), its rows, and how often a model predicted it on the test set.
+
+    ``train_labels`` are the training file's labels in file order; ``predicted``
+    the model's test predictions. Labels it predicted but never saw come last.
+    """
+    train_labels, predicted = list(train_labels), list(predicted)
+    counts = Counter(predicted)
+    rows, seen = [], {}
+    for i, label in enumerate(train_labels, 1):
+        if label not in seen:
+            seen[label] = {"label": label, "first_row": i, "last_row": i, "train_rows": 0}
+            rows.append(seen[label])
+        seen[label]["last_row"] = i
+        seen[label]["train_rows"] += 1
+    for label in sorted(set(counts) - set(seen), key=str):
+        rows.append({"label": label, "first_row": None, "last_row": None, "train_rows": 0})
+    table = pd.DataFrame(rows).set_index("label")
+    for col in ("first_row", "last_row"):
+        table[col] = pd.array(table[col].tolist(), dtype="Int64")
+    table["predicted"] = [counts.get(label, 0) for label in table.index]
+    table["predicted_share"] = table["predicted"] / max(1, len(predicted))
+    return table
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published result the course quotes (never measured here), with its source."""
+
+    what: str
+    fewer_epochs: int
+    more_epochs: int
+    accuracy_fewer: float
+    accuracy_more: float
+    cost_fewer_usd: float
+    cost_more_usd: float
+    accuracy_unshuffled: float
+    source: str
+    short: str
+    url: str
+    note: str
+
+
+OZDEMIR_EPOCHS = Published(
+    what="ada fine-tuned on English Amazon reviews, 1-5 stars (legacy fine-tunes API)",
+    fewer_epochs=1, more_epochs=4, accuracy_fewer=0.63, accuracy_more=0.64,
+    cost_fewer_usd=4.42, cost_more_usd=17.68, accuracy_unshuffled=0.32,
+    source="Sinan Ozdemir, Quick Start Guide to Large Language Models (1st ed.), ch. 4, "
+           "Table 4.1", short="Ozdemir, Table 4.1", url="https://github.com/sinanuozdemir/quick-start-guide-to-llms/tree/1e",
+    note="read in the book's Chinese translation; the 4-epoch model is the 1-epoch model "
+         "trained 3 more epochs; not verified in an English copy")
+
+
+def epoch_comparison(experiments: pd.DataFrame, more: str, fewer: str,
+                     published: Published = OZDEMIR_EPOCHS) -> pd.DataFrame:
+    """The quoted epoch lesson beside this run's measurement (rows of an ``experiment_table``:
+    ``more`` epochs and ``fewer``). Shares as %, ratios as ×; the quoted column is
+    labelled as quoted."""
+    m, f = experiments.loc[more], experiments.loc[fewer]
+    quoted = f"quoted, not measured here ({published.short})"
+    measured = "measured in this run"
+    rows = {
+        "epochs compared": (f"{published.fewer_epochs} vs {published.more_epochs}",
+                            f"{int(f['epochs'])} vs {int(m['epochs'])}"),
+        "accuracy, fewer epochs": (f"{published.accuracy_fewer:.0%}", f"{f['accuracy']:.1%}"),
+        "accuracy, more epochs": (f"{published.accuracy_more:.0%}", f"{m['accuracy']:.1%}"),
+        "accuracy change": (f"{(published.accuracy_more - published.accuracy_fewer) * 100:+.1f} points",
+                            f"{(m['accuracy'] - f['accuracy']) * 100:+.1f} points"),
+        "training cost, more / fewer": (
+            f"{published.cost_more_usd / published.cost_fewer_usd:.1f}×",
+            f"{m['trained_tokens'] / f['trained_tokens']:.1f}× (billed tokens)"),
+    }
+    return pd.DataFrame.from_dict(rows, orient="index", columns=[quoted, measured])

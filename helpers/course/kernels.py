@@ -73,6 +73,13 @@ def warmup_encoding_prefix() -> str:
     return ENCODING
 
 
+def warmup_line(modules) -> str:
+    """The kernel's ``exec_lines`` entry that imports ``modules`` ('' for none)."""
+    if not modules:
+        return ""
+    return f"__import__({WARMUP!r}, fromlist=['warm']).warm({json.dumps(list(modules))})"
+
+
 _manager_class = None
 
 
@@ -110,10 +117,8 @@ class Kernel:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # this run's log; a rerun's replaces it
         self.km = manager_class()(kernel_name=name)
-        extra = []
-        if modules:
-            line = f"__import__({WARMUP!r}, fromlist=['warm']).warm({json.dumps(list(modules))})"
-            extra.append(f"--IPKernelApp.exec_lines={line}")
+        line = warmup_line(modules)
+        extra = [f"--IPKernelApp.exec_lines={line}"] if line else []
         try:
             run_sync(self.km.start_kernel)(cwd=str(cwd), stdout=self._log, stderr=self._log,
                                            extra_arguments=extra)

@@ -48,3 +48,34 @@ def test_ledger_table_lays_out_estimated_billed_and_difference():
     assert table.loc["cost_usd", "billed"] is None
     with pytest.raises(ValueError, match="billed_tokens"):
         training_report.ledger_table({k: v for k, v in ledger.items() if k != "billed_tokens"})
+
+
+def _two_epochs():
+    return pd.DataFrame({"step": [1, 2, 3, 4], "train_loss": [4.0, 2.0, 1.0, 1.0],
+                         "train_accuracy": [0.0, 0.5, 1.0, 1.0],
+                         "valid_loss": [4.0, 3.0, 3.0, 2.0],
+                         "valid_mean_token_accuracy": [0.0, 0.5, 0.5, 0.5]})
+
+
+def test_epoch_means_average_each_epoch_and_give_the_loss_gap():
+    table = training_report.epoch_means(_two_epochs(), n_epochs=2)
+    assert table.index.tolist() == [1, 2] and table.index.name == "epoch"
+    assert table["train_loss"].tolist() == [3.0, 1.0]
+    assert table["valid_loss"].tolist() == [3.5, 2.5]
+    assert table["loss_gap"].tolist() == [0.5, 1.5]
+    assert training_report.steps_per_epoch(_two_epochs(), 2) == 2
+
+
+def test_epochs_must_split_the_steps_evenly():
+    with pytest.raises(ValueError, match="3 equal epochs"):
+        training_report.epoch_means(_two_epochs(), n_epochs=3)
+    with pytest.raises(ValueError, match="0 equal epochs"):
+        training_report.steps_per_epoch(_two_epochs(), 0)
+
+
+def test_with_epochs_names_the_epoch_each_checkpoint_ends():
+    checkpoints = pd.DataFrame({"step": [400, 800, 1200], "full_valid_loss": [1.9, 1.5, 1.4]})
+    out = training_report.with_epochs(checkpoints, 400)
+    assert list(out.columns) == ["epoch", "step", "full_valid_loss"]
+    assert out["epoch"].tolist() == [1, 2, 3] and str(out["epoch"].dtype) == "Int64"
+    assert "epoch" not in checkpoints.columns

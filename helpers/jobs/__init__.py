@@ -5,6 +5,11 @@
     job = jobs.wait(client, record, settings=settings)
     jobs.result_frame(client, job); jobs.events(client, job.id); jobs.ledger(record)
 
+A job created by hand (``client.fine_tuning.jobs.create``) with
+``metadata={"course_key": jobs.job_key(...), ...}`` (Zhipu: ``request_id=
+jobs.request_id(key)``) is the job ``submit`` attaches to; ``find_jobs`` lists
+the jobs already made for a key, ``estimate_cost`` prices a file before any call.
+
 Modules: ``store`` (SQLite job store), ``submit`` (upload reuse, idempotent
 create, cost guard), ``wait`` (progress, backoff, timeout), ``results``
 (events, checkpoints, result file, list, cancel, delete), ``accounting``
@@ -19,8 +24,8 @@ from .sdk import not_available
 from .results import (cancel, checkpoints, delete_model, events, list_jobs, result_frame,
                       result_frame_from_bytes)
 from .store import BatchRecord, JobRecord, JobStore
-from .submit import (DEFAULT_MAX_COST_USD, check_cost, idempotency_key, open_store, submit,
-                     upload)
+from .submit import (DEFAULT_MAX_COST_USD, check_cost, estimate_cost, find_jobs,
+                     idempotency_key, job_key, open_store, request_id, submit, upload)
 from . import sdk
 from . import wait as wait_module
 from .wait import latest_metrics, wait
@@ -32,4 +37,5 @@ __all__ = [
     "checkpoints", "delete_model", "events", "list_jobs", "result_frame",
     "result_frame_from_bytes", "JobRecord", "JobStore", "DEFAULT_MAX_COST_USD", "check_cost",
     "idempotency_key", "open_store", "submit", "upload", "latest_metrics", "wait",
+    "estimate_cost", "find_jobs", "job_key", "request_id",
 ]

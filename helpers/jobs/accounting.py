@@ -1,10 +1,12 @@
 """Estimated vs billed tokens and cost for a finished job, kept in the job store.
 
-The estimate is the cookbook formula (``helpers.tokens``); the billed figure
-is the job's ``trained_tokens``. On the sandbox the two are equal by design.
-Against real OpenAI billing the formula ran 1.7% high in a published run (a
-Chinese course chapter that fine-tuned gpt-4o-mini on 100 TNEWS examples:
-11,990 estimated vs 11,790 billed tokens per epoch).
+The estimate is the course's per-example formula (``helpers.chat_format.example_tokens``
+via ``helpers.tokens``: the cookbook's formula without its role tokens); the
+billed figure is the job's ``trained_tokens``. On the sandbox the two are equal
+by design: it bills with the same formula. For a real job see
+``helpers.tokens.published_job()``: a published gpt-3.5-turbo-0125 job
+(cl100k_base, 100 TNEWS examples, 2 epochs) billed 11,790 tokens per epoch,
+where the cookbook's formula gives 11,990 (+1.7%) and the course's 11,790.
 """
 from __future__ import annotations
 

@@ -17,7 +17,17 @@ RESULT_COLUMNS = ["step", "train_loss", "train_accuracy", "valid_loss",
 def events(client, job_id: str) -> pd.DataFrame:
     """The job's events, oldest first, with metrics in the same columns for both SDKs."""
     rows = [sdk.normalise_event(e) for e in sdk.raw_events(client, job_id)]
-    return pd.DataFrame(rows, columns=sdk.EVENT_COLUMNS)
+    frame = pd.DataFrame(rows, columns=sdk.EVENT_COLUMNS)
+    return _whole(frame, "created_at", "step", "total_steps", "epoch")
+
+
+def _whole(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Counts as nullable integers, so a table shows ``1200`` and ``<NA>``, not ``1200.0``/``NaN``."""
+    for name in columns:
+        values = pd.to_numeric(frame[name], errors="coerce")
+        if values.dropna().mod(1).eq(0).all():
+            frame[name] = values.round().astype("Int64")
+    return frame
 
 
 CHECKPOINT_COLUMNS = ["id", "step", "fine_tuned_model_checkpoint", "created_at"]
@@ -92,8 +102,10 @@ def list_jobs(client, limit: int = 20) -> pd.DataFrame:
     rows = [{"id": j.id, "status": j.status, "model": j.model,
              "fine_tuned_model": j.fine_tuned_model, "trained_tokens": j.trained_tokens,
              "created_at": j.created_at} for j in sdk.list_jobs(client, limit=limit)]
-    return pd.DataFrame(rows, columns=["id", "status", "model", "fine_tuned_model",
-                                       "trained_tokens", "created_at"])
+    frame = pd.DataFrame(rows, columns=["id", "status", "model", "fine_tuned_model",
+                                        "trained_tokens", "created_at"])
+    frame["fine_tuned_model"] = frame["fine_tuned_model"].astype("string")  # one marker: <NA>
+    return _whole(frame, "trained_tokens", "created_at")
 
 
 def cancel(client, job_id: str):

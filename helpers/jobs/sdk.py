@@ -8,7 +8,6 @@ content types and model deletion.
 from __future__ import annotations
 
 import re
-import warnings
 
 from zhipuai.core import NOT_GIVEN as ZHIPU_NOT_GIVEN
 
@@ -49,13 +48,19 @@ def request_id(key: str, attempt: int) -> str:
 
 
 def create_job(client, *, model, training_file, validation_file, hyper, suffix, seed, metadata,
-               key, attempt):
-    """Create the job; the idempotency key travels with it (metadata or request_id)."""
+               key, attempt, verbose: bool = True):
+    """Create the job; the idempotency key travels with it (metadata or request_id).
+
+    Zhipu has no ``seed`` or ``metadata``: they are not sent, and (``verbose``)
+    one sentence says so. A printed sentence, not a warning: a notebook shows
+    a warning with the absolute path of the module that raised it.
+    """
     if sdk_name(client) == "zhipu":
-        dropped = [name for name, value in (("seed", seed), ("metadata", metadata)) if value]
-        if dropped:
-            warnings.warn(f"Zhipu's fine-tuning API has no {' or '.join(dropped)}; "
-                          "not sent", stacklevel=3)
+        dropped = [name for name, value in (("seed", seed), ("metadata", metadata))
+                   if value is not None and value != {}]
+        if dropped and verbose:
+            print(f"Zhipu's fine-tuning API has no {' or '.join(dropped)} parameter, so "
+                  f"{'it was' if len(dropped) == 1 else 'they were'} not sent.")
         with api_call("Creating the fine-tuning job", client, FT):
             return client.fine_tuning.jobs.create(
                 model=model, training_file=training_file,

@@ -60,6 +60,52 @@ def idempotency_key(backend: str, sdk_name: str, model: str, training_sha256: st
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _params(n_epochs, batch_size, learning_rate_multiplier, suffix, seed) -> dict:
+    return {"n_epochs": n_epochs, "batch_size": batch_size,
+            "learning_rate_multiplier": learning_rate_multiplier, "suffix": suffix, "seed": seed}
+
+
+def job_key(client, training_file: str | Path, *, model: str,
+            validation_file: str | Path | None = None, n_epochs="auto", batch_size="auto",
+            learning_rate_multiplier="auto", suffix: str | None = None, seed: int | None = None,
+            settings: config.Settings | None = None) -> str:
+    """The idempotency key ``submit`` sends for these inputs (metadata ``course_key`` / request_id).
+
+    A job created by hand with this key in its metadata (OpenAI) or request_id
+    (Zhipu, ``request_id(key)``) is the job ``submit`` attaches to.
+    """
+    resolved = settings_for(client, settings)
+    valid_sha = file_sha256(validation_file) if validation_file else None
+    # The key travels to the API, so it names the backend, not a local path:
+    # recorded requests then replay byte-for-byte from another sandbox dir.
+    return idempotency_key(resolved.backend, sdk.sdk_name(client), model,
+                           file_sha256(training_file), valid_sha,
+                           _params(n_epochs, batch_size, learning_rate_multiplier, suffix, seed))
+
+
+def find_jobs(client, key: str) -> list:
+    """The SDK jobs already created for ``key`` (by any run, any process), latest attempt first.
+
+    OpenAI: ``jobs.list(metadata={"course_key": key})``; Zhipu: the jobs whose
+    request_id carries the key. Filtered here too, for servers that ignore the filter.
+    """
+    return sorted(sdk.list_jobs(client, key=key), key=sdk.job_attempt, reverse=True)
+
+
+def request_id(key: str, attempt: int = 1) -> str:
+    """The Zhipu ``request_id`` that carries ``key`` (OpenAI carries it in metadata)."""
+    return sdk.request_id(key, attempt)
+
+
+def estimate_cost(training_file: str | Path, model: str, n_epochs="auto",
+                  ) -> tuple[tokens.TrainingEstimate, float | None]:
+    """Billed tokens the file should cost on ``model`` (``helpers.tokens``), and the USD price.
+
+    The price is None where the course knows none (never guessed), e.g. Zhipu.
+    """
+    return _estimate(tokens.load_chat_jsonl(training_file), model, n_epochs)
+
+
 def open_store(settings: config.Settings | None = None, work_dir: str | Path | None = None,
                ) -> JobStore:
     """The job store ``<work_dir>/jobs.sqlite`` (default: ``config.work_dir(settings)``)."""
@@ -184,12 +230,9 @@ def submit(client, training_file: str | Path, *, model: str,
         tokens.load_chat_jsonl(validation_file)  # fail early, with file and line
     train_sha = file_sha256(training_file)
     valid_sha = file_sha256(validation_file) if validation_file else None
-    params = {"n_epochs": n_epochs, "batch_size": batch_size,
-              "learning_rate_multiplier": learning_rate_multiplier, "suffix": suffix,
-              "seed": seed}
-    # The key travels to the API, so it names the backend, not a local path:
-    # recorded requests then replay byte-for-byte from another sandbox dir.
-    key = idempotency_key(resolved.backend, sdk_name, model, train_sha, valid_sha, params)
+    params = _params(n_epochs, batch_size, learning_rate_multiplier, suffix, seed)
+    key = job_key(client, training_file, model=model, validation_file=validation_file,
+                  settings=resolved, **params)
 
     estimate, cost = _estimate(examples, model, n_epochs)
     new = JobRecord(backend=backend, sdk=sdk_name, job_id="", key=key, attempt=0, model=model,
@@ -205,7 +248,7 @@ def submit(client, training_file: str | Path, *, model: str,
                           "no new job created. Pass force=True to start another one.")
                 return found
         record = _create(client, store, settings, new, training_file, validation_file,
-                         estimate, cost, max_cost_usd, metadata)
+                         estimate, cost, max_cost_usd, metadata, verbose)
     if verbose:
         price = "unknown price" if cost is None else f"≈ ${cost:.2f}"
         print(f"Created job {record.job_id}: {estimate.billed_tokens:,} estimated billed tokens, "
@@ -214,7 +257,7 @@ def submit(client, training_file: str | Path, *, model: str,
 
 
 def _create(client, store: JobStore, settings, new: JobRecord, training_file, validation_file,
-            estimate, cost, max_cost_usd, metadata) -> JobRecord:
+            estimate, cost, max_cost_usd, metadata, verbose: bool = True) -> JobRecord:
     """Upload the files and create the job (the caller holds the claim)."""
     backend, sdk_name, key, params = new.backend, new.sdk, new.key, new.params
     check_cost(estimate, cost, max_cost_usd)
@@ -226,7 +269,8 @@ def _create(client, store: JobStore, settings, new: JobRecord, training_file, va
                                 params["learning_rate_multiplier"])
     job = sdk.create_job(client, model=new.model, training_file=train_id,
                          validation_file=valid_id, hyper=hyper, suffix=params["suffix"],
-                         seed=params["seed"], metadata=metadata, key=key, attempt=attempt)
+                         seed=params["seed"], metadata=metadata, key=key, attempt=attempt,
+                         verbose=verbose)
     return store.save_job(replace(new, job_id=job.id, attempt=attempt, training_file=train_id,
                                   validation_file=valid_id, status=job.status), new=True)
 
@@ -238,10 +282,10 @@ def _find_existing(client, store: JobStore, new: JobRecord) -> JobRecord | None:
         record = _attach(client, store, record)
         if record is not None:
             return record
-    remote = sdk.list_jobs(client, key=new.key)
+    remote = find_jobs(client, new.key)
     if not remote:
         return None
-    job = max(remote, key=sdk.job_attempt)
+    job = remote[0]
     record = store.save_job(replace(
         new, job_id=job.id, attempt=sdk.job_attempt(job), training_file=job.training_file,
         validation_file=job.validation_file, status=job.status,

@@ -1,5 +1,8 @@
 """Wait for a job with a progress bar, backoff and an overall timeout.
 
+The bar is ``helpers.progress.progress_bar``: in a notebook the stored output
+is its final line (status, steps, last loss), never a bar at 0% or a timing.
+
 validating_files, queued, running (and any other non-final status such as
 Zhipu's "create" or OpenAI's "paused") count as in progress. ``succeeded``
 returns the job and writes its ledger; ``failed`` and ``cancelled`` raise.
@@ -9,9 +12,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .. import config
+from ..progress import progress_bar
 from .accounting import record_ledger
 from . import sdk
 from .errors import JobCancelledError, JobFailedError, JobTimeoutError
@@ -97,7 +99,7 @@ def wait(client, job, *, settings: config.Settings | None = None,
     sleep = sleep or default_sleep(settings)
     interval = poll_interval if poll_interval is not None else default_interval(settings)
     waited = 0.0
-    bar = tqdm(desc=f"{job_id}", unit="step", disable=not progress, leave=True)
+    bar = progress_bar(desc=f"{job_id}", unit="step", disable=not progress, leave=True)
     try:
         while True:
             current = sdk.retrieve(client, job_id)
@@ -126,7 +128,7 @@ def _show(bar, job_id: str, status: str, metrics: dict) -> None:
         bar.total = int(total)
     if step is not None:
         bar.n = int(step)
-    bar.set_description_str(f"{job_id} {status}", refresh=False)
+    bar.desc = f"{job_id} {status}"
     loss = metrics.get("train_loss")
     if loss is not None:
         bar.set_postfix(loss=f"{loss:.4f}", refresh=False)

@@ -8,6 +8,11 @@ or that appears in neither file, becomes an error prediction and is listed in
 ``BatchResults.failures``; lines that cannot be read or belong to no request
 are listed in ``BatchResults.problems``. Nothing is dropped silently.
 
+Replies are read as ``helpers.classify`` reads them: free text by
+``answers.parse_label`` with the classified text (``texts=``, so echoes of it
+don't count) and ``aliases``, structured replies by ``helpers.structured``
+(``structured=``, the mode the requests were built with).
+
 A batch is paid for, so ``submit_batch`` creates it once: its idempotency key
 (backend, SDK, endpoint, the request file's sha256, window and metadata)
 travels in the batch's metadata, the job store remembers it (keyed on the
@@ -20,11 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from tqdm.auto import tqdm
 
 from . import prompts
 from .answers import UNKNOWN
@@ -35,6 +39,7 @@ from .jobs import sdk as jobs_sdk
 from .jobs.errors import NotFoundError, api_call
 from .jobs.store import BatchRecord
 from .jobs.submit import identity_for, settings_for, store_for, upload
+from .progress import progress_bar
 
 ENDPOINTS = {"openai": "/v1/chat/completions", "zhipu": "/v4/chat/completions"}
 TERMINAL = {"completed", "failed", "expired", "cancelled"}
@@ -47,6 +52,17 @@ ATTEMPT_METADATA = jobs_sdk.ATTEMPT_METADATA
 
 def custom_id(index: int) -> str:
     return f"{ID_PREFIX}{index}"
+
+
+def index_of(cid: str, n: int | None = None) -> int | None:
+    """The input index in a ``custom_id`` made by ``custom_id`` (``req-12`` -> 12), or None
+    when it is not of that form (or, with ``n``, not below ``n``). The one parser of ids."""
+    cid = str(cid)
+    digits = cid[len(ID_PREFIX):] if cid.startswith(ID_PREFIX) else ""
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    index = int(digits)
+    return index if n is None or index < n else None
 
 
 def build_batch_requests(texts, labels, model: str, *, sdk: str = "openai",
@@ -152,7 +168,7 @@ def wait_for_batch(client, batch_id: str, *, poll_seconds: float = 5.0,
                    timeout: float | None = None, progress: bool = True, sleep=time.sleep):
     """Poll until the batch reaches a terminal status; returns the final Batch."""
     started = time.monotonic()
-    bar = tqdm(desc=f"batch {batch_id}", total=None, disable=not progress)
+    bar = progress_bar(desc=f"batch {batch_id}", total=None, disable=not progress)
     try:
         while True:
             batch = _retrieve(client, batch_id)
@@ -219,7 +235,7 @@ class BatchResults:
     def summary(self) -> dict:
         return {"n": len(self.predictions), "failed": len(self.failures),
                 "problems": len(self.problems),
-                "unknown": sum(p.label == UNKNOWN and not p.error for p in self.predictions),
+                "unparseable": sum(p.label == UNKNOWN and not p.error for p in self.predictions),
                 "status": getattr(self.batch, "status", None)}
 
 
@@ -241,19 +257,22 @@ def _failure_reason(record: dict) -> str | None:
     return None
 
 
-def _index_of(cid: str, n: int) -> int | None:
-    digits = cid[len(ID_PREFIX):] if cid.startswith(ID_PREFIX) else ""
-    return int(digits) if digits.isdigit() and int(digits) < n else None
+def join_results(n: int, labels, output, errors, problems=(), top_logprobs=None, *,
+                 texts=None, aliases=None, structured: str | None = None) -> BatchResults:
+    """One prediction per input index from output and error records, joined by custom_id.
 
-
-def join_results(n: int, labels, output, errors, problems=(), top_logprobs=None) -> BatchResults:
-    """One prediction per input index from output and error records, joined by custom_id."""
+    ``texts`` (the classified texts, in input order), ``aliases`` and
+    ``structured`` read the replies as ``helpers.classify`` does.
+    """
     labels = list(labels)
     problems = list(problems)
+    texts = list(texts) if texts is not None else None
+    if texts is not None and len(texts) != n:
+        raise ValueError(f"{len(texts)} texts for {n} requests")
     seen: dict[int, dict] = {}
     for record in list(output) + list(errors):
         cid = str(record.get("custom_id"))
-        index = _index_of(cid, n)
+        index = index_of(cid, n)
         if index is None:
             problems.append(f"custom_id {cid!r} matches no request")
             continue
@@ -273,15 +292,22 @@ def join_results(n: int, labels, output, errors, problems=(), top_logprobs=None)
             predictions.append(make_prediction(i, labels, error=reason))
             continue
         response = normalize_completion(record["response"]["body"])
-        predictions.append(make_prediction(i, labels, response, top_logprobs=top_logprobs))
+        predictions.append(make_prediction(i, labels, response, top_logprobs=top_logprobs,
+                                           text=texts[i] if texts is not None else None,
+                                           aliases=aliases, structured=structured))
     return BatchResults(predictions, failures, problems)
 
 
 def run_batch(client, texts, labels, model: str, work_dir: str | Path, *, name: str = "eval",
               poll_seconds: float = 5.0, timeout: float | None = None, progress: bool = True,
               lang: str | None = None, examples=None, settings=None, force: bool = False,
-              **request_options) -> BatchResults:
-    """Build, submit (once: see ``submit_batch``), wait for, download and join a batch."""
+              aliases=None, sleep=time.sleep, **request_options) -> BatchResults:
+    """Build, submit (once: see ``submit_batch``), wait for, download and join a batch.
+
+    ``request_options`` go to ``classify.build_request`` (``structured=``,
+    ``logprobs=``...); ``sleep`` is the wait between polls (``scale_report.
+    batch_wait_options`` gives a no-op in replay mode).
+    """
     texts = list(texts)
     sdk = sdk_of(client)
     lines = build_batch_requests(texts, labels, model, sdk=sdk, lang=lang, examples=examples,
@@ -290,14 +316,15 @@ def run_batch(client, texts, labels, model: str, work_dir: str | Path, *, name: 
     batch = submit_batch(client, path, metadata={"name": name}, settings=settings,
                          work_dir=work_dir, force=force, verbose=progress)
     batch = wait_for_batch(client, batch.id, poll_seconds=poll_seconds, timeout=timeout,
-                           progress=progress)
+                           progress=progress, sleep=sleep)
     output, errors, problems = download_results(client, batch)
     if batch.status != "completed":
         problems.append(f"batch {batch.id} ended {batch.status}: {getattr(batch, 'errors', None)}")
     results = join_results(len(texts), labels, output, errors, problems,
-                           top_logprobs=request_options.get("top_logprobs"))
+                           top_logprobs=request_options.get("top_logprobs"), texts=texts,
+                           aliases=aliases, structured=request_options.get("structured"))
     results.batch = batch
     if results.failures or results.problems:
-        tqdm.write(f"batch {batch.id}: {len(results.failures)} of {len(texts)} requests failed, "
-                   f"{len(results.problems)} problems; see .failures and .problems")
+        print(f"batch {batch.id}: {len(results.failures)} of {len(texts)} requests failed, "
+              f"{len(results.problems)} problems; see .failures and .problems", file=sys.stderr)
     return results

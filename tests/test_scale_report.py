@@ -1,5 +1,7 @@
 """Helpers for notebook 07: batch polling options, failing requests, file order, completeness."""
 import time
+
+import pandas as pd
 import pytest
 
 from helpers import clients, config
@@ -69,3 +71,63 @@ def test_summary_counts_drops_only_the_timing():
     results = ClassificationResults([Prediction(0, "a", retries=2)], requests=1, seconds=1.5)
     counts = summary_counts(results)
     assert "seconds" not in counts and counts["retries"] == 2 and counts["requests"] == 1
+
+
+def test_batch_costs_price_the_same_tokens_at_standard_and_batch_prices():
+    from helpers.scale_report import BATCH_DISCOUNT, batch_costs
+
+    usage = {"n": 200, "prompt_tokens": 20_000, "completion_tokens": 200}
+    table = batch_costs(usage, ["gpt-5.4-mini", "sandbox-base", "no-such-model", "glm-4-9b"])
+    standard = (20_000 * 0.75 + 200 * 4.5) / 1e6 / 200 * 1000
+    assert table.loc["gpt-5.4-mini", "standard_per_1000"] == pytest.approx(standard)
+    assert table.loc["gpt-5.4-mini", "batch_per_1000"] == pytest.approx(standard * BATCH_DISCOUNT)
+    assert table.loc["sandbox-base", "batch_per_1000"] == 0
+    for unknown in ("no-such-model", "glm-4-9b"):  # no row, or a price nobody confirmed
+        assert table.loc[unknown, "standard_per_1000"] is pd.NA
+        assert table.loc[unknown, "batch_per_1000"] is pd.NA
+    assert table.loc["no-such-model", "currency"] is pd.NA  # one marker, not None beside NaN
+
+
+def test_batch_usage_sums_the_answered_records():
+    from helpers.scale_report import batch_usage
+
+    ok = {"custom_id": "req-0", "response": {"status_code": 200, "body": {
+        "usage": {"prompt_tokens": 7, "completion_tokens": 2}}}}
+    failed = {"custom_id": "req-1", "response": {"status_code": 404, "body": {"error": {}}}}
+    assert batch_usage([ok, ok, failed]) == {"n": 2, "prompt_tokens": 14, "completion_tokens": 4}
+
+
+def test_batch_support_yes_for_known_backends_and_a_reason_for_a_server_without_batches(tmp_path):
+    import openai
+
+    from helpers.scale_report import batch_support
+
+    sandbox_client = clients.openai_client(
+        config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sb"))
+    assert batch_support(sandbox_client) == (True, "")
+
+    class NoBatches:  # what an Ollama-like server answers on /v1/batches
+        base_url = "http://127.0.0.1:11434/v1/"
+
+        class batches:
+            @staticmethod
+            def list(limit):
+                import httpx2
+                request = httpx2.Request("GET", "http://127.0.0.1:11434/v1/batches")
+                raise openai.NotFoundError("404 page not found",
+                                           response=httpx2.Response(404, request=request), body=None)
+
+    ok, why = batch_support(NoBatches())
+    assert not ok and "HTTP 404" in why and "127.0.0.1:11434" in why
+
+
+def test_measure_throughput_reports_complete_ordered_runs_per_concurrency():
+    from helpers.scale_report import measure_throughput
+
+    frame = measure_throughput(TEXTS, LABELS, "zh", concurrencies=(1, 3), latency=0.01)
+    assert list(frame.index) == [1, 3]
+    assert (frame["requests"] == len(TEXTS)).all()
+    assert (frame[["lost", "duplicated", "misordered"]] == 0).all().all()
+    assert list(frame["ideal_requests_per_s"]) == [100.0, 300.0]
+    with pytest.raises(ValueError, match="distinct"):
+        measure_throughput(TEXTS + TEXTS[:1], LABELS)

@@ -253,9 +253,9 @@ def model_status(model: str, today: date | str | None = None,
     base = _base_model(model)
     row = lifecycle_for(model)
     derived = "" if base == model else f" (the base of {model})"
-    if row is None:
+    if row is None:  # an unknown id (e.g. "llama3.2:3b") is named as given, not split
         return ModelStatus(model, base, None, "unknown", None, None, None, (),
-                           f"{base}{derived}: no lifecycle information in the course's table; "
+                           f"{model}: no lifecycle information in the course's table; "
                            f"check the provider's deprecations page.")
     if row.provider == "sandbox":
         return ModelStatus(model, base, row.provider, "live", None, None, None, row.sources,

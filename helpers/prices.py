@@ -127,6 +127,14 @@ def training_cost_usd(billed_tokens: int, model: str) -> float | None:
     return training_cost(billed_tokens, model)
 
 
+def known_training_cost_usd(billed_tokens: int, model: str) -> float | None:
+    """``training_cost_usd``, or None for a model without a price row (e.g. a local server's)."""
+    try:
+        return training_cost_usd(billed_tokens, model)
+    except UnknownModelError:
+        return None
+
+
 def price_table(provider: str | None = None) -> pd.DataFrame:
     """The price table as a DataFrame; unconfirmed prices read "unknown"."""
     rows = [asdict(p) for p in PRICES if provider in (None, p.provider)]

@@ -25,6 +25,21 @@ from . import chat_format, prices, tokens
 from .fonts import use_cjk_font
 
 
+def counting_model(model: str) -> tuple[str, str]:
+    """``(model to count tokens with, a sentence saying so)`` for the run's model.
+
+    A model the course knows a tokenizer for counts with its own encoding. Any
+    other (a ``compatible`` server's model, say) is counted as OpenAI's default
+    fine-tuning base is, and the sentence says that this is an estimate.
+    """
+    try:
+        return model, f"{model}: counted with its own encoding, {tokens.encoding_name(model)}"
+    except KeyError:
+        stand_in = prices.default_model("openai", "fine-tune")
+        return stand_in, (f"{model}: no tokenizer known to the course; tokens are counted as for "
+                          f"{stand_in} ({tokens.encoding_name(stand_in)}), an estimate")
+
+
 def encoding_table(models: Iterable[str]) -> pd.DataFrame:
     """Encoding and longest accepted training example for each model."""
     rows = [{"model": m, "encoding": tokens.encoding_name(m),

@@ -103,6 +103,7 @@ def test_warns_when_shutdown_is_soon_and_not_when_far_or_unknown():
     assert not live.warning and not caught
     other, caught = _check("llama3.2:3b")  # a compatible server's model: reported, not warned
     assert other.state == "unknown" and other.provider is None and not caught
+    assert other.message.startswith("llama3.2:3b: no lifecycle information")
     sandbox, caught = _check("sandbox-base", "fine-tune")
     assert sandbox.state == "live" and not caught
 

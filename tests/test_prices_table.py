@@ -55,3 +55,11 @@ def test_cost_table_over_epochs_and_models():
 def test_zhipu_token_estimate_is_labelled():
     est = prices.zhipu_token_estimate([{"messages": [{"role": "user", "content": "一二三四五六七八"}]}])
     assert est["tokens"] == 5 and est["is_estimate"] and "1.6" in est["method"]
+
+
+def test_known_training_cost_is_none_for_unpriced_or_non_usd_models():
+    assert prices.known_training_cost_usd(1_000_000, "gpt-4o-mini-2024-07-18") == 3.0
+    assert prices.known_training_cost_usd(1_000_000, "llama3.2:3b") is None
+    assert prices.known_training_cost_usd(1_000_000, "glm-4-flash") is None
+    with pytest.raises(prices.UnknownModelError):
+        prices.training_cost_usd(1_000_000, "llama3.2:3b")

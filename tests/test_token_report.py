@@ -88,3 +88,12 @@ def test_histogram_returns_a_closed_figure_with_the_legend_outside_the_axes():
     fig.canvas.draw()
     legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
     assert legend.x0 >= axes.x1  # never over the bars
+
+
+def test_counting_model_keeps_known_models_and_names_a_stand_in_for_others():
+    assert T.counting_model("gpt-3.5-turbo-0125") == (
+        "gpt-3.5-turbo-0125", "gpt-3.5-turbo-0125: counted with its own encoding, cl100k_base")
+    model, note = T.counting_model("llama3.2:3b")
+    assert model == prices.default_model("openai", "fine-tune")
+    assert tokens.encoding_name(model) == "o200k_base"
+    assert note.startswith("llama3.2:3b: no tokenizer known") and "estimate" in note

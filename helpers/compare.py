@@ -108,9 +108,14 @@ def _money(value, currency: str) -> str:
     return f"${value:,.4f}" if currency == "USD" else f"{value:,.4f} {currency}"
 
 
+def _latency(seconds: float) -> str:
+    # to 0.1 s: finer digits are noise between runs (and in-process answers are all "< 0.1 s")
+    return "< 0.1 s" if seconds < 0.1 else f"{seconds:.1f} s"
+
+
 def shown(table: pd.DataFrame) -> pd.DataFrame:
     """``decision_table`` as people read it: shares as %, money with its currency,
-    latency in ms, one marker (—) for anything missing or unpriced."""
+    latency to 0.1 s, one marker (—) for anything missing or unpriced."""
     out = pd.DataFrame(index=table.index)
 
     def each(col, fmt):
@@ -123,7 +128,7 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
                                        zip(table["cost_per_1000"], table["currency"])]
     out["one-time training"] = [_money(v, c) for v, c in
                                 zip(table["training_cost"], table["currency"])]
-    out["median latency"] = each("latency_s", lambda v: f"{v * 1000:.2f} ms")
+    out["median latency"] = each("latency_s", _latency)
     out["priced as"] = table["priced_as"]
     return out
 

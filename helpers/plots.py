@@ -140,10 +140,11 @@ def before_after(before: dict, after: dict, names=("before", "after"),
 def reliability_diagram(table: pd.DataFrame, title: str = "Reliability diagram"):
     """Accuracy per confidence bin against the diagonal, from ``metrics.reliability_table``.
 
-    Top: one bar per bin at its accuracy (empty bins have none), the count of
-    predictions written above each bar, and the mean confidence as a dot (the
-    diagonal is perfect calibration). Bottom: how many predictions fall in each
-    bin, so a bar resting on 3 predictions is not read like one on 100.
+    Top: one bar per bin at its accuracy (empty bins have none) and the mean
+    confidence as a dot (the diagonal is perfect calibration). Bottom: how many
+    predictions fall in each bin, written on each bar, so a bar resting on 3
+    predictions is not read like one on 100. (The counts sit below, not on the
+    accuracy bars, where the confidence dots would cover them.)
     """
     use_cjk_font()
     bins = table[table["low"].notna()]
@@ -158,9 +159,8 @@ def reliability_diagram(table: pd.DataFrame, title: str = "Reliability diagram")
                                    gridspec_kw={"height_ratios": [3, 1]})
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1,
             label="perfectly calibrated")
-    bars = ax.bar(centre[filled], acc[filled], width=width[filled] * 0.9, color="tab:blue",
-                  alpha=0.8, label="accuracy in the bin")
-    ax.bar_label(bars, labels=[f"n={n}" for n in counts[filled]], fontsize=8, padding=2)
+    ax.bar(centre[filled], acc[filled], width=width[filled] * 0.9, color="tab:blue",
+           alpha=0.8, label="accuracy in the bin")
     ax.scatter(centre[filled], conf[filled], color="tab:orange", zorder=3, s=18,
                label="mean confidence in the bin")
     ax.set_xlim(0, 1)
@@ -168,7 +168,9 @@ def reliability_diagram(table: pd.DataFrame, title: str = "Reliability diagram")
     ax.set_ylabel("accuracy")
     ax.grid(alpha=0.3)
     ax.set_title(title)
-    ax_n.bar(centre, counts, width=width * 0.9, color="tab:grey")
+    count_bars = ax_n.bar(centre, counts, width=width * 0.9, color="tab:grey")
+    ax_n.bar_label(count_bars, labels=[str(n) if n else "" for n in counts], fontsize=8, padding=1)
+    ax_n.set_ylim(0, max(1, counts.max()) * 1.3)
     ax_n.set_ylabel("predictions")
     ax_n.set_xlabel("confidence (probability of the predicted label)")
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3, frameon=False,

@@ -127,7 +127,10 @@ def test_decision_table_at_another_models_prices_and_unknown_prices():
     assert shown.loc["zero-shot", "cost / 1,000 predictions"] == compare.MISSING
     assert shown.loc["zero-shot", "one-time training"] == "0.0000 CNY"
     assert shown.loc["few-shot", "accuracy"] == "100.0%"
-    assert shown.loc["few-shot", "median latency"] == "25.00 ms"
+    assert shown.loc["few-shot", "median latency"] == "< 0.1 s"
+    slow = compare.decision_table(TRUTH, {"x": compare.Approach(
+        usage_results(["a"] * 4, 1, latency=0.5), "gpt-4o-mini", "zero_shot")})
+    assert compare.shown(slow).loc["x", "median latency"] == "1.2 s"  # median of 0.5..2.0
 
 
 def test_decision_figures_use_the_summary_keys():

@@ -14,8 +14,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import nbformat
-
 # A path continues until whitespace, a quote, a bracket, a colon or an ANSI escape.
 _TAIL = r"[^\s'\"`<>()\[\]{},;:|\x1b]*"
 
@@ -80,6 +78,8 @@ def relative_notebook(path: Path, base, source: Path | None = None, also=None) -
 
     ``also`` is applied to the same text first (the runner passes the key redactor).
     """
+    import nbformat
+
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     roots = known_roots(base)

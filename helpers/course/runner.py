@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import config, secrets
 from .dataset import CheckedDataset, DatasetError, check_dataset
-from .kernels import KERNEL, LOGS_DIR, Kernels
+from .kernels import KERNEL, LOGS_DIR, Kernels, cell_count as _notebook_cells
 from .paths import relative, relative_notebook, relative_text
 from .progress import HEARTBEAT_SECONDS, NotebookProgress, say
 from .results import FINE_TUNING_AVAILABLE, headline, merged_results, read_results
@@ -148,9 +148,7 @@ def _failure(err, notebook: Path, output: Path, out: Path) -> dict:
 
 def cell_count(notebook: Path) -> int:
     """Cells of the executed notebook: the notebook's own plus papermill's parameters cell."""
-    import nbformat
-
-    return len(nbformat.read(notebook, as_version=4).cells) + 1
+    return _notebook_cells(notebook) + 1
 
 
 def execute(notebook: Path, output: Path, params: dict, *, cwd: Path | None = None, km=None,
@@ -158,10 +156,14 @@ def execute(notebook: Path, output: Path, params: dict, *, cwd: Path | None = No
     """Run one notebook with papermill in this interpreter's kernel (``km``: one already started)."""
     import papermill
 
+    # papermill would rewrite the whole output notebook before and after every cell (about
+    # 25 ms each, a fifth of a course run); the heartbeat shows progress, so it is written
+    # once at the end, or when a cell fails.
     papermill.execute_notebook(str(notebook), str(output), parameters=params,
                                kernel_name=KERNEL, language="python",
                                cwd=str(cwd or notebook.parent), progress_bar=False,
-                               log_output=False, km=km, on_cell_start=on_cell_start)
+                               log_output=False, request_save_on_cell_execute=False,
+                               km=km, on_cell_start=on_cell_start)
 
 
 def _headline(work: Path, notebook: Path) -> str:

@@ -114,8 +114,6 @@ def test_zero_shot_on_a_compatible_server_end_to_end(tmp_path, served):
     assert key not in "".join(server_log)
 
 
-@pytest.mark.xfail(strict=True, reason="phase 2: notebook 01's Zhipu-SDK cell runs on any backend "
-                   "but openai, and fails on compatible; it must run only for sandbox and zhipu")
 def test_notebook_01_as_committed_on_a_compatible_server(tmp_path, served):
     """kernels + server: the real notebook 01 on the compatible backend."""
     url, _ = served

@@ -139,7 +139,7 @@ def _words(*alts: str) -> str:
     return "|".join(a.replace("'", "['’]") for a in alts)
 
 
-_BOUNDARY = re.compile(r"[，。；！？,.;!?\n]")
+_BOUNDARY = re.compile(r"[，。；！？：,.;!?:\n]")
 _CONTRAST = re.compile(_words(r"\bbut\b", r"\bhowever\b", r"\bactually\b", r"\brather\b(?! than)",
                               r"\binstead\b(?! of)", r"\byet\b", "但是", "但", "不过", "然而", "而是",
                               "其实", "实际上"))

@@ -61,6 +61,7 @@ ZH_CASES = [
 
 EN_CASES = [
     ("Sports", "Sports"),
+    ("Neither World nor Sci/Tech: it is Sports.", "Sports"),  # a colon ends the negation's reach
     ("The answer is: **Sports**", "Sports"),
     ("Category: Business, Finance", "Business, Finance"),
     ("business,finance", "Business, Finance"),

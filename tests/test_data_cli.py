@@ -17,7 +17,7 @@ def write(path, rows):
 def test_clean_file_exits_0(tmp_path, capsys):
     path = write(tmp_path / "ok.jsonl", [{"text": "Hat trick!", "label": "hockey"},
                                          {"text": "Bases loaded walk.", "label": "baseball"}])
-    assert main(["validate", str(path), "--kind", "table", "--labels", "hockey,baseball"]) == 0
+    assert main(["validate", str(path), "--kind", "table", "--labels", "hockey", "baseball"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out == [f"{path}: 2 records, no problems"]
 
@@ -75,3 +75,12 @@ def test_runs_as_a_module(tmp_path):
         f"{path}:1: example_missing_assistant_message: no assistant message",
         f"{path}:1: too_few_examples: 0 of 1 records are usable examples; the fine-tuning "
         "service needs at least 10"]
+
+
+def test_a_label_may_contain_a_comma(tmp_path, capsys):
+    path = write(tmp_path / "comma.jsonl", [{"text": "Shares rallied.", "label": "Business, Finance"},
+                                            {"text": "A late goal.", "label": "Sports"}])
+    assert main(["validate", str(path), "--kind", "table", "--labels", "Business, Finance",
+                 "Sports"]) == 0
+    assert main(["validate", str(path), "--kind", "table", "--labels", "Business", "Sports"]) == 1
+    assert "unknown_label" in capsys.readouterr().out

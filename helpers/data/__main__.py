@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--kind", choices=KINDS, help="chat, legacy or table (default: inferred)")
     v.add_argument("--text-field", default="text")
     v.add_argument("--label-field", default="label")
-    v.add_argument("--labels", nargs="+", help="allowed labels (space- or comma-separated)")
+    v.add_argument("--labels", nargs="+", help="allowed labels, one per argument (quote a label that has spaces or commas: --labels \"Business, Finance\" Sports)")
     v.add_argument("--model", default=DEFAULT_MODEL, help="model whose example-length limit applies")
     v.add_argument("--min-examples", type=int, default=None,
                    help="fewest usable examples (default: 10 for chat and legacy, off for tables)")
@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
 def _validate(args) -> int:
     labels = None
     if args.labels:
-        labels = [x.strip() for arg in args.labels for x in arg.split(",") if x.strip()]
+        labels = [x.strip() for x in args.labels if x.strip()]  # a label may contain commas
     try:
         _, report = validate_file(args.path, args.kind, text_field=args.text_field,
                                   label_field=args.label_field, labels=labels, model=args.model,

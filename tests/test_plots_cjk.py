@@ -128,3 +128,10 @@ def test_coverage_plot_has_one_line_per_curve(tmp_path):
     _draw(fig, tmp_path)
     (line,) = fig.axes[0].lines
     assert list(line.get_ydata()) == pytest.approx([1.0, 0.5, 2 / 3])
+
+
+def test_emoji_labels_fall_back_to_the_emoji_font(tmp_path):
+    assert fonts.register_emoji_font() == "Noto Emoji"
+    fig = plots.class_distribution(["🎮 Games", "🎮 Games", "体育 ⚽", "Money, markets"],
+                                   title="类别 🎮")
+    _draw(fig, tmp_path)  # a missing glyph would be an error here

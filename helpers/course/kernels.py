@@ -7,8 +7,8 @@ instead hands papermill a kernel it started itself (``papermill.execute_notebook
 passes ``km=`` through to nbclient, which then leaves the kernel alone):
 
 - its stdout and stderr go to ``LOGS_DIR/<notebook>.log`` in the run directory;
-- the kernel of notebook N+1 starts while notebook N runs, and imports the
-  modules N+1's cells import (``warm_modules``; silently, before its first
+- the kernels of notebooks N+1 and N+2 start while notebook N runs, and import
+  the modules their cells import (``warm_modules``; silently, before its first
   cell, so execution counts and outputs do not change), so on a 2-core
   machine the next notebook does not wait for Python to start;
 - it is stopped with a plain shutdown request (atexit handlers such as a
@@ -28,6 +28,9 @@ KERNEL = "python3"
 LOGS_DIR = "logs"
 WARMUP = "helpers.course.warmup"
 STOP_WAIT_SECONDS = 5.0
+# Kernels started ahead of the notebook that runs: two, because a short notebook (03, 05:
+# 2 s) ends before the next kernel has imported its modules (3-4 s) when only one is.
+LOOKAHEAD = 2
 # As nbclient does for the kernels it starts: no IPython history database, which two
 # kernels running at once would otherwise share.
 NO_HISTORY = "--HistoryManager.hist_file=:memory:"
@@ -161,7 +164,8 @@ class Kernel:
 
 
 class Kernels:
-    """Kernels for notebooks run in order: ``take(i)`` gives notebook i's kernel and starts i+1's."""
+    """Kernels for notebooks run in order: ``take(i)`` gives notebook i's kernel and starts the
+    next ``LOOKAHEAD`` ones."""
 
     def __init__(self, notebooks: list[Path], cwd: Path, log_dir: Path, backend: str | None):
         self.notebooks = notebooks
@@ -192,7 +196,8 @@ class Kernels:
 
     def take(self, i: int) -> Kernel:
         kernel = self._start(i)
-        self.prestart(i + 1)
+        for ahead in range(1, LOOKAHEAD + 1):
+            self.prestart(i + ahead)
         return kernel
 
     def release(self, i: int) -> None:

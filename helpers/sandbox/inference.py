@@ -1,65 +1,64 @@
 """Chat completions: pick an answer from a probability distribution over candidates.
 
-The base model's candidates are the labels in the prompt, scored by
+The base model's candidates are the labels ``reading`` finds in the request
+(or the ``candidates`` a JSON-schema or tool enum gives), scored by
 ``lexicon``; a fine-tuned model's candidates are the classes it was trained on,
-scored by its classifier. The answer is always the most probable candidate
-(greedy: ``temperature`` is accepted but does not sample). Per-token logprobs
-follow from the candidate distribution: the probability of an answer token is
-the mass of the candidates that share the answer's tokens so far.
+scored by its classifier (restricted to, or extended by, ``candidates``). The
+answer is always the most probable candidate (greedy: ``temperature`` is
+accepted but does not sample). Per-token logprobs follow from the candidate
+distribution: the probability of an answer token is the mass of the
+candidates that share the answer's tokens so far.
 """
 from __future__ import annotations
 
 import math
 
-from ..prompts import parse_prompt
 from ..tokens import chat_example_tokens
-from . import lexicon
-from .validation import input_text
+from . import lexicon, reading
 
-FALLBACK_ANSWER = ("I am the sandbox base model: I can only answer the course's classification "
-                   "prompts, and I could not find the categories in this one.")
+FALLBACK_ANSWER = ("I am the sandbox base model, a text classifier: I could not find the "
+                   "candidate labels in this request. List them (for example 'Categories: "
+                   "a, b, c', or one per line) or give them as a JSON-schema enum.")
 
 
-def last_user_text(messages: list[dict]) -> str:
-    for m in reversed(messages):
-        if m.get("role") == "user":
-            content = m.get("content")
-            if isinstance(content, list):
-                return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-            return content or ""
+def last_user_text(messages) -> str:
+    for m in reversed(messages or []):
+        if isinstance(m, dict) and m.get("role") == "user":
+            return reading.message_text(m.get("content"))
     return ""
 
 
-def base_distribution(messages, candidates=None) -> dict[str, float] | None:
-    """{label: probability} from the prompt's labels, or None if the prompt is not parseable.
-
-    ``candidates`` (a JSON-schema or tool enum) override the labels read from the prompt.
-    """
-    parsed = parse_prompt(last_user_text(messages))
-    if candidates:
-        labels = list(dict.fromkeys(candidates))
-        text = parsed.text if parsed is not None else last_user_text(messages)
-        scores = lexicon.score_labels(labels, text)
-        return dict(zip(labels, lexicon.probabilities(scores)))
-    if parsed is None or not parsed.labels:
+def _clean(candidates) -> list[str] | None:
+    if candidates is None:
         return None
-    labels = list(dict.fromkeys(parsed.labels))
-    scores = lexicon.score_labels(labels, parsed.text)
-    if parsed.examples:
-        votes = lexicon.example_votes(labels, parsed.text, parsed.examples)
+    return list(dict.fromkeys(str(c) for c in candidates)) or None
+
+
+def base_distribution(messages, candidates=None) -> dict[str, float] | None:
+    """{label: probability} over the labels read from the request, or None if it has none.
+
+    ``candidates`` (a JSON-schema or tool enum) replace the labels read from the prompt.
+    """
+    read = reading.read(messages, candidates=_clean(candidates))
+    if not read.labels:
+        return None
+    labels = list(read.labels)
+    scores = lexicon.score_labels(labels, read.text)
+    if read.examples:
+        votes = lexicon.example_votes(labels, read.text, read.examples)
         scores = [s + v for s, v in zip(scores, votes)]
-    probs = lexicon.probabilities(scores)
-    return dict(zip(labels, probs))
+    return dict(zip(labels, lexicon.probabilities(scores)))
 
 
 def classifier_distribution(model, messages, candidates=None) -> dict[str, float]:
-    probs = model.predict_proba([input_text(last_user_text(messages))])[0]
-    dist = dict(zip(model.classes, probs.tolist()))
-    if candidates:  # only these answers are allowed: renormalise over them
-        dist = {c: dist.get(c, 0.0) for c in dict.fromkeys(candidates)}
-        total = sum(dist.values())
-        dist = {c: p / total for c, p in dist.items()} if total > 0 else dist
-    return dist
+    """{label: probability} from a fine-tuned model, over its classes or over ``candidates``.
+
+    With ``candidates`` the distribution covers exactly those labels: labels the
+    model was trained on keep their learned scores, new ones get only what the
+    base model's knowledge gives them (``classifier.SoftmaxModel.distribution``).
+    """
+    text = reading.input_text(last_user_text(messages))
+    return model.distribution(text, _clean(candidates))
 
 
 def pick(dist: dict[str, float]) -> str:

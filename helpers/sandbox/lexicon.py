@@ -1,15 +1,14 @@
 """The zero-shot base model: candidate labels scored with a general lexicon.
 
-``sandbox-base`` is not a language model. It reads the candidate labels and the
-text from a course prompt (``helpers.prompts.parse_prompt``), maps every label
-to a general topic (or a sentiment scale) through a synonym table, and scores
+``sandbox-base`` is not a language model. Given the candidate labels and the
+text (``reading`` finds them in any prompt), it maps every label to a general
+topic (or a sentiment scale) through a synonym table, and scores
 it by how many of that topic's keywords occur in the text, plus a small bonus
 for characters the label itself shares with the text. Highest score wins; ties
 go to the label listed first. The lexicon is written from general knowledge,
 not from any dataset, so the answer depends only on the request.
 
-In-context examples: when the prompt carries few-shot examples (the format of
-``helpers.prompts.classification_prompt(..., examples=...)``), each example
+In-context examples: when the request carries few-shot examples, each example
 also votes for its own label, weighted by the character-bigram overlap
 (Jaccard) between the example's text and the text to classify. This
 nearest-neighbour reading of the examples is the sandbox's honest stand-in
@@ -19,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 # topic -> (synonyms a label may use, keywords that suggest the topic)
 TOPICS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -105,16 +105,52 @@ NEGATIVE = ("bad", "terrible", "awful", "poor", "broke", "broken", "waste", "dis
             "does not work", "not work", "never", "差", "失望", "退货", "垃圾", "坏")
 SENTIMENT_LABELS = {"positive": 1.0, "negative": -1.0, "neutral": 0.0, "正面": 1.0,
                     "负面": -1.0, "中性": 0.0, "good": 1.0, "bad": -1.0}
+POSITIVE_LABELS = ("positive", "pos", "good", "正面", "积极", "好评", "满意", "喜欢", "like",
+                   "👍", "😀", "😊", "🙂", "😃", "❤", "❤️")
+NEGATIVE_LABELS = ("negative", "neg", "bad", "负面", "消极", "差评", "不满意", "不喜欢", "dislike",
+                   "👎", "😞", "😠", "🙁", "😡", "💔")
+NEUTRAL_LABELS = ("neutral", "mixed", "中性", "中立", "一般", "😐")
 _WORD = re.compile(r"[a-z0-9']+")
-_STARS = re.compile(r"^\s*([1-5])(\s*(stars?|星))?\s*$", re.I)
+_STARS = re.compile(r"^\s*([1-5])(\s*(stars?|星|分)|\s*/\s*5|\s+out of\s+5)?\s*$", re.I)
+_STAR_CHARS = re.compile(r"^\s*([★⭐]\ufe0f?){1,5}\s*$")
+_EDGE = re.compile(r"^[\W_]+|[\W_]+$")
 
 
 def _norm(s: str) -> str:
-    return s.strip().lower()
+    """A label as the lexicon matches it: lower case, emoji and punctuation trimmed at the edges."""
+    low = s.strip().lower()
+    return _EDGE.sub("", low) or low
 
 
+def star_value(label: str) -> int | None:
+    """1-5 for a star-rating label ("4", "4 stars", "4星", "★★★★"), else None."""
+    m = _STARS.match(label)
+    if m:
+        return int(m.group(1))
+    if _STAR_CHARS.match(label):
+        return sum(c in "★⭐" for c in label)
+    return None
+
+
+def sentiment_value(label: str) -> float | None:
+    """+1 / -1 / 0 for a sentiment label ("Positive 😀", "负面", "👎"), else None."""
+    key = _norm(label)
+    if key in SENTIMENT_LABELS:
+        return SENTIMENT_LABELS[key]
+    raw = label.strip().lower()
+    for value, names in ((-1.0, NEGATIVE_LABELS), (1.0, POSITIVE_LABELS), (0.0, NEUTRAL_LABELS)):
+        if any((n in raw) if not n.isascii() else re.search(rf"(?<![a-z]){n}(?![a-z])", raw)
+               for n in names):
+            if value == 1.0 and re.search(r"\b(?:not|non)[ -]?positive|不满意|不喜欢", raw):
+                continue
+            return value
+    return None
+
+
+@lru_cache(maxsize=4096)
 def topic_of(label: str) -> str | None:
-    """The lexicon topic a label names, by exact synonym, then by containment."""
+    """The lexicon topic a label names, by exact synonym, then by containment
+    (whole words for English synonyms, so "art" is not found in "smartphones")."""
     lab = _norm(label)
     for topic, (synonyms, _) in TOPICS.items():
         if lab in synonyms:
@@ -122,7 +158,9 @@ def topic_of(label: str) -> str | None:
     best = None
     for topic, (synonyms, _) in TOPICS.items():
         for syn in synonyms:
-            if len(syn) >= 2 and syn in lab and (best is None or len(syn) > best[1]):
+            found = (re.search(rf"(?<![a-z]){re.escape(syn)}(?![a-z])", lab) if syn.isascii()
+                     else syn in lab)
+            if len(syn) >= 2 and found and (best is None or len(syn) > best[1]):
                 best = (topic, len(syn))
     return best[0] if best else None
 
@@ -146,26 +184,67 @@ def sentiment(text: str) -> float:
     return 0.0 if pos + neg == 0 else (pos - neg) / (pos + neg)
 
 
-def score_labels(labels: list[str], text: str) -> list[float]:
-    """One score per candidate label (higher is more likely)."""
-    low = text.lower()
-    tokens = set(_WORD.findall(low))
-    stars = [_STARS.match(lab) for lab in labels]
-    if labels and all(stars):
-        target = 3.0 + 2.0 * sentiment(text)  # polarity -1..1 -> 1..5 stars
-        return [-abs(int(m.group(1)) - target) for m in stars]
-    scores = []
+@lru_cache(maxsize=256)
+def _plan(labels: tuple[str, ...]):
+    """How each label is scored: ("stars", values) for a star scale, else one entry per
+    label: ("sentiment", value) or ("topic", token words, substring words, label chars)."""
+    stars = [star_value(lab) for lab in labels]
+    if labels and all(v is not None for v in stars):
+        return "stars", tuple(stars)
+    entries = []
     for lab in labels:
-        key = _norm(lab)
-        if key in SENTIMENT_LABELS:
-            scores.append(-abs(SENTIMENT_LABELS[key] - sentiment(text)) * 2)
+        value = sentiment_value(lab)
+        if value is not None:
+            entries.append(("sentiment", value))
             continue
         topic = topic_of(lab)
-        score = float(_count(low, TOPICS[topic][1], tokens)) if topic else 0.0
-        chars = {c for c in key if not c.isspace() and not c.isascii()}
-        score += 0.3 * sum(c in low for c in chars) / max(len(chars), 1)
-        scores.append(score)
-    return scores
+        words = {w.lower() for w in TOPICS[topic][1]} if topic else set()
+        token_words = frozenset(w for w in words if w.isascii() and " " not in w)
+        grams = frozenset(w for w in words if not w.isascii())  # found among the text's n-grams
+        phrases = tuple(sorted(w for w in words if w.isascii() and " " in w))
+        chars = frozenset(c for c in _norm(lab) if not c.isspace() and not c.isascii())
+        entries.append(("topic", token_words, grams, phrases, chars))
+    return "labels", tuple(entries)
+
+
+def _gram_lengths(plan) -> tuple[int, ...]:
+    lengths = {len(w) for e in plan if e[0] == "topic" for w in e[2]}
+    return tuple(sorted(lengths | ({1} if any(e[0] == "topic" and e[4] for e in plan) else set())))
+
+
+def score_matrix(labels, texts) -> list[list[float]]:
+    """``score_labels`` for many texts at once (one row per text): the label plan is built once."""
+    kind, plan = _plan(tuple(labels))
+    lengths = _gram_lengths(plan) if kind == "labels" else ()
+    rows = []
+    for text in texts:
+        if kind == "stars":
+            target = 3.0 + 2.0 * sentiment(text)  # polarity -1..1 -> 1..5 stars
+            rows.append([-abs(v - target) for v in plan])
+            continue
+        low = text.lower()
+        tokens = set(_WORD.findall(low))
+        # Every substring of the lengths the keywords have: set lookups instead of scans.
+        grams = set() if low.isascii() else {low[i:i + n] for n in lengths
+                                             for i in range(len(low) - n + 1)}
+        polarity, row = None, []
+        for entry in plan:
+            if entry[0] == "sentiment":
+                polarity = sentiment(text) if polarity is None else polarity
+                row.append(-abs(entry[1] - polarity) * 2)
+                continue
+            _, token_words, keyword_grams, phrases, chars = entry
+            score = float(len(token_words & tokens) + len(keyword_grams & grams)
+                          + sum(p in low for p in phrases))
+            score += 0.3 * len(chars & grams) / max(len(chars), 1)
+            row.append(score)
+        rows.append(row)
+    return rows
+
+
+def score_labels(labels: list[str], text: str) -> list[float]:
+    """One score per candidate label (higher is more likely)."""
+    return score_matrix(labels, [text])[0]
 
 
 EXAMPLE_WEIGHT = 6.0
@@ -187,7 +266,10 @@ def example_votes(labels: list[str], text: str, examples) -> list[float]:
     return [EXAMPLE_WEIGHT * votes[lab] for lab in labels]
 
 
-def probabilities(scores: list[float], sharpness: float = 1.5) -> list[float]:
+SHARPNESS = 1.5  # logit = SHARPNESS x score: how confident the base model is
+
+
+def probabilities(scores: list[float], sharpness: float = SHARPNESS) -> list[float]:
     """A softmax over scores: the base model's (uncalibrated) confidence."""
     top = max(scores)
     exps = [math.exp(sharpness * (s - top)) for s in scores]

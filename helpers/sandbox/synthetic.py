@@ -41,10 +41,18 @@ def headlines(n: int, seed: int = 0, labels=None) -> list[tuple[str, str]]:
     return out
 
 
-def chat_jsonl(pairs, labels=None) -> bytes:
-    """Chat fine-tuning JSONL built with the course prompt."""
-    from ..prompts import messages
+def prompt(text: str, labels) -> str:
+    """A plain classification prompt of the sandbox's own (not the course's template)."""
+    listed = "\n".join(f"- {label}" for label in labels)
+    return f"把下面的新闻标题归入一个类别。\n类别：\n{listed}\n\n标题：{text}\n类别："
 
+
+def messages(text: str, labels) -> list[dict]:
+    return [{"role": "user", "content": prompt(text, labels)}]
+
+
+def chat_jsonl(pairs, labels=None) -> bytes:
+    """Chat fine-tuning JSONL: ``prompt`` as the user message, the label as the reply."""
     labels = list(labels or WORDS)
     lines = [json.dumps({"messages": messages(text, labels)
                          + [{"role": "assistant", "content": label}]}, ensure_ascii=False)

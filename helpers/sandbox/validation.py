@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .. import chat_format
 from ..chat_format import MIN_EXAMPLES, flatten_content  # noqa: F401  (MIN_EXAMPLES: callers)
-from ..prompts import parse_prompt
+from . import reading
 
 MAX_EXAMPLE_TOKENS = 65_536
 LEGACY_SEPARATORS = (" ->", "\n\n###\n\n", "\n\n===\n\n", "\n\n&&&\n\n", "\n\n@@@\n\n", "->")
@@ -39,9 +39,8 @@ class Example:
 
 
 def input_text(user_message: str) -> str:
-    """What the classifier reads from a user message: the prompt's text part if parseable."""
-    parsed = parse_prompt(user_message)
-    return parsed.text if parsed else user_message
+    """What the classifier reads from a user message: the text to classify (``reading``)."""
+    return reading.input_text(user_message)
 
 
 def _reply(message: dict) -> str:

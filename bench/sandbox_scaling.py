@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import clients, config, prompts  # noqa: E402
+from helpers import clients, config  # noqa: E402
 from helpers.sandbox import synthetic  # noqa: E402
 
 LABELS = list(synthetic.WORDS)
@@ -36,7 +36,7 @@ def fine_tune_seconds(client, n: int) -> tuple[float, str]:
 
 
 def chat_ms(client, model: str, calls: int = 300) -> float:
-    questions = [prompts.messages(t, LABELS) for t, _ in synthetic.headlines(calls, seed=7)]
+    questions = [synthetic.messages(t, LABELS) for t, _ in synthetic.headlines(calls, seed=7)]
     client.chat.completions.create(model=model, messages=questions[0])  # load the weights once
     start = time.perf_counter()
     for q in questions:

@@ -1,15 +1,34 @@
-"""The fine-tuned models: char n-gram softmax regression trained by mini-batch SGD.
+"""The fine-tuned models: the base model's knowledge plus a TF-IDF softmax regression.
 
-Features come from scikit-learn's ``HashingVectorizer`` (no fitted vocabulary),
-chosen by script, as is usual for text classification: Chinese text (at least a
-fifth CJK characters) gives character 1-3 grams, since it has no spaces between
-words; other text gives word 1-2 grams plus within-word character 2-5 grams.
-Counts are damped with log(1 + n) and each row is l2-normalised. The linear model is a small multinomial softmax
-regression written in numpy rather than ``SGDClassifier``: chat completions
-with ``logprobs`` must report true class probabilities that sum to one, and
-training must expose each step's loss and accuracy for the results file,
-events and checkpoints. Each step only touches the weight rows of features
-present in its batch, so an epoch costs time linear in the data.
+A fine-tuned model starts as ``sandbox-base`` and learns from the training
+file, as a fine-tuned LLM starts from its base model:
+
+    logit(class c | text) = prior_c * base_score_c(text) + bias_c + w_c . tfidf(text)
+
+``base_score_c`` is the base model's own lexicon score for the label (the
+score ``sandbox-base`` turns into its zero-shot answer), ``prior_c`` starts at
+the base model's sharpness and ``bias`` and ``w`` at zero, so before the first
+step the model answers exactly like the base model. Training (mini-batch SGD)
+learns ``w`` and ``bias``, and also ``prior_c``, slowly: where the lexicon
+helps it is kept, where it misleads it is turned down.
+
+Features are what a TF-IDF pipeline uses, chosen by script: character 1-3
+grams for Chinese text (at least a fifth CJK characters), word 1-2 grams plus
+within-word character 2-5 grams for other text, hashed with scikit-learn's
+``HashingVectorizer`` into one block each. Counts become 1 + log(count),
+times the inverse document frequency learned from the training file; each
+block is l2-normalised and the blocks are combined with fixed weights
+(``BLOCK_WEIGHTS``), so a long text's many character n-grams do not drown
+its words. The model keeps only the
+n-grams its training file contained (its vocabulary), like a fitted
+``TfidfVectorizer``.
+
+The linear model is written in numpy rather than ``SGDClassifier``: chat
+completions with ``logprobs`` must report true class probabilities that sum
+to one, training must expose each step's loss and accuracy for the results
+file, events and checkpoints, and the examples are read in file order (see
+``train``). Each step touches only the weight rows of n-grams in its batch, so
+an epoch costs time linear in the data.
 """
 from __future__ import annotations
 
@@ -20,31 +39,38 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
 
-N_FEATURES = 2 ** 18
-BASE_LEARNING_RATE = 4.0
+from . import lexicon
+
+BLOCK_FEATURES = 2 ** 18          # hashed n-grams per block
+BLOCKS = ("zh_char_1_3", "word_1_2", "char_wb_2_5")
+BLOCK_WEIGHTS = (1.0, 1.3, 1.0)   # weight of each block once l2-normalised (words a bit more)
+BASE_LEARNING_RATE = 4.0          # SGD step per example at learning_rate_multiplier=1
+PRIOR_LEARNING_SHARE = 0.0125     # the prior weights learn at this share of the rate
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _hashing(analyzer: str, ngrams: tuple[int, int]) -> HashingVectorizer:
-    return HashingVectorizer(analyzer=analyzer, ngram_range=ngrams, n_features=N_FEATURES,
+    return HashingVectorizer(analyzer=analyzer, ngram_range=ngrams, n_features=BLOCK_FEATURES,
                              alternate_sign=False, norm=None, dtype=np.float32)
 
 
-_CHINESE = [_hashing("char", (1, 3))]
-_SPACED = [_hashing("word", (1, 2)), _hashing("char_wb", (2, 5))]
+_VECTORIZERS = (_hashing("char", (1, 3)), _hashing("word", (1, 2)), _hashing("char_wb", (2, 5)))
+
+
+def is_chinese(text: str) -> bool:
+    return len(_CJK.findall(text)) * 5 >= max(len(text), 1)
 
 
 def featurize(texts) -> sp.csr_matrix:
+    """Raw n-gram counts, one column block per vectorizer (ids stable across models)."""
     texts = list(texts)
-    chinese = [len(_CJK.findall(t)) * 5 >= max(len(t), 1) for t in texts]
+    chinese = [is_chinese(t) for t in texts]
     zh = [t if c else "" for t, c in zip(texts, chinese)]
     other = [t if not c else "" for t, c in zip(texts, chinese)]
-    x = sum(v.transform(zh) for v in _CHINESE) + sum(v.transform(other) for v in _SPACED)
-    x = x.tocsr()
-    np.log1p(x.data, out=x.data)
-    return normalize(x).astype(np.float32)
+    parts = [_VECTORIZERS[0].transform(zh), _VECTORIZERS[1].transform(other),
+             _VECTORIZERS[2].transform(other)]
+    return sp.hstack(parts, format="csr", dtype=np.float32)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -54,43 +80,137 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
+def document_frequency_idf(raw: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+    """Smoothed idf (scikit-learn's formula) of ``columns`` over the rows of ``raw``."""
+    df = np.bincount(raw.indices, minlength=raw.shape[1])[columns].astype(np.float64)
+    return (np.log((1.0 + raw.shape[0]) / (1.0 + df)) + 1.0).astype(np.float32)
+
+
 @dataclass
 class SoftmaxModel:
     classes: list[str]
-    weights: np.ndarray = field(repr=False)  # (N_FEATURES, n_classes), float32
-    bias: np.ndarray = field(repr=False)
+    vocab: np.ndarray = field(repr=False)    # sorted hashed n-gram ids the model knows (int64)
+    idf: np.ndarray = field(repr=False)      # (len(vocab),) float32
+    weights: np.ndarray = field(repr=False)  # (len(vocab), n_classes) float32
+    bias: np.ndarray = field(repr=False)     # (n_classes,)
+    prior: np.ndarray = field(repr=False)    # (n_classes,) weight of the base model's score
 
     @classmethod
-    def empty(cls, classes: list[str]) -> "SoftmaxModel":
+    def from_base(cls, classes) -> "SoftmaxModel":
+        """A model that knows no n-grams yet: it answers exactly like ``sandbox-base``."""
         k = len(classes)
-        return cls(list(classes), np.zeros((N_FEATURES, k), np.float32), np.zeros(k, np.float32))
+        return cls(list(classes), np.zeros(0, np.int64), np.zeros(0, np.float32),
+                   np.zeros((0, k), np.float32), np.zeros(k, np.float32),
+                   np.full(k, lexicon.SHARPNESS, np.float32))
 
-    def logits(self, x: sp.csr_matrix) -> np.ndarray:
-        cols, inv = np.unique(x.indices, return_inverse=True)
-        compact = sp.csr_matrix((x.data, inv, x.indptr), shape=(x.shape[0], len(cols)))
-        return compact @ self.weights[cols] + self.bias
+    empty = from_base
+
+    # ------------------------------------------------------------ features
+    def transform(self, raw: sp.csr_matrix) -> sp.csr_matrix:
+        """TF-IDF rows over the model's vocabulary (unknown n-grams dropped, as a fitted
+        vectorizer does): 1 + log(count), times idf, each block l2-normalised and weighted,
+        the row l2-normalised."""
+        raw = raw.tocsr()
+        pos = np.searchsorted(self.vocab, raw.indices)
+        pos = np.minimum(pos, max(len(self.vocab) - 1, 0))
+        known = (self.vocab[pos] == raw.indices) if len(self.vocab) else \
+            np.zeros(len(raw.indices), bool)
+        rows = np.repeat(np.arange(raw.shape[0]), np.diff(raw.indptr))[known]
+        cols = pos[known]
+        data = (1.0 + np.log(raw.data[known].astype(np.float64))) * self.idf[cols]
+        n, blocks = raw.shape[0], len(BLOCKS)
+        block = (self.vocab[cols] // BLOCK_FEATURES).astype(np.int64)
+        cell = rows * blocks + block
+        norms = np.sqrt(np.bincount(cell, weights=data * data, minlength=n * blocks))
+        w = np.asarray(BLOCK_WEIGHTS, dtype=np.float64)
+        total = np.sqrt(((norms > 0).reshape(n, blocks) * w * w).sum(axis=1))
+        data = data / norms[cell] * w[block] / np.maximum(total[rows], 1e-12)
+        return sp.csr_matrix((data.astype(np.float32), (rows, cols)),
+                             shape=(n, len(self.vocab)))
+
+    def base_scores(self, texts) -> np.ndarray:
+        return np.asarray(lexicon.score_matrix(self.classes, list(texts)), dtype=np.float64)
+
+    def logits(self, x: sp.csr_matrix, scores: np.ndarray) -> np.ndarray:
+        return np.asarray(x @ self.weights, dtype=np.float64) + self.bias + self.prior * scores
 
     def predict_proba(self, texts) -> np.ndarray:
-        return _softmax(np.asarray(self.logits(featurize(texts)), dtype=np.float64))
+        texts = list(texts)
+        return _softmax(self.logits(self.transform(featurize(texts)), self.base_scores(texts)))
 
+    def distribution(self, text: str, labels=None) -> dict[str, float]:
+        """{label: probability} over the model's classes, or over ``labels`` if given.
+
+        A label the model was not trained on has no learned weights: it scores
+        what the base model's knowledge gives it (mean prior weight x its
+        lexicon score), so a schema enum with a new label still gets a real,
+        low probability.
+        """
+        if labels is None:
+            return dict(zip(self.classes, self.predict_proba([text])[0].tolist()))
+        labels = list(labels)
+        index = {c: i for i, c in enumerate(self.classes)}
+        folded = {c.casefold().strip(): i for i, c in enumerate(self.classes)}
+        learned = self.logits(self.transform(featurize([text])), self.base_scores([text]))[0]
+        base = lexicon.score_labels(labels, text)
+        prior = float(self.prior.mean()) if len(self.prior) else lexicon.SHARPNESS
+        z = []
+        for label, score in zip(labels, base):
+            i = index.get(label, folded.get(label.casefold().strip()))
+            z.append(learned[i] if i is not None else prior * score)
+        probs = _softmax(np.array([z], dtype=np.float64))[0]
+        return dict(zip(labels, probs.tolist()))
+
+    # --------------------------------------------------------- continuing
+    def with_classes(self, classes) -> "SoftmaxModel":
+        """This model with ``classes`` appended (new columns start from the base model)."""
+        new = [c for c in classes if c not in self.classes]
+        if not new:
+            return self.copy()
+        k = len(new)
+        mean_prior = float(self.prior.mean()) if len(self.prior) else lexicon.SHARPNESS
+        return SoftmaxModel(self.classes + new, self.vocab.copy(), self.idf.copy(),
+                            np.hstack([self.weights, np.zeros((len(self.vocab), k), np.float32)]),
+                            np.concatenate([self.bias, np.zeros(k, np.float32)]),
+                            np.concatenate([self.prior, np.full(k, mean_prior, np.float32)]))
+
+    def with_vocab(self, raw: sp.csr_matrix) -> "SoftmaxModel":
+        """This model knowing every n-gram of ``raw`` too; new n-grams get idf from ``raw``."""
+        seen = np.unique(raw.indices).astype(np.int64)
+        new = np.setdiff1d(seen, self.vocab, assume_unique=True)
+        vocab = np.concatenate([self.vocab, new])
+        idf = np.concatenate([self.idf, document_frequency_idf(raw, new)])
+        weights = np.vstack([self.weights, np.zeros((len(new), len(self.classes)), np.float32)])
+        order = np.argsort(vocab, kind="stable")
+        return SoftmaxModel(list(self.classes), vocab[order], idf[order], weights[order],
+                            self.bias.copy(), self.prior.copy())
+
+    # ------------------------------------------------------------ storage
     def to_bytes(self) -> bytes:
-        """Only non-zero weight rows are stored: a few MB at most."""
-        rows = np.flatnonzero(np.any(self.weights != 0, axis=1))
+        """Only n-grams with a non-zero weight are stored: a few MB at most."""
+        keep = np.flatnonzero(np.any(self.weights != 0, axis=1))
         buf = io.BytesIO()
-        np.savez(buf, rows=rows, weights=self.weights[rows], bias=self.bias,
+        np.savez(buf, version=np.array(2), vocab=self.vocab[keep], idf=self.idf[keep],
+                 weights=self.weights[keep], bias=self.bias, prior=self.prior,
                  classes=np.array(self.classes, dtype=object).astype(str))
         return buf.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "SoftmaxModel":
         z = np.load(io.BytesIO(data))
-        model = cls.empty([str(c) for c in z["classes"]])
-        model.weights[z["rows"]] = z["weights"]
-        model.bias[:] = z["bias"]
-        return model
+        classes = [str(c) for c in z["classes"]]
+        if "version" not in z.files:  # a model saved before the base-model prior existed
+            rows = z["rows"].astype(np.int64)
+            return cls(classes, rows, np.ones(len(rows), np.float32),
+                       z["weights"].astype(np.float32), z["bias"].astype(np.float32),
+                       np.zeros(len(classes), np.float32))
+        return cls(classes, z["vocab"].astype(np.int64), z["idf"].astype(np.float32),
+                   z["weights"].astype(np.float32), z["bias"].astype(np.float32),
+                   z["prior"].astype(np.float32))
 
     def copy(self) -> "SoftmaxModel":
-        return SoftmaxModel(list(self.classes), self.weights.copy(), self.bias.copy())
+        return SoftmaxModel(list(self.classes), self.vocab.copy(), self.idf.copy(),
+                            self.weights.copy(), self.bias.copy(), self.prior.copy())
 
 
 @dataclass
@@ -103,66 +223,93 @@ class Step:
     valid_accuracy: float | None = None
 
 
-def _batch_loss(model: SoftmaxModel, x, y) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray]:
-    cols, inv = np.unique(x.indices, return_inverse=True)
-    compact = sp.csr_matrix((x.data, inv, x.indptr), shape=(x.shape[0], len(cols)))
-    probs = _softmax(np.asarray(compact @ model.weights[cols] + model.bias, dtype=np.float64))
-    picked = probs[np.arange(len(y)), y]
-    loss = float(-np.log(np.maximum(picked, 1e-12)).mean())
-    acc = float((probs.argmax(axis=1) == y).mean())
-    return probs, loss, acc, cols, compact
+def step_size(batch_size: int, learning_rate_multiplier: float) -> float:
+    """The SGD step: base rate x multiplier x batch size.
+
+    Gradients are averaged over the batch, so a bigger batch takes fewer,
+    less noisy steps per epoch; growing the rate with the batch (the linear
+    scaling rule) keeps each example's pull the same, so the default works for
+    any batch size while batch size still trades steps for noise.
+    """
+    return BASE_LEARNING_RATE * learning_rate_multiplier * batch_size
 
 
 def train(texts, labels, *, n_epochs: int, batch_size: int, learning_rate_multiplier: float,
-          seed: int, valid_texts=(), valid_labels=(), on_epoch_end=None):
-    """Fit a SoftmaxModel; returns (model, steps).
+          seed: int, valid_texts=(), valid_labels=(), on_epoch_end=None,
+          parent: SoftmaxModel | None = None):
+    """Fit a SoftmaxModel starting from ``parent`` (or the base model); returns (model, steps).
 
     One pass over the data per epoch, in file order, one SGD update per
-    mini-batch, with a learning rate that decays linearly to zero over all
-    steps (the usual fine-tuning schedule; a constant rate with tiny batches
-    leaves the model at the mercy of its last few batches). File order is kept
-    on purpose: a training file sorted by label then teaches mostly its last
-    classes, the effect the course measures in its "shuffle your data" lesson
-    (a published real run: 32% unshuffled vs 63% shuffled). Each step records the batch's loss/accuracy before the update and the loss/
-    accuracy of the next validation mini-batch (if a validation set is given).
+    mini-batch, with a step size that decays linearly to zero over all steps
+    (the usual fine-tuning schedule). File order is kept on purpose: a training
+    file sorted by label then teaches mostly its last classes, the effect the
+    course measures in its "shuffle your data" lesson (a published real run:
+    32% unshuffled vs 63% shuffled). Each step records the batch's loss and
+    accuracy before the update and the loss/accuracy of a validation
+    mini-batch (drawn with ``seed``), if a validation set is given.
     ``on_epoch_end(epoch, steps_so_far, model)`` is called after every epoch.
     """
-    classes = sorted(set(labels))
+    texts, labels = list(texts), list(labels)
+    start = parent if parent is not None else SoftmaxModel.from_base(sorted(set(labels)))
+    start = start.with_classes(sorted(set(labels) - set(start.classes)))
+    raw = featurize(texts)
+    model = start.with_vocab(raw)
+    classes = model.classes
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[c] for c in labels], dtype=np.int64)
-    x = featurize(texts)
-    vx = featurize(valid_texts) if len(valid_texts) else None
-    # Validation labels the training set never saw count as always wrong.
+    x = model.transform(raw)
+    scores = model.base_scores(texts)
+    vx = vscores = None
+    if len(valid_texts):
+        valid_texts = list(valid_texts)
+        vx, vscores = model.transform(featurize(valid_texts)), model.base_scores(valid_texts)
+    # Validation labels the model does not know count as always wrong.
     vy = np.array([index.get(c, -1) for c in valid_labels], dtype=np.int64)
-    model = SoftmaxModel.empty(classes)
-    lr0 = BASE_LEARNING_RATE * learning_rate_multiplier
+    rng = np.random.default_rng(seed)
+    vorder = rng.permutation(len(vy)) if len(vy) else vy
+
+    weights = model.weights.astype(np.float64)
+    bias, prior = model.bias.astype(np.float64), model.prior.astype(np.float64)
+    lr0 = step_size(batch_size, learning_rate_multiplier)
     n, steps, step, vpos = len(y), [], 0, 0
     total_steps = n_epochs * -(-n // batch_size)
     for epoch in range(1, n_epochs + 1):
-        for start in range(0, n, batch_size):
-            idx = np.arange(start, min(start + batch_size, n))
-            lr = lr0 * (1.0 - step / total_steps)
-            yb = y[idx]
-            probs, loss, acc, cols, compact = _batch_loss(model, x[idx], yb)
-            probs[np.arange(len(yb)), yb] -= 1.0
+        for begin in range(0, n, batch_size):
+            idx = slice(begin, min(begin + batch_size, n))
+            xb, yb, sb = x[idx], y[idx], scores[idx]
+            cols, inv = np.unique(xb.indices, return_inverse=True)
+            compact = sp.csr_matrix((xb.data, inv, xb.indptr), shape=(xb.shape[0], len(cols)))
+            probs = _softmax(np.asarray(compact @ weights[cols]) + bias + prior * sb)
+            rows = np.arange(len(yb))
+            loss = float(-np.log(np.maximum(probs[rows, yb], 1e-12)).mean())
+            acc = float((probs.argmax(axis=1) == yb).mean())
+            probs[rows, yb] -= 1.0
             probs /= len(yb)
-            model.weights[cols] -= (lr * (compact.T @ probs)).astype(np.float32)
-            model.bias -= (lr * probs.sum(axis=0)).astype(np.float32)
+            lr = lr0 * (1.0 - step / total_steps)
+            weights[cols] -= lr * (compact.T @ probs)
+            bias -= lr * probs.sum(axis=0)
+            prior -= lr * PRIOR_LEARNING_SHARE * (probs * sb).sum(axis=0)
             step += 1
             rec = Step(step, epoch, loss, acc)
             if vx is not None:
-                vidx = np.arange(vpos, vpos + batch_size) % vx.shape[0]
-                vpos = (vpos + batch_size) % vx.shape[0]
-                rec.valid_loss, rec.valid_accuracy = _valid_batch(model, vx[vidx], vy[vidx])
+                vidx = vorder[np.arange(vpos, vpos + batch_size) % len(vorder)]
+                vpos = (vpos + batch_size) % len(vorder)
+                rec.valid_loss, rec.valid_accuracy = _valid_batch(
+                    weights, bias, prior, vx[vidx], vscores[vidx], vy[vidx])
             steps.append(rec)
         if on_epoch_end is not None:
-            on_epoch_end(epoch, steps, model)
-    return model, steps
+            on_epoch_end(epoch, steps, _snapshot(model, weights, bias, prior))
+    return _snapshot(model, weights, bias, prior), steps
 
 
-def _valid_batch(model, x, y) -> tuple[float, float]:
+def _snapshot(model: SoftmaxModel, weights, bias, prior) -> SoftmaxModel:
+    return SoftmaxModel(list(model.classes), model.vocab, model.idf, weights.astype(np.float32),
+                        bias.astype(np.float32), prior.astype(np.float32))
+
+
+def _valid_batch(weights, bias, prior, x, scores, y) -> tuple[float, float]:
     known = y >= 0
-    probs = _softmax(np.asarray(model.logits(x), dtype=np.float64))
+    probs = _softmax(np.asarray(x @ weights, dtype=np.float64) + bias + prior * scores)
     picked = np.where(known, probs[np.arange(len(y)), np.maximum(y, 0)], 1e-12)
     loss = float(-np.log(np.maximum(picked, 1e-12)).mean())
     acc = float((known & (probs.argmax(axis=1) == np.maximum(y, 0))).mean())
@@ -171,12 +318,14 @@ def _valid_batch(model, x, y) -> tuple[float, float]:
 
 def evaluate_full(model: SoftmaxModel, texts, labels) -> tuple[float, float]:
     """(loss, accuracy) of ``model`` on a labelled set; unseen labels count as wrong."""
+    texts = list(texts)
     index = {c: i for i, c in enumerate(model.classes)}
     y = np.array([index.get(c, -1) for c in labels], dtype=np.int64)
-    x = featurize(texts)
     loss_sum, hit_sum = 0.0, 0.0
     for start in range(0, len(y), 4096):
-        loss, acc = _valid_batch(model, x[start:start + 4096], y[start:start + 4096])
-        n = len(y[start:start + 4096])
-        loss_sum, hit_sum = loss_sum + loss * n, hit_sum + acc * n
+        part = texts[start:start + 4096]
+        x, s = model.transform(featurize(part)), model.base_scores(part)
+        loss, acc = _valid_batch(model.weights, model.bias, model.prior, x, s,
+                                 y[start:start + 4096])
+        loss_sum, hit_sum = loss_sum + loss * len(part), hit_sum + acc * len(part)
     return loss_sum / max(len(y), 1), hit_sum / max(len(y), 1)

@@ -1,4 +1,10 @@
-"""A fine-tuning job's training run: hyperparameters, classifier, metrics, results file."""
+"""A fine-tuning job's training run: hyperparameters, classifier, metrics, results file.
+
+Hyperparameters mean what they mean on the hosted service: ``n_epochs`` passes
+over the file, ``batch_size`` examples per update (gradients averaged over the
+batch), ``learning_rate_multiplier`` scaling the step size
+(``classifier.step_size``).
+"""
 from __future__ import annotations
 
 import csv
@@ -67,8 +73,14 @@ def results_csv(steps) -> bytes:
     return buf.getvalue().encode()
 
 
-def run(train: list[Example], valid: list[Example], hp: dict, seed: int) -> Outcome:
-    """Train, keep the last 3 epochs as checkpoints, bill tokens x epochs."""
+def run(train: list[Example], valid: list[Example], hp: dict, seed: int,
+        parent: classifier.SoftmaxModel | None = None) -> Outcome:
+    """Train, keep the last 3 epochs as checkpoints, bill tokens x epochs.
+
+    ``parent`` is the fine-tuned model a job continues from (its ``model`` was a
+    fine-tuned model id); None starts from ``sandbox-base``'s knowledge. Classes
+    the parent never saw are added and learned from the base model's start.
+    """
     n_epochs = hp["n_epochs"]
     vtexts, vlabels = [e.text for e in valid], [e.label for e in valid]
     kept: list[Checkpoint] = []
@@ -88,7 +100,8 @@ def run(train: list[Example], valid: list[Example], hp: dict, seed: int) -> Outc
     model, steps = classifier.train(
         [e.text for e in train], [e.label for e in train], n_epochs=n_epochs,
         batch_size=hp["batch_size"], learning_rate_multiplier=hp["learning_rate_multiplier"],
-        seed=seed, valid_texts=vtexts, valid_labels=vlabels, on_epoch_end=on_epoch_end)
+        seed=seed, valid_texts=vtexts, valid_labels=vlabels, on_epoch_end=on_epoch_end,
+        parent=parent)
     return Outcome(model_bytes=model.to_bytes(), steps=steps, checkpoints=kept,
                    trained_tokens=sum(e.tokens for e in train) * n_epochs,
                    results_csv=results_csv(steps))

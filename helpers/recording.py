@@ -369,6 +369,9 @@ def _index(cassette):
     cassette.can_play_response_for = can_play_response_for
 
 
+_unsaved: set = set()  # ids of recording cassettes with interactions not yet on disk
+
+
 def _save_as_we_go(cassette):
     original = cassette.append
     last = [0.0]
@@ -380,8 +383,35 @@ def _save_as_we_go(cassette):
             last[0] = now
             with _lock:
                 cassette._save(force=True)
+                _unsaved.discard(id(cassette))
+        else:
+            _unsaved.add(id(cassette))
 
     cassette.append = append
+    _save_after_each_cell()
+
+
+def _save_after_each_cell() -> None:
+    """In a notebook kernel, also save after every cell that recorded something.
+
+    The throttled saves above can leave a cell's last interactions unsaved, and
+    the exit-time save may not finish: a kernel asked to shut down is killed
+    after a few seconds, which a large cassette's YAML dump can exceed.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or getattr(_save_after_each_cell, "registered", False):
+        return
+
+    def saved(*_):
+        if _unsaved:
+            save_all()
+
+    shell.events.register("post_run_cell", saved)
+    _save_after_each_cell.registered = True
 
 
 def save_all() -> None:
@@ -390,6 +420,7 @@ def save_all() -> None:
         for _context, cassette in _active.values():
             if cassette.record_mode == "all" and cassette.data:
                 cassette._save(force=True)
+        _unsaved.clear()
 
 
 def deactivate(name: str | Path | None = None, settings: Settings | None = None) -> None:

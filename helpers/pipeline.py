@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import clients, config, data, jobs, prompts
+from . import clients, config, data, jobs, lifecycle, prices, prompts
 from .course import record_results
 
-DEFAULT_BASE_MODELS = {"sandbox": "sandbox-base", "openai": "gpt-4o-mini-2024-07-18",
-                       "zhipu": "glm-4-flash"}  # compatible: none, the learner names the model
+# One base model per backend for zero-shot AND fine-tuning, so before/after compares one base.
+# The dated reasons live with the prices (``prices.default_note``); compatible: the learner names it.
+DEFAULT_BASE_MODELS = {backend: prices.default_model(backend, "fine-tune")
+                       for backend in ("sandbox", "openai", "zhipu")}
 MIN_CLASS_ROWS = 20  # classes with fewer rows are dropped before splitting (news_stock has 12)
 VALID_SHARE = 0.1
 MAX_TEST_SHARE = 0.3
@@ -77,10 +79,15 @@ def start(notebook: str, *, dataset: str = "news_zh", text_field: str | None = N
           work_dir: str | None = None, **extra) -> Run:
     """Resolve settings (parameters win over COURSE_* variables) and the work directory."""
     settings = config.resolve(backend=backend, mode=mode)
-    return Run(notebook=notebook, settings=settings, work_dir=config.work_dir(settings, work_dir),
-               dataset=dataset, text_field=text_field, label_field=label_field,
-               label_map=label_map, base_model=base_model or default_base_model(settings.backend),
-               n_train=int(n_train), n_test=int(n_test), epochs=epochs, seed=int(seed), extra=extra)
+    run = Run(notebook=notebook, settings=settings, work_dir=config.work_dir(settings, work_dir),
+              dataset=dataset, text_field=text_field, label_field=label_field,
+              label_map=label_map, base_model=base_model or default_base_model(settings.backend),
+              n_train=int(n_train), n_test=int(n_test), epochs=epochs, seed=int(seed), extra=extra)
+    # Printed, not warnings.warn: a warning's text carries this file's absolute path.
+    status = lifecycle.check_model(run.base_model, "fine-tune", warn=False)
+    if status.warning:
+        print(f"Note on BASE_MODEL: {status.message}")
+    return run
 
 
 # ---------------------------------------------------------------- the dataset

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import metrics, prices
-from .course.results import APPROACH_FIGURES
+from .course.results import approach_figures
 
 
 @dataclass
@@ -145,11 +145,8 @@ def decision_figures(table: pd.DataFrame) -> dict:
                   "cost_per_1000_usd": row["cost_per_1000"] if usd else None,
                   "training_cost_usd": row["training_cost"] if usd else None,
                   "latency_s": row["latency_s"]}
-        # zero_shot_structured is not one of results.APPROACHES (its summary row), so
-        # the keys are built here with the same figure names
-        assert set(values) == set(APPROACH_FIGURES)
-        out.update({f"{row['key']}_{name}": None if pd.isna(v) else float(v)
-                    for name, v in values.items()})
+        out.update(approach_figures(row["key"], **{name: None if pd.isna(v) else float(v)
+                                                   for name, v in values.items()}))
     return out
 
 

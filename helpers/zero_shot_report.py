@@ -245,7 +245,7 @@ def record_figures(y_true, model: str, free, shots, structured=None,
            "few_shot_extra_prompt_tokens_per_request": extra}
     if structured is not None:
         figures = approach_figures(structured, y_true, model)
-        out.update({f"zero_shot_structured_{name}": value for name, value in figures.items()})
+        out.update(keyed("zero_shot_structured", **figures))
         out["zero_shot_structured_mode"] = structured_mode
         out["zero_shot_structured_unparseable"] = unparseable(structured)
     return out

@@ -34,7 +34,7 @@ def test_recorded_labels_win_over_the_dataset_labels():
 def test_markdown_has_before_after_cost_timings_and_links(tmp_path):
     json_path, md_path = write_summary(tmp_path, build_summary(RESULTS, RUN, TIMES))
     md = md_path.read_text(encoding="utf-8")
-    assert "| Zero-shot | 0.625 (62.5%) | — |" in md
+    assert "| Zero-shot (free text) | 0.625 (62.5%) | — |" in md
     assert "| Fine-tuned (`ft:sandbox-base:x:1`) | 0.900 (90.0%) | — |" in md
     assert "| Change (fine-tuned − zero-shot) | +0.275 |  |" in md
     assert "| Trained tokens | 12,345 | 12,001 | -2.8% |" in md
@@ -74,9 +74,19 @@ def test_the_decision_table_from_06(tmp_path):
     assert "## Choosing an approach (06)" in md
     assert ("| Approach | Accuracy | Macro F1 | Prompt tokens / request | Cost / 1,000 predictions | "
             "One-time training cost | Median latency |") in md
-    assert "| Zero-shot | 62.0% | 0.580 | 112.5 | $0.0169 | $0.0000 | 0.41 s |" in md
+    assert "| Zero-shot (free text) | 62.0% | 0.580 | 112.5 | $0.0169 | $0.0000 | 0.41 s |" in md
     assert "| Fine-tuned | 81.0% | 0.800 | 112.5 | $0.0520 | $1.9200 | 0.39 s |" in md
     assert "| Few-shot |" not in md
+    assert "| Zero-shot (structured) |" not in md
+
+
+def test_the_structured_zero_shot_row_shows_when_recorded(tmp_path):
+    record_results(tmp_path, "01", **approach_figures("zero_shot", accuracy=0.6, macro_f1=0.55),
+                   **approach_figures("zero_shot_structured", accuracy=0.61, macro_f1=0.56,
+                                      prompt_tokens_per_request=190.0, latency_s=0.2))
+    md = render_markdown(build_summary(merged_results(tmp_path), RUN, TIMES))
+    assert "| Zero-shot (structured) | 0.610 (61.0%) | 0.560 |" in md  # before/after
+    assert "| Zero-shot (structured) | 61.0% | 0.560 | 190 |" in md  # the decision table
 
 
 def test_approach_figures_reject_names_the_summary_would_not_show():
@@ -93,7 +103,7 @@ def test_fine_tuning_figures_are_marked_not_available_on_a_backend_without_them(
     md = render_markdown(s)
     assert "| Fine-tuned | not available on this backend | not available on this backend |" in md
     assert "Fine-tuning is not available on this backend (`compatible`)" in md
-    assert "| Zero-shot | 0.700 (70.0%) |" in md and "Change" not in md
+    assert "| Zero-shot (free text) | 0.700 (70.0%) |" in md and "Change" not in md
 
 
 def test_preparation_section_says_what_was_dropped_and_why():

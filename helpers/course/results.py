@@ -10,7 +10,7 @@ Which keys ``summary.md`` shows, with which label, in which group, is decided
 here, in ``FIGURES``; any other key is kept in ``summary.json`` only.
 
 **The decision table (06) and the before/after table.** One row per approach
-(``APPROACHES``: zero_shot, few_shot, fine_tuned), one flat key per figure,
+(``APPROACHES``: zero_shot, zero_shot_structured, few_shot, fine_tuned), one flat key per figure,
 ``<approach>_<figure>`` (``APPROACH_FIGURES``)::
 
     zero_shot_accuracy            share of test rows right (0..1)
@@ -21,7 +21,8 @@ here, in ``FIGURES``; any other key is kept in ``summary.json`` only.
                                   fine_tuned: billed trained tokens at the training price)
     zero_shot_latency_s           median seconds per request, as the client saw them
 
-and likewise ``few_shot_*`` and ``fine_tuned_*``. Build them with
+and likewise ``zero_shot_structured_*`` (the same request with a JSON-schema enum or JSON
+mode), ``few_shot_*`` and ``fine_tuned_*``. Build them with
 ``approach_figures("fine_tuned", accuracy=..., macro_f1=..., ...)`` (it
 rejects unknown names), e.g. ``run.record(**approach_figures("zero_shot", ...))``.
 The before/after table uses the accuracy and macro-F1 keys of the same rows,
@@ -40,7 +41,8 @@ from pathlib import Path
 
 RESULTS_FILE = "results.json"
 
-APPROACHES = {"zero_shot": "Zero-shot", "few_shot": "Few-shot", "fine_tuned": "Fine-tuned"}
+APPROACHES = {"zero_shot": "Zero-shot (free text)", "zero_shot_structured": "Zero-shot (structured)",
+              "few_shot": "Few-shot", "fine_tuned": "Fine-tuned"}
 APPROACH_FIGURES = {
     "accuracy": "Accuracy",
     "macro_f1": "Macro F1",

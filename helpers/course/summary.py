@@ -65,12 +65,12 @@ def _before_after(s: dict) -> list[str]:
     rows = ["| Model | Accuracy | Macro F1 |", "| --- | --- | --- |"]
     for approach, name in APPROACHES.items():
         acc, f1 = s.get(approach_key(approach, "accuracy")), s.get(approach_key(approach, "macro_f1"))
-        if approach == "few_shot" and acc is None and f1 is None:
+        if approach in ("few_shot", "zero_shot_structured") and acc is None and f1 is None:
             continue
         if approach == "fine_tuned" and off:
             rows.append(f"| {name} | {NOT_AVAILABLE} | {NOT_AVAILABLE} |")
             continue
-        shown = {"zero_shot": base, "few_shot": base, "fine_tuned": model}[approach]
+        shown = model if approach == "fine_tuned" else base
         label = f"{name} (`{shown}`)" if shown else name
         rows.append(f"| {label} | {_accuracy(acc)} | {show(f1, 'score')} |")
     zero, tuned = s.get("zero_shot_accuracy"), s.get("fine_tuned_accuracy")

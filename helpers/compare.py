@@ -35,9 +35,11 @@ class Approach:
     trained_tokens: int = 0
 
 
-def _price(model: str):
+def _price(model: str, tuned: bool):
+    """A fine-tuned approach pays its base's fine-tuned rates (and training price); the
+    others pay what calling the model itself costs (``prices.inference_price``)."""
     try:
-        return prices.price_for(model)
+        return prices.price_for(model) if tuned else prices.inference_price(model)
     except prices.UnknownModelError:
         return None
 
@@ -65,7 +67,7 @@ def decision_table(y_true, approaches: dict, priced_as: dict | None = None) -> p
         answered = [p for p in preds if not p.error]
         score = metrics.scores(y_true, [p.label for p in preds])
         model = (priced_as or {}).get(item.key, item.model)
-        price = _price(model)
+        price = _price(model, tuned=bool(item.trained_tokens))
         prompt = sum(p.prompt_tokens for p in answered)
         completion = sum(p.completion_tokens for p in answered)
         cost = None if price is None else metrics.cost_per_1000(

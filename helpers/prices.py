@@ -12,7 +12,7 @@ fine-tuning base with the reason and a sentence a notebook can print.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Iterable
 
@@ -111,6 +111,39 @@ def price_for(model: str) -> Price:
         return by_name[ALIASES[base]]
     known = ", ".join(by_name)
     raise UnknownModelError(f"no price row for model {model!r}; known: {known}")
+
+
+# PRICES' input/output are what a *fine-tuned* model costs to call. Calling the base model
+# itself costs what its own row says, where one is known; otherwise it stays unknown.
+BASE_INFERENCE = {"gpt-4o-mini-2024-07-18": "gpt-4o-mini"}
+_FREE_TO_CALL_FINE_TUNED = ("openai", "sandbox")  # providers whose fine-tuned rates are in PRICES
+
+
+def inference_price(model: str) -> Price:
+    """Per-1M input/output prices for *calling* ``model`` (None where unknown).
+
+    A fine-tuned id is priced at its base's fine-tuned rates (OpenAI's table;
+    Zhipu's fine-tuned inference price is not confirmed, so it is unknown); a
+    base model at its own inference rates — ``gpt-4o-mini-2024-07-18`` called
+    as itself is $0.15 / $0.60, not the $0.30 / $1.20 of its fine-tunes.
+    Raises UnknownModelError when the model has no row at all.
+    """
+    row = price_for(model)
+    base = tokens._base_model(model)
+    tuned = model != base
+    if tuned:
+        if row.provider in _FREE_TO_CALL_FINE_TUNED:
+            return row
+        return replace(row, input_per_1m=None, output_per_1m=None,
+                       note="fine-tuned model: inference price not confirmed")
+    if row in CHAT_PRICES or row.provider == "sandbox" or row.training_per_1m is None:
+        return row  # a chat model or a row that is already the base model's own price
+    own = BASE_INFERENCE.get(ALIASES.get(base, base))
+    if own is not None:
+        return price_for(own)
+    return replace(row, input_per_1m=None, output_per_1m=None,
+                   note="base-model inference price not in the table (the row's prices are "
+                        "for its fine-tuned models)")
 
 
 def training_cost(billed_tokens: int, model: str) -> float | None:

@@ -150,7 +150,7 @@ def batch_costs(usage: dict, models, discount: float = BATCH_DISCOUNT) -> pd.Dat
     n = usage["n"]
     for model in models:
         try:
-            price = prices.price_for(model)
+            price = prices.inference_price(model)
         except prices.UnknownModelError:
             price = None
         known = price is not None and None not in (price.input_per_1m, price.output_per_1m)

@@ -193,7 +193,7 @@ def mode_table(y_true, runs: dict) -> pd.DataFrame:
 
 def _price(model: str):
     try:
-        price = prices.price_for(model)
+        price = prices.inference_price(model)
     except prices.UnknownModelError:
         return None
     return price if price.currency == "USD" else None

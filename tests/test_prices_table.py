@@ -63,3 +63,20 @@ def test_known_training_cost_is_none_for_unpriced_or_non_usd_models():
     assert prices.known_training_cost_usd(1_000_000, "glm-4-flash") is None
     with pytest.raises(prices.UnknownModelError):
         prices.training_cost_usd(1_000_000, "llama3.2:3b")
+
+
+def test_calling_a_base_model_is_priced_at_its_own_rates_not_its_fine_tunes():
+    from helpers import prices
+
+    base = prices.inference_price("gpt-4o-mini-2024-07-18")
+    tuned = prices.inference_price("ft:gpt-4o-mini-2024-07-18:org:course:abc123")
+    assert (base.input_per_1m, base.output_per_1m) == (0.15, 0.60)
+    assert (tuned.input_per_1m, tuned.output_per_1m) == (0.30, 1.20)
+    # no base-model price in the table: unknown, never the fine-tuned rate
+    unknown = prices.inference_price("gpt-4.1-mini-2025-04-14")
+    assert unknown.input_per_1m is None and unknown.output_per_1m is None
+    assert prices.price_for("gpt-4.1-mini-2025-04-14").training_per_1m == 5.00  # training intact
+    # Zhipu: base chat is free, a fine-tune's inference price is not confirmed
+    assert prices.inference_price("glm-4-flash").input_per_1m == 0.0
+    assert prices.inference_price("glm-4-flash:100001:course:abc").input_per_1m is None
+    assert prices.inference_price("gpt-5.4-mini").input_per_1m == 0.75

@@ -3,7 +3,8 @@ the label-sorted file's effect, and a run on a second dataset."""
 import pandas as pd
 import pytest
 
-from helpers import compare, pipeline
+from helpers import pipeline
+from helpers.lessons import compare
 from helpers.classify import ClassificationResults, Prediction
 from helpers.course.results import APPROACH_FIGURES
 

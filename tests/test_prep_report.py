@@ -2,7 +2,8 @@
 import pandas as pd
 import pytest
 
-from helpers import chat_format, data, prep_report as L
+from helpers import chat_format, data
+from helpers.lessons import prep_report as L
 
 
 def _frame(n=12):

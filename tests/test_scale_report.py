@@ -8,7 +8,7 @@ from helpers import clients, config
 from helpers.batch import build_batch_requests, download_results, submit_batch, wait_for_batch
 from helpers.batch import join_results, write_jsonl
 from helpers.classify import Prediction
-from helpers.scale_report import (arrival_order, batch_wait_options, completeness, input_index,
+from helpers.lessons.scale_report import (arrival_order, batch_wait_options, completeness, input_index,
                                    labels_in_file_order, summary_counts, with_model)
 
 LABELS = ["体育", "财经", "科技"]
@@ -74,7 +74,7 @@ def test_summary_counts_drops_only_the_timing():
 
 
 def test_batch_costs_price_the_same_tokens_at_standard_and_batch_prices():
-    from helpers.scale_report import BATCH_DISCOUNT, batch_costs
+    from helpers.lessons.scale_report import BATCH_DISCOUNT, batch_costs
 
     usage = {"n": 200, "prompt_tokens": 20_000, "completion_tokens": 200}
     table = batch_costs(usage, ["gpt-5.4-mini", "sandbox-base", "no-such-model", "glm-4-9b"])
@@ -89,7 +89,7 @@ def test_batch_costs_price_the_same_tokens_at_standard_and_batch_prices():
 
 
 def test_batch_usage_sums_the_answered_records():
-    from helpers.scale_report import batch_usage
+    from helpers.lessons.scale_report import batch_usage
 
     ok = {"custom_id": "req-0", "response": {"status_code": 200, "body": {
         "usage": {"prompt_tokens": 7, "completion_tokens": 2}}}}
@@ -100,7 +100,7 @@ def test_batch_usage_sums_the_answered_records():
 def test_batch_support_yes_for_known_backends_and_a_reason_for_a_server_without_batches(tmp_path):
     import openai
 
-    from helpers.scale_report import batch_support
+    from helpers.lessons.scale_report import batch_support
 
     sandbox_client = clients.openai_client(
         config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sb"))
@@ -122,7 +122,7 @@ def test_batch_support_yes_for_known_backends_and_a_reason_for_a_server_without_
 
 
 def test_measure_throughput_reports_complete_ordered_runs_per_concurrency():
-    from helpers.scale_report import measure_throughput
+    from helpers.lessons.scale_report import measure_throughput
 
     frame = measure_throughput(TEXTS, LABELS, "zh", concurrencies=(1, 3), latency=0.01)
     assert list(frame.index) == [1, 3]

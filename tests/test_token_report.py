@@ -3,7 +3,8 @@ import matplotlib.figure
 import matplotlib.pyplot as plt
 import pytest
 
-from helpers import chat_format, prices, token_report as T, tokens
+from helpers import chat_format, prices, tokens
+from helpers.lessons import token_report as T
 
 EXAMPLE = {"messages": [{"role": "user", "content": "对给定文本进行分类：国产大模型又出新玩家"},
                         {"role": "assistant", "content": "科技", "name": "bot"}]}

@@ -1,8 +1,8 @@
-"""helpers.training_report: smoothing, final losses and the ledger table."""
+"""helpers.lessons.training_report: smoothing, final losses and the ledger table."""
 import pandas as pd
 import pytest
 
-from helpers import training_report
+from helpers.lessons import training_report
 
 
 def _results():

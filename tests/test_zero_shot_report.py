@@ -2,7 +2,7 @@
 the answer-mode table and the figures 01 records."""
 import pytest
 
-from helpers import zero_shot_report as z
+from helpers.lessons import zero_shot_report as z
 from helpers.answers import UNKNOWN
 from helpers.classify import ClassificationResults, Prediction
 from helpers.course.results import APPROACH_FIGURES

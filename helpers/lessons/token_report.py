@@ -21,8 +21,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import chat_format, prices, tokens
-from .fonts import use_cjk_font
+from .. import chat_format, prices, tokens
+from ..fonts import use_cjk_font
 
 
 def counting_model(model: str) -> tuple[str, str]:

@@ -7,7 +7,7 @@ The Batch API path itself lives in ``helpers.batch`` and the concurrent path in
 ``helpers.classify``; this module only adds what the lesson needs to show them.
 
 ``measure_throughput`` runs in a child process (``python -m
-helpers.scale_report throughput``): a notebook in record or replay mode has
+helpers.lessons.scale_report throughput``): a notebook in record or replay mode has
 its cassette active for every HTTP client of the process, and timing is the
 one thing a recording cannot replay, so the measurement talks to a fresh
 sandbox of its own where no cassette is active.
@@ -22,10 +22,10 @@ from collections import Counter
 
 import pandas as pd
 
-from . import config, prices
-from .answers import parse_label
-from .batch import ID_PREFIX, index_of
-from .jobs.wait import default_sleep
+from .. import config, prices
+from ..answers import parse_label
+from ..batch import ID_PREFIX, index_of
+from ..jobs.wait import default_sleep
 
 # Batch API inference is half the standard price at both providers (quoted, not
 # measured here): OpenAI's Batch API guide ("50% cost discount") and Zhipu's
@@ -119,7 +119,7 @@ def batch_support(client) -> tuple[bool, str]:
     backend: Ollama, vLLM, llama.cpp's server...) is asked with one
     ``batches.list(limit=1)``, and 404/405/501 means it has none.
     """
-    from . import clients
+    from .. import clients
 
     settings = clients.settings_of(client)
     if settings is not None and settings.backend != "compatible":
@@ -198,9 +198,9 @@ def _throughput_rows(texts, labels, lang, concurrencies, latency) -> list[dict]:
     import tempfile
     import time
 
-    from . import clients
-    from .classify import classify
-    from .sandbox import Faults
+    from .. import clients
+    from ..classify import classify
+    from ..sandbox import Faults
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="course-throughput-") as sandbox_dir:
@@ -235,7 +235,7 @@ def measure_throughput(texts, labels, lang: str | None = None,
         raise ValueError("measure_throughput needs distinct texts (repeats are sent once)")
     job = {"texts": texts, "labels": list(labels), "lang": lang,
            "concurrencies": list(concurrencies), "latency": latency}
-    done = subprocess.run([sys.executable, "-m", "helpers.scale_report", "throughput"],
+    done = subprocess.run([sys.executable, "-m", "helpers.lessons.scale_report", "throughput"],
                           input=json.dumps(job, ensure_ascii=False), capture_output=True,
                           text=True, cwd=str(config.REPO_ROOT), check=False)
     if done.returncode != 0:
@@ -247,7 +247,7 @@ def plot_throughput(frame: pd.DataFrame, title: str = "Throughput against concur
     """Measured requests per second against concurrency, with the no-overhead ideal."""
     import matplotlib.pyplot as plt
 
-    from .plots import _done
+    from ..plots import _done
 
     fig, ax = plt.subplots(figsize=(6, 3.6))
     x = frame.index.to_numpy()
@@ -267,7 +267,7 @@ def plot_throughput(frame: pd.DataFrame, title: str = "Throughput against concur
 
 def _main(argv) -> int:
     if argv[:1] != ["throughput"]:
-        print("usage: python -m helpers.scale_report throughput < job.json", file=sys.stderr)
+        print("usage: python -m helpers.lessons.scale_report throughput < job.json", file=sys.stderr)
         return 2
     job = json.loads(sys.stdin.read())
     rows = _throughput_rows(job["texts"], job["labels"], job["lang"], job["concurrencies"],

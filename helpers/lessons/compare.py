@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import metrics, prices
-from .course.results import approach_figures
+from .. import metrics, prices
+from ..course.results import approach_figures
 
 
 @dataclass

@@ -17,8 +17,8 @@ import statistics
 
 import pandas as pd
 
-from . import metrics, prices
-from .answers import UNKNOWN, fold, label_key, parse_label
+from .. import metrics, prices
+from ..answers import UNKNOWN, fold, label_key, parse_label
 
 # The sentences real models wrap a label in, per prompt language. {x} is the
 # answer, {y} another label, {a} an alias, {t} the classified text.
@@ -232,7 +232,7 @@ def record_figures(y_true, model: str, free, shots, structured=None,
     ``helpers.course.results.APPROACH_FIGURES``; the structured run's figures
     get the same names under ``zero_shot_structured_*``, with the mode used.
     """
-    from .course.results import approach_figures as keyed
+    from ..course.results import approach_figures as keyed
 
     y_true = list(y_true)
     zero = approach_figures(free, y_true, model)

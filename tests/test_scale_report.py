@@ -86,6 +86,12 @@ def test_batch_costs_price_the_same_tokens_at_standard_and_batch_prices():
         assert table.loc[unknown, "standard_per_1000"] is pd.NA
         assert table.loc[unknown, "batch_per_1000"] is pd.NA
     assert table.loc["no-such-model", "currency"] is pd.NA  # one marker, not None beside NaN
+    assert table.loc["gpt-5.4-mini", "price_note"] is pd.NA  # priced: nothing to explain
+    assert table.loc["no-such-model", "price_note"] == "no row in helpers.prices"
+    assert table.loc["glm-4-9b", "price_note"]  # says why there is no price
+    base = batch_costs(usage, ["gpt-4.1-mini-2025-04-14"])  # its row prices only its fine-tunes
+    assert base.loc["gpt-4.1-mini-2025-04-14", "standard_per_1000"] is pd.NA
+    assert "base-model inference price" in base.loc["gpt-4.1-mini-2025-04-14", "price_note"]
 
 
 def test_batch_usage_sums_the_answered_records():

@@ -143,8 +143,9 @@ def batch_costs(usage: dict, models, discount: float = BATCH_DISCOUNT) -> pd.Dat
 
     ``usage``: ``n`` predictions, ``prompt_tokens``, ``completion_tokens``
     (measured). ``models``: model ids in ``helpers.prices``. A model without a
-    price row, or with an unknown price, gets ``<NA>`` (never a guess). Costs
-    are for 1,000 predictions, in the row's currency.
+    price row, or with an unknown price, gets ``<NA>`` (never a guess) and a
+    ``price_note`` saying why; priced rows have no note. Costs are for 1,000
+    predictions, in the row's currency.
     """
     rows = []
     n = usage["n"]
@@ -165,12 +166,15 @@ def batch_costs(usage: dict, models, discount: float = BATCH_DISCOUNT) -> pd.Dat
                      "standard_per_1000": standard,
                      "batch_per_1000": None if standard is None else standard * discount,
                      "price_as_of": price.as_of if price else None,
-                     "price_source": price.source if price else None})
+                     "price_source": price.source if price else None,
+                     "price_note": None if standard is not None else
+                     "no row in helpers.prices" if price is None else
+                     (price.note or "price not confirmed")})
     table = pd.DataFrame(rows).set_index("model")
     # one missing-value marker (<NA>) for unknown prices and for models without a row
     numbers = ["input_per_1m", "output_per_1m", "standard_per_1000", "batch_per_1000"]
     table[numbers] = table[numbers].astype("Float64")
-    text = ["currency", "price_as_of", "price_source"]
+    text = ["currency", "price_as_of", "price_source", "price_note"]
     table[text] = table[text].astype("string")
     return table
 

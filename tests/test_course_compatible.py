@@ -7,14 +7,13 @@ not appear anywhere: console, run directory, kernel logs, server log.
 """
 import json
 import os
-import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import nbformat
 import pytest
+from served_sandbox import served_sandbox
 from nbformat.v4 import new_code_cell, new_notebook
 
 PARAMETERS = ('DATASET = "sports_en"\nTEXT_FIELD = None\nLABEL_FIELD = None\nLABEL_MAP = None\n'
@@ -48,27 +47,10 @@ def planted_key() -> str:
 @pytest.fixture
 def served(tmp_path):
     """The sandbox as an OpenAI-compatible server on a free loopback port; its log lines."""
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", "0",
-                             "--data-dir", str(tmp_path / "served")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={k: v for k, v in os.environ.items() if k != "COURSE_API_KEY"})
     lines: list[str] = []
-    first = proc.stdout.readline()
-    lines.append(first)
-    drain = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    drain.start()
-    try:
-        match = re.search(r"at (http://127\.0\.0\.1:\d+)", first)
-        assert match, f"server did not start: {first!r}"
-        yield match.group(1) + "/v1", lines
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        drain.join(timeout=5)
+    env = {k: v for k, v in os.environ.items() if k != "COURSE_API_KEY"}
+    with served_sandbox(tmp_path / "served", env=env, log=lines) as url:
+        yield url + "/v1", lines
 
 
 def course(*args, cwd):

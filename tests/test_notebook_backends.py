@@ -15,10 +15,7 @@
 """
 import http.server
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -27,6 +24,7 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
+from served_sandbox import served_sandbox
 
 from conftest import REPO
 from helpers import clients, config
@@ -43,24 +41,8 @@ NOT_AVAILABLE = jobs_sdk.MISSING[("zhipu", "checkpoints")]
 def served(tmp_path_factory):
     """The sandbox served on a free loopback port: its base URL (no path)."""
     data_dir = tmp_path_factory.mktemp("served") / "sandbox"
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", "0",
-                             "--data-dir", str(data_dir), "--progression", "poll"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
-    first = proc.stdout.readline()
-    drain = threading.Thread(target=proc.stdout.read, daemon=True)  # keep the pipe flowing
-    drain.start()
-    try:
-        match = re.search(r"at (http://127\.0\.0\.1:\d+)", first)
-        assert match, f"the sandbox server did not start: {first!r}"
-        yield match.group(1)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with served_sandbox(data_dir, "--progression", "poll") as url:
+        yield url
 
 
 class ChatOnlyProxy(http.server.ThreadingHTTPServer):

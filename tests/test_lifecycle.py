@@ -151,7 +151,6 @@ def test_openai_defaults_are_live_and_fit_their_purpose():
 
 
 def test_warn_false_returns_the_same_status_without_warning():
-    quiet, caught = None, None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         quiet = lifecycle.check_model("gpt-3.5-turbo-0125", "fine-tune", today=TODAY, warn=False)

@@ -1,13 +1,9 @@
 """A planted key must reach neither a cassette nor a notebook's outputs."""
 import os
-import sys
-from pathlib import Path
 
-import nbformat
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from conftest import REPO
 
 # Fake keys are assembled at run time so secret scanners do not flag this file.
 PLANTED_OPENAI = "sk-" + "proj-PLANTEDkey0123456789abcdefXYZ"

@@ -9,7 +9,6 @@ own traceback (with its request objects) is not printed under it.
 from __future__ import annotations
 
 import json
-import re
 from contextlib import contextmanager
 
 import openai

@@ -6,7 +6,6 @@ each SDK's types.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -17,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..tokens import encoding_for
-from . import chat, inference, training
+from . import chat, training
 from .classifier import SoftmaxModel
 from .errors import ApiError, bad_request, not_found
 from .store import Store

@@ -337,6 +337,12 @@ def activate(name: str | Path, settings: Settings) -> Path:
     return path
 
 
+def any_active() -> bool:
+    """Whether this process has a cassette open (record or replay)."""
+    with _lock:
+        return bool(_active)
+
+
 def signature(request) -> tuple:
     """Everything the matchers compare, as one hashable value."""
     url = urllib.parse.urlsplit(request.uri)

@@ -137,3 +137,35 @@ def test_measure_throughput_reports_complete_ordered_runs_per_concurrency():
     assert list(frame["ideal_requests_per_s"]) == [100.0, 300.0]
     with pytest.raises(ValueError, match="distinct"):
         measure_throughput(TEXTS + TEXTS[:1], LABELS)
+
+
+def test_measure_throughput_runs_apart_from_an_open_cassette(tmp_path, monkeypatch):
+    """In live mode it runs in this process; with a cassette open, in a child process,
+    so none of its timed requests reach the recording."""
+    import subprocess
+
+    from helpers import recording
+    from helpers.lessons import scale_report
+
+    children = []
+    real_run = subprocess.run
+
+    def counting_run(cmd, *args, **kwargs):
+        children.append(cmd)
+        return real_run(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(scale_report.subprocess, "run", counting_run)
+    scale_report.measure_throughput(TEXTS, LABELS, "zh", concurrencies=(2,), latency=0.001)
+    assert children == []
+
+    cassette = tmp_path / "throughput.sandbox.yaml"
+    recording.activate(cassette, config.resolve(backend="sandbox", mode="record",
+                                                sandbox_dir=tmp_path / "sb"))
+    try:
+        frame = scale_report.measure_throughput(TEXTS, LABELS, "zh", concurrencies=(2,),
+                                                latency=0.001)
+        recorded = len(recording._active[cassette.resolve()][1].data)
+    finally:
+        recording.deactivate()
+    assert len(children) == 1 and "throughput" in children[0]
+    assert int(frame.loc[2, "requests"]) == len(TEXTS) and recorded == 0

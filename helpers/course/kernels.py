@@ -10,7 +10,10 @@ passes ``km=`` through to nbclient, which then leaves the kernel alone):
 - the kernels of notebooks N+1 and N+2 start while notebook N runs, and import
   the modules their cells import (``warm_modules``; silently, before its first
   cell, so execution counts and outputs do not change), so on a 2-core
-  machine the next notebook does not wait for Python to start;
+  machine the next notebook does not wait for Python to start. They start
+  once notebook N's first cell runs (``start_ahead``), not before: while the
+  first kernel still imports, two more importing beside it on two cores
+  would only make the first notebook wait longer;
 - it is stopped with a plain shutdown request (atexit handlers such as a
   cassette's save still run), and the runner does not wait for the process
   to exit before starting the next notebook.
@@ -164,8 +167,8 @@ class Kernel:
 
 
 class Kernels:
-    """Kernels for notebooks run in order: ``take(i)`` gives notebook i's kernel and starts the
-    next ``LOOKAHEAD`` ones."""
+    """Kernels for notebooks run in order: ``take(i)`` gives notebook i's kernel;
+    ``start_ahead(i)``, once it runs a cell, starts the next ``LOOKAHEAD`` ones."""
 
     def __init__(self, notebooks: list[Path], cwd: Path, log_dir: Path, backend: str | None):
         self.notebooks = notebooks
@@ -195,10 +198,11 @@ class Kernels:
                 pass
 
     def take(self, i: int) -> Kernel:
-        kernel = self._start(i)
+        return self._start(i)
+
+    def start_ahead(self, i: int) -> None:
         for ahead in range(1, LOOKAHEAD + 1):
             self.prestart(i + ahead)
-        return kernel
 
     def release(self, i: int) -> None:
         kernel = self._started.pop(i, None)

@@ -186,6 +186,15 @@ def _announce(ds: CheckedDataset, labels: list[str], out: Path) -> None:
     say(f"  every dropped row, with its line and reason: {out / PREPARATION_FILE}")
 
 
+def _first_cell_starts_ahead(progress: NotebookProgress, kernels: Kernels, i: int):
+    """nbclient's cell hook: report the cell; at the first, start the next notebooks' kernels."""
+    def on_cell_start(**kwargs):
+        if progress.cell is None:
+            kernels.start_ahead(i)
+        progress.on_cell_start(**kwargs)
+    return on_cell_start
+
+
 def _run_notebooks(notebooks, kernels: Kernels, params: dict, out: Path, opts: RunOptions):
     """Execute the notebooks in order, stopping at the first failure; ``(timings, error)``."""
     timings, error = [], None
@@ -198,7 +207,7 @@ def _run_notebooks(notebooks, kernels: Kernels, params: dict, out: Path, opts: R
             try:
                 kernel = kernels.take(i)
                 execute(notebook, output, params, cwd=out, km=kernel.km,
-                        on_cell_start=progress.on_cell_start)
+                        on_cell_start=_first_cell_starts_ahead(progress, kernels, i))
             except Exception as err:  # a cell failed, or the kernel died or never started
                 error, status = _failure(err, notebook, output, out), "failed"
             finally:

@@ -277,29 +277,35 @@ def train(texts, labels, *, n_epochs: int, batch_size: int, learning_rate_multip
     n, steps, step, vpos = len(y), [], 0, 0
     total_steps = n_epochs * -(-n // batch_size)
     warmup = max(1, round(WARMUP_SHARE * total_steps))
+    # The loop reads the CSR arrays directly: scipy's row slicing and matrix
+    # products cost more per call than the arithmetic of a small batch.
+    xs = _Rows(x)
+    vrows = _Rows(vx) if vx is not None else None
     for epoch in range(1, n_epochs + 1):
         for begin in range(0, n, batch_size):
-            idx = slice(begin, min(begin + batch_size, n))
-            xb, yb, sb = x[idx], y[idx], scores[idx]
-            cols, inv = np.unique(xb.indices, return_inverse=True)
-            compact = sp.csr_matrix((xb.data, inv, xb.indptr), shape=(xb.shape[0], len(cols)))
-            probs = _softmax(np.asarray(compact @ weights[cols]) + bias + prior * sb)
+            end = min(begin + batch_size, n)
+            cols, values, row_of, starts = xs.span(begin, end)
+            yb, sb = y[begin:end], scores[begin:end]
+            probs = _softmax(_batch_logits(weights, cols, values, starts, end - begin)
+                             + bias + prior * sb)
             rows = np.arange(len(yb))
             loss = float(-np.log(np.maximum(probs[rows, yb], 1e-12)).mean())
             acc = float((probs.argmax(axis=1) == yb).mean())
             probs[rows, yb] -= 1.0
             probs /= len(yb)
             lr = lr0 * min(1.0, (step + 1) / warmup) * (1.0 - step / total_steps)
-            weights[cols] -= lr * (compact.T @ probs)
+            np.add.at(weights, cols, (-lr) * values[:, None] * probs[row_of])
             bias -= lr * probs.sum(axis=0)
             prior -= lr * PRIOR_LEARNING_SHARE * (probs * sb).sum(axis=0)
             step += 1
             rec = Step(step, epoch, loss, acc)
-            if vx is not None:
+            if vrows is not None:
                 vidx = vorder[np.arange(vpos, vpos + batch_size) % len(vorder)]
                 vpos = (vpos + batch_size) % len(vorder)
-                rec.valid_loss, rec.valid_accuracy = _valid_batch(
-                    weights, bias, prior, vx[vidx], vscores[vidx], vy[vidx])
+                vcols, vvalues, _, vstarts = vrows.take(vidx)
+                vprobs = _softmax(_batch_logits(weights, vcols, vvalues, vstarts, len(vidx))
+                                  + bias + prior * vscores[vidx])
+                rec.valid_loss, rec.valid_accuracy = _loss_accuracy(vprobs, vy[vidx])
             steps.append(rec)
         if on_epoch_end is not None:
             on_epoch_end(epoch, steps, _snapshot(model, weights, bias, prior))
@@ -311,13 +317,48 @@ def _snapshot(model: SoftmaxModel, weights, bias, prior) -> SoftmaxModel:
                         bias.astype(np.float32), prior.astype(np.float32))
 
 
-def _valid_batch(weights, bias, prior, x, scores, y) -> tuple[float, float]:
+class _Rows:
+    """A CSR matrix's arrays, for taking a few rows at a time without scipy's per-call cost."""
+
+    def __init__(self, m: sp.csr_matrix):
+        self.indptr, self.indices, self.data = m.indptr, m.indices, m.data.astype(np.float64)
+
+    def span(self, begin: int, end: int):
+        """Rows begin..end-1: (columns, values, row of each value, each row's first position)."""
+        lo, hi = self.indptr[begin], self.indptr[end]
+        starts = self.indptr[begin:end] - lo
+        row_of = np.repeat(np.arange(end - begin), np.diff(self.indptr[begin:end + 1]))
+        return self.indices[lo:hi], self.data[lo:hi], row_of, starts
+
+    def take(self, rows: np.ndarray):
+        """The same for any rows, in the order given."""
+        lengths = self.indptr[rows + 1] - self.indptr[rows]
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        pos = np.repeat(self.indptr[rows] - starts, lengths) + np.arange(lengths.sum())
+        return self.indices[pos], self.data[pos], np.repeat(np.arange(len(rows)), lengths), starts
+
+
+def _batch_logits(weights, cols, values, starts, n_rows: int) -> np.ndarray:
+    """x @ weights for a batch given as CSR pieces (rows without n-grams score 0)."""
+    out = np.zeros((n_rows, weights.shape[1]))
+    if len(cols):
+        filled = np.diff(np.append(starts, len(cols))) > 0
+        out[filled] = np.add.reduceat(weights[cols] * values[:, None], starts[filled], axis=0)
+    return out
+
+
+def _loss_accuracy(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy; labels the model does not know (-1) count as wrong."""
     known = y >= 0
-    probs = _softmax(np.asarray(x @ weights, dtype=np.float64) + bias + prior * scores)
     picked = np.where(known, probs[np.arange(len(y)), np.maximum(y, 0)], 1e-12)
     loss = float(-np.log(np.maximum(picked, 1e-12)).mean())
     acc = float((known & (probs.argmax(axis=1) == np.maximum(y, 0))).mean())
     return loss, acc
+
+
+def _valid_batch(weights, bias, prior, x, scores, y) -> tuple[float, float]:
+    probs = _softmax(np.asarray(x @ weights, dtype=np.float64) + bias + prior * scores)
+    return _loss_accuracy(probs, y)
 
 
 def evaluate_full(model: SoftmaxModel, texts, labels) -> tuple[float, float]:

@@ -29,6 +29,7 @@ PROGRESSIONS = ("poll", "instant", "time")
 STAGE_SECONDS = float(os.environ.get("COURSE_SANDBOX_STAGE_SECONDS", "2"))
 PURPOSES = ("fine-tune", "batch", "assistants", "vision", "user_data", "retrieval")
 JOB_TERMINAL = ("succeeded", "failed", "cancelled")
+PARSED_FILES_KEPT = 8
 JOB_NEXT = {"validating_files": "queued", "queued": "running", "running": "succeeded"}
 BATCH_NEXT = {"validating": "in_progress", "in_progress": "finalizing",
               "finalizing": "completed", "cancelling": "cancelled"}
@@ -69,6 +70,10 @@ class Sandbox:
         self.encoding = encoding_for(BASE_MODEL)
         self._models: dict[str, SoftmaxModel] = {}
         self._models_lock = threading.Lock()
+        # A job reads its files at validation and again at training, and the course trains
+        # several jobs on one file: files never change, so their parsed examples are kept.
+        self._parsed: dict[tuple, list] = {}
+        self._parsed_lock = threading.Lock()
 
     # ---------------------------------------------------------------- files
     def create_file(self, filename: str, data: bytes | Path, purpose: str) -> dict:
@@ -317,12 +322,25 @@ class Sandbox:
         return self._finish_job(job)
 
     def _examples(self, job: dict):
-        train = parse_examples(self.store.read_blob(job["training_file"]), self.encoding)
+        train = self._parsed_file(job["training_file"], "training_file")
         valid = []
         if job.get("validation_file"):
-            valid = parse_examples(self.store.read_blob(job["validation_file"]), self.encoding,
-                                   param="validation_file", minimum=1)
+            valid = self._parsed_file(job["validation_file"], "validation_file", minimum=1)
         return train, valid
+
+    def _parsed_file(self, file_id: str, param: str, **options) -> list:
+        data = self.store.read_blob(file_id)  # as before: a deleted file's blob is gone
+        key = (file_id, param, len(data))
+        with self._parsed_lock:
+            if key in self._parsed:
+                return self._parsed[key]
+        examples = parse_examples(data, self.encoding, param=param,
+                                  **options)  # an invalid file raises, and is read again next time
+        with self._parsed_lock:
+            while len(self._parsed) >= PARSED_FILES_KEPT:
+                self._parsed.pop(next(iter(self._parsed)))
+            self._parsed[key] = examples
+        return examples
 
     def _set(self, job: dict, **changes) -> dict:
         job = {**job, **changes, "_stage_at": time.time()}

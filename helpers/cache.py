@@ -19,6 +19,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from .sqlite_wal import enable_wal
+
 CACHE_DIR_NAME = "cache"
 CACHE_FILE_NAME = "responses.sqlite"
 
@@ -41,7 +43,7 @@ class ResponseCache:
         self.hits = 0
         self.misses = 0
         with self._connection() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(conn)
             conn.execute("CREATE TABLE IF NOT EXISTS responses "
                          "(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 

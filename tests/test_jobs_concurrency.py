@@ -29,7 +29,10 @@ WORKER = textwrap.dedent("""
 
     def barrier(name):
         (root / f"{name}-{me}").touch()
+        deadline = time.monotonic() + 120
         while len(list(root.glob(f"{name}-*"))) < 2:
+            if time.monotonic() > deadline:  # the other process died: say so, do not hang
+                sys.exit(f"{me}: the other process never reached {name}")
             time.sleep(0.001)
 
     for i in range(trials):
@@ -72,7 +75,7 @@ def test_two_processes_at_once_create_one_job_one_upload_one_batch(tmp_path, wor
              for name in ("a", "b")]
     outputs = [p.communicate(timeout=600) for p in procs]
     for p, (_out, err) in zip(procs, outputs):
-        assert p.returncode == 0, err
+        assert p.returncode == 0, "\n".join(e[-3000:] for _o, e in outputs)
     seen = [json.loads(line) for out, _err in outputs for line in out.splitlines()]
     counts = []
     for i in range(TRIALS):

@@ -27,6 +27,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..sqlite_wal import enable_wal
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (kind TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -106,7 +108,7 @@ class Store:
         self._depth = 0  # transaction nesting, guarded by self.lock
         self._db = sqlite3.connect(self.root / DB_NAME, isolation_level=None,
                                    check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        enable_wal(self._db)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         # The first process to open a new directory names the instance; later ones read it.

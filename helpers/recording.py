@@ -3,7 +3,7 @@
 Built on vcrpy, which patches the transports of both httpx (zhipuai) and httpx2
 (openai 3.x). What this module adds, and why:
 
-* one cassette per notebook and backend, ``notebooks/cassettes/<name>.<backend>.yaml``,
+* one cassette per notebook and backend, ``notebooks/cassettes/<name>.<backend>.json``,
   opened once per process and saved as interactions arrive (a notebook kernel
   has no natural "end of test" to save at);
 * strict matching on method, host, path, query and a *canonical* body: JSON
@@ -16,9 +16,12 @@ Built on vcrpy, which patches the transports of both httpx (zhipuai) and httpx2
   cookies, organisation/project ids) are never written; any configured key
   (``helpers.secrets``: OpenAI, Zhipu, ``COURSE_API_KEY``) that a URL or a body
   carries is masked before a recording is kept;
-* a readable, diff-friendly YAML: JSON bodies stored as data, Unicode kept,
-  interactions sorted stably by request so concurrent calls do not reorder
-  the file between recordings;
+* a readable, diff-friendly JSON file, one field per line: JSON bodies stored
+  as data (not as escaped strings), Unicode kept, interactions sorted stably
+  by request so concurrent calls do not reorder the file between recordings.
+  JSON rather than vcrpy's YAML because a notebook's cassette is a few MB and
+  libyaml takes about a second to read one, the json module 0.03 s; a YAML
+  cassette recorded by an earlier version (``.yaml``) is still read in replay;
 * a cassette miss in replay raises ``CassetteMiss`` naming the cassette, the
   method and path, and the closest recording of the same method and path (the
   one with the fewest differing fields) with its first difference; vcrpy's own
@@ -113,7 +116,7 @@ def canonical_body(request):
         if ctype.startswith("multipart/form-data"):
             return ("multipart", _multipart_canonical(multipart_summary(body, ctype)))
         return ("bytes", hashlib.sha256(body).hexdigest())
-    if isinstance(data, dict) and MULTIPART_KEY in data:  # a recorded upload, see ReadableYaml
+    if isinstance(data, dict) and MULTIPART_KEY in data:  # a recorded upload, see _readable
         return ("multipart", _multipart_canonical(data[MULTIPART_KEY]))
     return ("json", data)
 
@@ -243,52 +246,78 @@ def _sort_key(interaction):
     return (req["uri"], req["method"], json.dumps(req.get("body"), ensure_ascii=False, sort_keys=True))
 
 
-class ReadableYaml:
-    """vcrpy serializer: YAML with JSON bodies as data and interactions in a stable order."""
+def _readable(data) -> dict:
+    """vcrpy's cassette data with bodies as data, uploads summarised, interactions sorted."""
+    interactions = []
+    for item in data["interactions"]:
+        req = dict(item["request"])
+        ctype = _content_type(req.get("headers"))
+        if ctype.startswith("multipart/form-data") and req.get("body"):
+            # Uploads are matched by their files' sha256, so the cassette keeps
+            # a summary instead of a second copy of every training file.
+            body = req["body"] if isinstance(req["body"], bytes) else req["body"].encode()
+            req["body"] = {MULTIPART_KEY: multipart_summary(body, ctype)}
+        else:
+            req["body"] = _to_readable(req.get("body"))
+        resp = dict(item["response"])
+        resp["body"] = {"string": _to_readable(resp["body"]["string"])}
+        interactions.append({"request": req, "response": resp})
+    interactions.sort(key=_sort_key)  # stable: identical polls keep their order
+    return dict(data, interactions=interactions)
+
+
+def _from_readable_data(data) -> dict:
+    data = data or {"version": 1, "interactions": []}
+    for item in data["interactions"]:
+        body = item["request"].get("body")
+        if isinstance(body, dict) and MULTIPART_KEY in body:
+            item["request"]["body"] = json.dumps(body, ensure_ascii=False)
+        else:
+            item["request"]["body"] = _from_readable(body)
+        item["response"]["body"]["string"] = _from_readable(item["response"]["body"]["string"])
+    return data
+
+
+class ReadableJson:
+    """vcrpy serializer: the course's cassettes (``.json``)."""
 
     @staticmethod
     def serialize(data):
-        interactions = []
-        for item in data["interactions"]:
-            req = dict(item["request"])
-            ctype = _content_type(req.get("headers"))
-            if ctype.startswith("multipart/form-data") and req.get("body"):
-                # Uploads are matched by their files' sha256, so the cassette keeps
-                # a summary instead of a second copy of every training file.
-                body = req["body"] if isinstance(req["body"], bytes) else req["body"].encode()
-                req["body"] = {MULTIPART_KEY: multipart_summary(body, ctype)}
-            else:
-                req["body"] = _to_readable(req.get("body"))
-            resp = dict(item["response"])
-            resp["body"] = {"string": _to_readable(resp["body"]["string"])}
-            interactions.append({"request": req, "response": resp})
-        interactions.sort(key=_sort_key)  # stable: identical polls keep their order
-        out = dict(data, interactions=interactions)
-        return yaml.dump(out, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+        return json.dumps(_readable(data), ensure_ascii=False, indent=1) + "\n"
 
     @staticmethod
     def deserialize(text):
-        data = yaml.load(text, Loader=_Loader) or {"version": 1, "interactions": []}
-        for item in data["interactions"]:
-            body = item["request"].get("body")
-            if isinstance(body, dict) and MULTIPART_KEY in body:
-                item["request"]["body"] = json.dumps(body, ensure_ascii=False)
-            else:
-                item["request"]["body"] = _from_readable(body)
-            item["response"]["body"]["string"] = _from_readable(item["response"]["body"]["string"])
-        return data
+        return _from_readable_data(json.loads(text) if text.strip() else None)
 
 
-def _vcr(recording: bool = False) -> vcr.VCR:
+class ReadableYaml:
+    """vcrpy serializer: the same data as YAML (``.yaml``, cassettes of earlier versions)."""
+
+    @staticmethod
+    def serialize(data):
+        return yaml.dump(_readable(data), Dumper=_Dumper, allow_unicode=True, sort_keys=False,
+                         width=100)
+
+    @staticmethod
+    def deserialize(text):
+        return _from_readable_data(yaml.load(text, Loader=_Loader))
+
+
+SERIALIZERS = {".json": ("course-json", ReadableJson), ".yaml": ("readable-yaml", ReadableYaml),
+               ".yml": ("readable-yaml", ReadableYaml)}
+
+
+def _vcr(recording: bool = False, suffix: str = ".json") -> vcr.VCR:
     """vcrpy set up for the course; ``recording`` adds the key masks (replay has no keys)."""
+    name, serializer = SERIALIZERS[suffix]
     v = vcr.VCR(
-        serializer="readable-yaml",
+        serializer=name,
         match_on=["method", "scheme", "host", "port", "path", "query", "course_body"],
         before_record_request=[_scrub_request] + ([_mask_request] if recording else []),
         before_record_response=[_scrub_response] + ([_mask_response] if recording else []),
         decode_compressed_response=True,
     )
-    v.register_serializer("readable-yaml", ReadableYaml)
+    v.register_serializer(name, serializer)
     v.register_matcher("course_body", body_matcher)
     return v
 
@@ -301,11 +330,18 @@ def cassette_dir() -> Path:
 
 
 def cassette_path(name: str | Path, settings: Settings) -> Path:
-    """``<cassette dir>/<name>.<backend>.yaml``, or ``name`` itself if it is a .yaml path."""
+    """``<cassette dir>/<name>.<backend>.json``, or ``name`` itself if it is a cassette path.
+
+    In replay, an older ``<name>.<backend>.yaml`` is used when there is no ``.json``.
+    """
     p = Path(name)
-    if p.suffix in (".yaml", ".yml"):
+    if p.suffix in SERIALIZERS:
         return p.resolve()
-    return cassette_dir() / f"{p.stem}.{settings.backend}.yaml"
+    path = cassette_dir() / f"{p.stem}.{settings.backend}.json"
+    older = path.with_suffix(".yaml")
+    if settings.mode == "replay" and not path.is_file() and older.is_file():
+        return older
+    return path
 
 
 def activate(name: str | Path, settings: Settings) -> Path:
@@ -326,7 +362,7 @@ def activate(name: str | Path, settings: Settings) -> Path:
             record_mode = "all"
         else:
             raise ValueError(f"no cassette is used in {settings.mode} mode")
-        context = _vcr(recording=record_mode == "all").use_cassette(
+        context = _vcr(recording=record_mode == "all", suffix=path.suffix).use_cassette(
             str(path), record_mode=record_mode, allow_playback_repeats=False)
         cassette = context.__enter__()
         if record_mode == "all":
@@ -571,4 +607,4 @@ def normalise(data):
 
 def load(path: str | Path) -> dict:
     """A cassette file's data (bodies decoded)."""
-    return ReadableYaml.deserialize(Path(path).read_text(encoding="utf-8"))
+    return SERIALIZERS[Path(path).suffix][1].deserialize(Path(path).read_text(encoding="utf-8"))

@@ -157,7 +157,7 @@ def test_a_planted_compatible_key_appears_nowhere(server, tmp_path, monkeypatch,
     finally:
         recording.deactivate()
     out = capsys.readouterr()
-    cassette = (tmp_path / "cassettes" / "compat.compatible.yaml").read_text(encoding="utf-8")
+    cassette = (tmp_path / "cassettes" / "compat.compatible.json").read_text(encoding="utf-8")
     assert "chat/completions" in cassette and "fine_tuning/jobs" in cassette  # it really ran
     stored = b"".join(p.read_bytes() for p in work.rglob("*") if p.is_file())
     for text in (cassette, out.out, out.err, error, json.dumps(record.__dict__, default=str)):

@@ -90,7 +90,7 @@ def test_each_notebook_that_calls_an_api_has_its_cassette():
     for path in NOTEBOOKS:
         sources = "\n".join(c.source for c in _code(_load(path)))
         if "run.client(" in sources:
-            assert (REPO / "notebooks" / "cassettes" / f"{path.stem}.sandbox.yaml").is_file(), path.name
+            assert (REPO / "notebooks" / "cassettes" / f"{path.stem}.sandbox.json").is_file(), path.name
 
 
 def _shows_a_plot(source: str) -> bool:

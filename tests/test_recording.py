@@ -49,7 +49,7 @@ class EchoApp:
 
 @pytest.fixture
 def cassette(tmp_path):
-    yield tmp_path / "demo.sandbox.yaml"
+    yield tmp_path / "demo.sandbox.json"
     recording.deactivate()
 
 
@@ -93,6 +93,25 @@ def test_record_then_replay_gives_the_recorded_answers(cassette):
     assert _replay(cassette, lambda c: [_ask(c, p) for p in prompts]) == recorded
     text = cassette.read_text(encoding="utf-8")
     assert "新闻一：股市大涨" in text, "Unicode stays readable in the cassette"
+
+
+def test_cassettes_are_json_and_an_older_yaml_recording_still_replays(tmp_path, monkeypatch):
+    """New recordings are <name>.<backend>.json; a replay with no .json falls back to the
+    .yaml an earlier version recorded (same data, vcrpy's other serializer)."""
+    import json as _json
+
+    monkeypatch.setenv("COURSE_CASSETTE_DIR", str(tmp_path))
+    assert recording.cassette_path("nb", _settings("record")) == tmp_path / "nb.sandbox.json"
+    recorded = _record(tmp_path / "nb.sandbox.json", lambda c: _ask(c, "新闻：股市"))
+    data = recording.load(tmp_path / "nb.sandbox.json")
+    raw = _json.loads((tmp_path / "nb.sandbox.json").read_text(encoding="utf-8"))
+    assert raw["interactions"][0]["request"]["body"]["json"]["messages"][0]["content"] == "新闻：股市"
+    older = tmp_path / "nb.sandbox.yaml"
+    older.write_text(recording.ReadableYaml.serialize(data), encoding="utf-8")
+    (tmp_path / "nb.sandbox.json").unlink()
+    assert recording.cassette_path("nb", _settings("replay")) == older
+    assert recording.cassette_path("nb", _settings("record")) == tmp_path / "nb.sandbox.json"
+    assert _replay("nb", lambda c: _ask(c, "新闻：股市")) == recorded
 
 
 def test_swapping_two_prompts_does_not_swap_their_answers(cassette):
@@ -171,7 +190,7 @@ def test_the_factory_replays_through_the_cassette_only_transport(monkeypatch):
 
 def test_replay_without_a_cassette_says_how_to_record(tmp_path):
     with pytest.raises(FileNotFoundError, match="COURSE_MODE=record"):
-        recording.activate(tmp_path / "missing.yaml", _settings("replay"))
+        recording.activate(tmp_path / "missing.json", _settings("replay"))
 
 
 def test_zhipu_sdk_records_and_replays_over_httpx(cassette):
@@ -196,7 +215,7 @@ def test_concurrent_recordings_sort_to_the_same_file(tmp_path):
         return lambda c: list(ThreadPoolExecutor(4).map(lambda p: _ask(c, p), order))
 
     prompts = [f"prompt {i}" for i in range(12)]
-    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
     _record(a, many(prompts))
     _record(b, many(list(reversed(prompts))))
     assert recording.normalise(recording.load(a)) == recording.normalise(recording.load(b))

@@ -105,7 +105,7 @@ def _with_other_ids(cassette: dict, seed: int) -> dict:
 
 
 def _job_cassette():
-    with_jobs = [p for p in sorted(CASSETTES.glob("*.sandbox.yaml"), key=lambda p: p.stat().st_size)
+    with_jobs = [p for p in sorted(CASSETTES.glob("*.sandbox.json"), key=lambda p: p.stat().st_size)
                  if "fine_tuning/jobs" in p.read_text(encoding="utf-8")]
     return with_jobs[0] if with_jobs else None
 

@@ -158,7 +158,7 @@ def test_measure_throughput_runs_apart_from_an_open_cassette(tmp_path, monkeypat
     scale_report.measure_throughput(TEXTS, LABELS, "zh", concurrencies=(2,), latency=0.001)
     assert children == []
 
-    cassette = tmp_path / "throughput.sandbox.yaml"
+    cassette = tmp_path / "throughput.sandbox.json"
     recording.activate(cassette, config.resolve(backend="sandbox", mode="record",
                                                 sandbox_dir=tmp_path / "sb"))
     try:

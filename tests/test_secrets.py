@@ -30,7 +30,7 @@ CELLS = [
 
 def test_planted_keys_appear_in_no_cassette_and_no_output(tmp_path):
     nb = new_notebook(cells=[new_code_cell(src) for src in CELLS])
-    cassette = tmp_path / "secrets.sandbox.yaml"
+    cassette = tmp_path / "secrets.sandbox.json"
     env_before = dict(os.environ)
     os.environ.update(OPENAI_API_KEY=PLANTED_OPENAI, ZHIPUAI_API_KEY=PLANTED_ZHIPU,
                       CASSETTE=str(cassette), COURSE_SANDBOX_DIR=str(tmp_path / "sb"),

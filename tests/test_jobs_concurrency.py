@@ -73,7 +73,12 @@ def test_two_processes_at_once_create_one_job_one_upload_one_batch(tmp_path, wor
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path), name, str(TRIALS)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for name in ("a", "b")]
-    outputs = [p.communicate(timeout=600) for p in procs]
+    try:
+        outputs = [p.communicate(timeout=600) for p in procs]
+    finally:  # a failed or timed-out test leaves no worker behind
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
     for p, (_out, err) in zip(procs, outputs):
         assert p.returncode == 0, "\n".join(e[-3000:] for _o, e in outputs)
     seen = [json.loads(line) for out, _err in outputs for line in out.splitlines()]

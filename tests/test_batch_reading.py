@@ -4,17 +4,9 @@ import pytest
 
 from helpers import clients, config
 from helpers.batch import custom_id, index_of, join_results, run_batch
+from test_batch_join import _ok  # one batch output line, in the Batch API's shape
 
 LABELS = ["体育", "财经", "国际"]
-
-
-def _ok(cid, content):
-    body = {"id": "c", "object": "chat.completion", "created": 0, "model": "m",
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}}
-    return {"id": "r", "custom_id": cid, "response": {"status_code": 200, "body": body},
-            "error": None}
 
 
 def test_index_of_is_the_one_parser_of_custom_ids():

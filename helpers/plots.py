@@ -100,8 +100,9 @@ def confusion_heatmap(confusion: pd.DataFrame, title: str = "Confusion matrix",
 def grouped_bars(values: dict, title: str = "", ylabel: str = "", ylim=(0.0, 1.0)):
     """Bars per metric, one colour per row: ``{"zero-shot": {"accuracy": 0.41}, ...}``.
 
-    Every bar carries its value; the legend sits below the axes, so it never
-    covers a bar or a bar label.
+    Every bar carries its value to three decimals, as the tables beside it print
+    them (0.755 is the table's 75.5%, not "0.76"); the legend sits below the
+    axes, so it never covers a bar or a bar label.
     """
     use_cjk_font()
     names = list(values)
@@ -117,7 +118,7 @@ def grouped_bars(values: dict, title: str = "", ylabel: str = "", ylim=(0.0, 1.0
         offset = (i - (len(names) - 1) / 2) * width
         bars = ax.bar(x + offset, [values[name][m] for m in metrics], width=width * 0.95,
                       label=name)
-        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+        ax.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
     ax.set_xticks(x, metrics)
     if ylim is not None:
         top = max(ylim[1], max(values[n][m] for n in names for m in metrics) * 1.12)

@@ -23,7 +23,7 @@ from collections import Counter
 
 import pandas as pd
 
-from .. import config, prices
+from .. import config, prices, recording
 from ..answers import parse_label
 from ..batch import ID_PREFIX, index_of
 from ..jobs.wait import default_sleep
@@ -238,8 +238,6 @@ def measure_throughput(texts, labels, lang: str | None = None,
     texts = list(texts)
     if len(set(texts)) != len(texts):
         raise ValueError("measure_throughput needs distinct texts (repeats are sent once)")
-    from .. import recording
-
     if not recording.any_active():
         rows = _throughput_rows(texts, list(labels), lang, list(concurrencies), latency)
         return pd.DataFrame(rows).set_index("concurrency")

@@ -104,8 +104,6 @@ class SoftmaxModel:
                    np.zeros((0, k), np.float32), np.zeros(k, np.float32),
                    np.full(k, lexicon.SHARPNESS, np.float32))
 
-    empty = from_base
-
     # ------------------------------------------------------------ features
     def transform(self, raw: sp.csr_matrix) -> sp.csr_matrix:
         """TF-IDF rows over the model's vocabulary (unknown n-grams dropped, as a fitted
@@ -356,11 +354,6 @@ def _loss_accuracy(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return loss, acc
 
 
-def _valid_batch(weights, bias, prior, x, scores, y) -> tuple[float, float]:
-    probs = _softmax(np.asarray(x @ weights, dtype=np.float64) + bias + prior * scores)
-    return _loss_accuracy(probs, y)
-
-
 def evaluate_full(model: SoftmaxModel, texts, labels) -> tuple[float, float]:
     """(loss, accuracy) of ``model`` on a labelled set; unseen labels count as wrong."""
     texts = list(texts)
@@ -369,8 +362,7 @@ def evaluate_full(model: SoftmaxModel, texts, labels) -> tuple[float, float]:
     loss_sum, hit_sum = 0.0, 0.0
     for start in range(0, len(y), 4096):
         part = texts[start:start + 4096]
-        x, s = model.transform(featurize(part)), model.base_scores(part)
-        loss, acc = _valid_batch(model.weights, model.bias, model.prior, x, s,
-                                 y[start:start + 4096])
+        probs = _softmax(model.logits(model.transform(featurize(part)), model.base_scores(part)))
+        loss, acc = _loss_accuracy(probs, y[start:start + 4096])
         loss_sum, hit_sum = loss_sum + loss * len(part), hit_sum + acc * len(part)
     return loss_sum / max(len(y), 1), hit_sum / max(len(y), 1)

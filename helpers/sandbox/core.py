@@ -329,7 +329,7 @@ class Sandbox:
         return train, valid
 
     def _parsed_file(self, file_id: str, param: str, **options) -> list:
-        data = self.store.read_blob(file_id)  # as before: a deleted file's blob is gone
+        data = self.store.read_blob(file_id)  # still read: a deleted file must fail as before
         key = (file_id, param, len(data))
         with self._parsed_lock:
             if key in self._parsed:

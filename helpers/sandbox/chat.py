@@ -18,10 +18,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from . import inference, schemas, structured
+from .catalog import BASE_MODEL
 from .errors import ApiError
 from .structured import Chosen, Plan
 
-BASE_MODEL = "sandbox-base"
 FINGERPRINT = "fp_sandbox"
 
 

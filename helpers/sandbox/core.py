@@ -18,11 +18,11 @@ from pathlib import Path
 from ..tokens import encoding_for
 from . import chat, training
 from .classifier import SoftmaxModel
+from .catalog import BASE_MODEL
 from .errors import ApiError, bad_request, not_found
 from .store import Store
 from .validation import InvalidFileError, parse_examples
 
-BASE_MODEL = "sandbox-base"
 ORG = "sandbox-org"
 ZHIPU_ORG_NUMBER = "100001"
 PROGRESSIONS = ("poll", "instant", "time")

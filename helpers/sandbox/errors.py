@@ -40,3 +40,15 @@ def render(exc: ApiError, provider: str) -> tuple[int, dict]:
         return status, {"error": {"code": code, "message": exc.message}}
     return exc.status, {"error": {"message": exc.message, "type": exc.type, "param": exc.param,
                                   "code": exc.code}}
+
+
+class TrainingFailed(Exception):
+    """Training could not go on (for example the loss became NaN or infinite).
+
+    Raised by ``training``; the job's stage machine turns it into a failed job
+    with an ``error`` event and ``job.error`` = {code, message, param}.
+    """
+
+    def __init__(self, message: str, code: str = "training_failed", param: str | None = None):
+        super().__init__(message)
+        self.message, self.code, self.param = message, code, param

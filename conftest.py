@@ -55,6 +55,15 @@ def _prestart(index):
                 pass
 
 
+def pytest_collection_modifyitems(config, items):
+    """Notebook cells (nbval) run in kernels: they belong to the slow set."""
+    import pytest
+
+    for item in items:
+        if item.nodeid.split("::")[0].endswith(".ipynb"):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_collection_finish(session):
     try:
         from nbval import plugin

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import clients, config, data, jobs, lifecycle, prices, prompts
-from .course import record_results
+from .results import record_results
 
 # One base model per backend for zero-shot AND fine-tuning, so before/after compares one base.
 # The dated reasons live with the prices (``prices.default_note``); compatible: the learner names it.

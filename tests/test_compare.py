@@ -6,7 +6,7 @@ import pytest
 from helpers import pipeline
 from helpers.lessons import compare
 from helpers.classify import ClassificationResults, Prediction
-from helpers.course.results import APPROACH_FIGURES
+from helpers.results import APPROACH_FIGURES
 
 
 def results(labels, confidences, alternatives=None):

@@ -22,7 +22,7 @@ PARAMETERS = ('DATASET = "sports_en"\nTEXT_FIELD = None\nLABEL_FIELD = None\nLAB
 # What a zero-shot lesson does on a chat-only server, with the course's own helpers.
 ZERO_SHOT = [
     "from helpers import classify, clients, metrics, pipeline\n"
-    "from helpers.course.results import approach_figures\n"
+    "from helpers.results import approach_figures\n"
     "run = pipeline.start('01_zero_shot', dataset=DATASET, text_field=TEXT_FIELD,\n"
     "                     label_field=LABEL_FIELD, backend=BACKEND, mode=MODE,\n"
     "                     base_model=BASE_MODEL, n_train=N_TRAIN, n_test=N_TEST, seed=SEED,\n"

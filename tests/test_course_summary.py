@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from helpers.course.results import approach_figures, headline, merged_results, record_results
+from helpers.results import approach_figures, headline, merged_results, record_results
 from helpers.course.summary import REQUIRED, build_summary, render_markdown, write_summary
 
 RUN = {"backend": "sandbox", "mode": "live", "dataset": "sports_en", "text_field": "text",

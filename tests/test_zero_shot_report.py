@@ -5,7 +5,7 @@ import pytest
 from helpers.lessons import zero_shot_report as z
 from helpers.answers import UNKNOWN
 from helpers.classify import ClassificationResults, Prediction
-from helpers.course.results import APPROACH_FIGURES
+from helpers.results import APPROACH_FIGURES
 
 ODD = ["Business, Finance", "Sci/Tech", "🎮 Games", "Health & Life"]
 NEWS = ["体育", "财经", "国际", "科技"]

@@ -21,7 +21,7 @@ from .dataset import CheckedDataset, DatasetError, check_dataset
 from .kernels import KERNEL, LOGS_DIR, Kernels, cell_count as _notebook_cells
 from .paths import relative, relative_notebook, relative_text
 from .progress import HEARTBEAT_SECONDS, NotebookProgress, say
-from .results import FINE_TUNING_AVAILABLE, headline, merged_results, read_results
+from ..results import FINE_TUNING_AVAILABLE, headline, merged_results, read_results
 from .summary import build_summary, write_summary
 
 NOTEBOOKS_DIR = config.REPO_ROOT / "notebooks"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .results import (APPROACH_FIGURES, APPROACHES, FIGURES, FINE_TUNING_AVAILABLE, GROUPS,
+from ..results import (APPROACH_FIGURES, APPROACHES, FIGURES, FINE_TUNING_AVAILABLE, GROUPS,
                       SIDE_EXPERIMENTS, SIDE_FIGURES, approach_key, show)
 
 REQUIRED = ("zero_shot_accuracy", "fine_tuned_accuracy", "n_train", "n_test", "labels",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import metrics, prices
-from ..course.results import approach_figures
+from ..results import approach_figures
 
 
 @dataclass
@@ -137,7 +137,7 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
 
 def decision_figures(table: pd.DataFrame) -> dict:
     """The run-summary figures of a ``decision_table`` (names of
-    ``helpers.course.results.APPROACH_FIGURES``): ``<key>_accuracy`` and so on;
+    ``helpers.results.APPROACH_FIGURES``): ``<key>_accuracy`` and so on;
     money only when it is in USD."""
     out = {}
     for _, row in table.iterrows():

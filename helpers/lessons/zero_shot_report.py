@@ -201,7 +201,7 @@ def _price(model: str):
 
 def approach_figures(results, y_true, model: str) -> dict:
     """The figures the decision table needs for one way of predicting (names of
-    ``helpers.course.results.APPROACH_FIGURES``): accuracy, macro_f1,
+    ``helpers.results.APPROACH_FIGURES``): accuracy, macro_f1,
     prompt_tokens_per_request, cost_per_1000_usd (None when the model has no USD
     price), training_cost_usd (0: nothing was trained), latency_s (median seconds
     of the requests sent; None when every answer came from the cache)."""
@@ -229,10 +229,10 @@ def record_figures(y_true, model: str, free, shots, structured=None,
     """Everything 01 records for the run summary and 06's decision table.
 
     ``zero_shot_*`` and ``few_shot_*`` use the keys of
-    ``helpers.course.results.APPROACH_FIGURES``; the structured run's figures
+    ``helpers.results.APPROACH_FIGURES``; the structured run's figures
     get the same names under ``zero_shot_structured_*``, with the mode used.
     """
-    from ..course.results import approach_figures as keyed
+    from ..results import approach_figures as keyed
 
     y_true = list(y_true)
     zero = approach_figures(free, y_true, model)

@@ -83,11 +83,13 @@ def _http_client(lib, settings: Settings, faults):
 
     if settings.mode == "replay":
         return lib.Client(transport=recording.replay_transport(lib.__name__))
+    recorded = settings.mode == "record"
     if settings.backend == "sandbox":
         inner = lib.WSGITransport(app=_sandbox_app(settings, faults))
-        return lib.Client(transport=recording.course_transport(lib, inner))
+        return lib.Client(transport=recording.course_transport(lib, inner, uses_cassette=recorded))
     inner = recording.network_transport(lib, settings.base_url)
-    return lib.Client(transport=recording.course_transport(lib, inner), follow_redirects=True)
+    return lib.Client(transport=recording.course_transport(lib, inner, uses_cassette=recorded),
+                      follow_redirects=True)
 
 
 _SDK_OF_BACKEND = {"sandbox": None, "openai": "openai", "zhipu": "zhipu", "compatible": "openai"}

@@ -41,3 +41,16 @@ def test_other_clients_are_neither_recorded_nor_blocked(tmp_path, monkeypatch):
             recording.deactivate()
         assert other.requests == [("GET", "/second-httpx2"), ("GET", "/second-httpx"),
                                   ("GET", "/again"), ("GET", "/again-httpx")]
+
+
+def test_a_live_course_client_is_not_recorded_while_a_cassette_is_open(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_SANDBOX_DIR", str(tmp_path / "sb"))
+    cassette = tmp_path / "open.sandbox.json"
+    recording.activate(cassette, config.resolve(backend="sandbox", mode="record"))
+    try:
+        live = clients.openai_client(config.resolve(backend="sandbox", mode="live"))
+        assert live.models.list().data
+        assert recording.session_for(cassette).interactions == []
+    finally:
+        recording.deactivate()
+    assert not cassette.exists()

@@ -4,11 +4,12 @@ Nothing is patched process-wide: ``helpers.clients`` gives each SDK client it
 makes (openai on httpx2, zhipuai on httpx) a ``CourseTransport`` around the
 transport that would otherwise carry the request (the in-process sandbox, or
 the network). While a cassette is open it answers from the cassette (replay)
-or passes the request on and records the exchange (record); with none open it
-passes requests on. A client the course did not create never comes here, so
-it is neither recorded nor blocked. Responses a course client receives are
-masked like the cassette (configured keys and their fragments, as an error
-message may echo them), so the SDK's error text is clean too.
+or passes the request on and records the exchange (record); with none open,
+or for a client made in live mode, it passes requests on. A client the course
+did not create never comes here, so it is neither recorded nor blocked.
+Responses a course client receives are masked like the cassette (configured
+keys and their fragments, as an error message may echo them), so the SDK's
+error text is clean too.
 
 Replay clients have no inner transport at all (``ReplayTransport2`` /
 ``ReplayTransport``): they can only answer from the cassette, never open a socket.
@@ -27,9 +28,9 @@ from .explanation import CassetteMiss
 CONNECTION_LIMITS = {"max_connections": 1000, "max_keepalive_connections": 100}  # as openai's
 
 
-def _exchange(lib, inner, request):
+def _exchange(lib, inner, request, uses_cassette: bool):
     """Handle one request for a course client (see the module docstring)."""
-    open_session = session.current()
+    open_session = session.current() if uses_cassette else None
     if open_session is None:
         if inner is None:
             raise CassetteMiss(f"replay: {request.method} {request.url.path}: no cassette is open "
@@ -68,11 +69,12 @@ def _passed_on(lib, inner, request):
 
 def _transport_class(lib, name: str):
     class Transport(lib.BaseTransport):
-        def __init__(self, inner=None):
+        def __init__(self, inner=None, uses_cassette: bool = True):
             self.inner = inner
+            self.uses_cassette = uses_cassette
 
         def handle_request(self, request):
-            return _exchange(lib, self.inner, request)
+            return _exchange(lib, self.inner, request, self.uses_cassette)
 
         def close(self):
             if self.inner is not None:
@@ -92,9 +94,13 @@ def _lib(lib):
     return {"httpx": httpx, "httpx2": httpx2}[lib if isinstance(lib, str) else lib.__name__]
 
 
-def course_transport(lib, inner):
-    """``inner`` (a transport of ``lib``: httpx or httpx2) as a course client's transport."""
-    return (CourseTransport2 if _lib(lib) is httpx2 else CourseTransport)(inner)
+def course_transport(lib, inner, *, uses_cassette: bool = True):
+    """``inner`` (a transport of ``lib``: httpx or httpx2) as a course client's transport.
+
+    ``uses_cassette=False`` (a live-mode client) never records or replays, even
+    while a cassette is open in the process; it only masks keys in errors.
+    """
+    return (CourseTransport2 if _lib(lib) is httpx2 else CourseTransport)(inner, uses_cassette)
 
 
 def replay_transport(lib):

@@ -88,3 +88,10 @@ def test_configured_key_fragments_of_eight_or_more_are_masked_and_shorter_ones_a
     assert secrets.redact_exact(ZHIPU_KEY[:30].encode()) == b"[redacted]"
     middle = ZHIPU_KEY[5:15]  # neither a prefix nor a suffix: left alone
     assert secrets.redact_exact(f"<{middle}>") == f"<{middle}>"
+
+
+def test_a_given_placeholder_key_is_masked_whole_not_by_its_start(monkeypatch):
+    from helpers.clients import SANDBOX_KEY
+
+    text = f"job on sandbox-base refused key {SANDBOX_KEY}"
+    assert secrets.redact(text, [SANDBOX_KEY]) == "job on sandbox-base refused key [redacted]"

@@ -9,8 +9,9 @@
   ``COURSE_API_KEY`` if the server wants one. Such servers rarely have
   fine-tuning endpoints: ``supports_fine_tuning(client)`` tells.
 * ``replay`` / ``record`` — a per-notebook cassette (``helpers.recording``)
-  answers or captures every request; replay needs no key and no network, and
-  its transport can only answer from the cassette (never a socket).
+  answers or captures every request of the clients made here (and only
+  theirs); replay needs no key and no network, and its transport can only
+  answer from the cassette (never a socket).
 
 Every client made here remembers its ``Settings`` (``settings_of``), so helpers
 given only a client still key their caches and stores on the backend's identity.
@@ -71,17 +72,24 @@ def _sandbox_app(settings: Settings, faults):
 
 
 def _http_client(lib, settings: Settings, faults):
-    """The SDK's HTTP client: cassette-only in replay, in-process sandbox, or None (default).
+    """The SDK's HTTP client, always on the course's transport (``recording.transport``).
 
+    Cassette-only in replay; else around the in-process sandbox or the network
+    (faults= only exist in the sandbox; a real server has its own). Only clients
+    made here are recorded, replayed and have keys masked in what they receive.
     ``lib`` is the HTTP library the SDK is built on: httpx2 (openai) or httpx (zhipuai).
     """
-    if settings.mode == "replay":
-        from . import recording
+    from . import recording
 
+    if settings.mode == "replay":
         return lib.Client(transport=recording.replay_transport(lib.__name__))
+    recorded = settings.mode == "record"
     if settings.backend == "sandbox":
-        return lib.Client(transport=lib.WSGITransport(app=_sandbox_app(settings, faults)))
-    return None  # faults= only exist in the sandbox; a real server has its own
+        inner = lib.WSGITransport(app=_sandbox_app(settings, faults))
+        return lib.Client(transport=recording.course_transport(lib, inner, uses_cassette=recorded))
+    inner = recording.network_transport(lib, settings.base_url)
+    return lib.Client(transport=recording.course_transport(lib, inner, uses_cassette=recorded),
+                      follow_redirects=True)
 
 
 _SDK_OF_BACKEND = {"sandbox": None, "openai": "openai", "zhipu": "zhipu", "compatible": "openai"}

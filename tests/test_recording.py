@@ -61,7 +61,9 @@ def _client(mode, app=None):
     if mode == "replay":
         http = httpx2.Client(transport=recording.replay_transport("httpx2"))
     else:
-        http = httpx2.Client(transport=httpx2.WSGITransport(app=app or EchoApp()))
+        # as helpers.clients makes it: only the course's own clients are recorded
+        inner = httpx2.WSGITransport(app=app or EchoApp())
+        http = httpx2.Client(transport=recording.course_transport(httpx2, inner))
     return openai.OpenAI(api_key=PLANTED_KEY, organization=PLANTED_ORG, project="proj-PLANTED",
                          base_url="http://sandbox.local/v1", http_client=http, max_retries=0)
 
@@ -95,22 +97,19 @@ def test_record_then_replay_gives_the_recorded_answers(cassette):
     assert "新闻一：股市大涨" in text, "Unicode stays readable in the cassette"
 
 
-def test_cassettes_are_json_and_an_older_yaml_recording_still_replays(tmp_path, monkeypatch):
-    """New recordings are <name>.<backend>.json; a replay with no .json falls back to the
-    .yaml an earlier version recorded (same data, vcrpy's other serializer)."""
+def test_cassettes_are_readable_json(tmp_path, monkeypatch):
+    """Recordings are <name>.<backend>.json with JSON bodies stored as data."""
     import json as _json
 
     monkeypatch.setenv("COURSE_CASSETTE_DIR", str(tmp_path))
     assert recording.cassette_path("nb", _settings("record")) == tmp_path / "nb.sandbox.json"
+    assert recording.cassette_path("nb", _settings("replay")) == tmp_path / "nb.sandbox.json"
     recorded = _record(tmp_path / "nb.sandbox.json", lambda c: _ask(c, "新闻：股市"))
-    data = recording.load(tmp_path / "nb.sandbox.json")
     raw = _json.loads((tmp_path / "nb.sandbox.json").read_text(encoding="utf-8"))
-    assert raw["interactions"][0]["request"]["body"]["json"]["messages"][0]["content"] == "新闻：股市"
-    older = tmp_path / "nb.sandbox.yaml"
-    older.write_text(recording.ReadableYaml.serialize(data), encoding="utf-8")
-    (tmp_path / "nb.sandbox.json").unlink()
-    assert recording.cassette_path("nb", _settings("replay")) == older
-    assert recording.cassette_path("nb", _settings("record")) == tmp_path / "nb.sandbox.json"
+    request = raw["interactions"][0]["request"]
+    assert request["body"]["json"]["messages"][0]["content"] == "新闻：股市"
+    assert recording.load(tmp_path / "nb.sandbox.json")["interactions"][0]["request"]["uri"] \
+        == "http://sandbox.local/v1/chat/completions"
     assert _replay("nb", lambda c: _ask(c, "新闻：股市")) == recorded
 
 
@@ -158,9 +157,7 @@ def test_planted_credentials_are_never_written(cassette):
 
 
 def test_replay_answers_before_any_socket_even_on_the_network_transport(cassette, monkeypatch):
-    """Even a client on httpx2's real HTTP transport is answered by the cassette in replay."""
-    from vcr.errors import CannotOverwriteExistingCassetteException
-
+    """A course client around httpx2's real HTTP transport is answered by the cassette."""
     _record(cassette, lambda c: _ask(c, "offline please"))
 
     def no_socket(*a, **k):
@@ -170,10 +167,11 @@ def test_replay_answers_before_any_socket_even_on_the_network_transport(cassette
     monkeypatch.setattr(socket, "create_connection", no_socket)
     recording.activate(cassette, _settings("replay"))
     try:
+        transport = recording.course_transport(httpx2, httpx2.HTTPTransport())
         net = openai.OpenAI(api_key="x", base_url="http://sandbox.local/v1", max_retries=0,
-                            http_client=httpx2.Client())  # default transport: would use sockets
+                            http_client=httpx2.Client(transport=transport))
         assert _ask(net, "offline please") == "esaelp enilffo"
-        with pytest.raises(CannotOverwriteExistingCassetteException):  # a miss, not a connection
+        with pytest.raises(CassetteMiss, match="messages\\[0\\].content"):  # a miss, no socket
             _ask(net, "not recorded")
     finally:
         recording.deactivate()
@@ -201,7 +199,8 @@ def test_zhipu_sdk_records_and_replays_over_httpx(cassette):
         return r.choices[0].message.content
 
     recording.activate(cassette, _settings("record"))
-    assert ask(httpx.Client(transport=httpx.WSGITransport(app=EchoApp()))) == "谱智"
+    inner = httpx.WSGITransport(app=EchoApp())
+    assert ask(httpx.Client(transport=recording.course_transport(httpx, inner))) == "谱智"
     recording.deactivate()
     recording.activate(cassette, _settings("replay"))
     assert ask(httpx.Client(transport=recording.replay_transport("httpx"))) == "谱智"

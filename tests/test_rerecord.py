@@ -100,7 +100,7 @@ def _with_other_ids(cassette: dict, seed: int) -> dict:
 
     text = json.dumps(cassette, ensure_ascii=False)
     data = json.loads(SANDBOX_ID.sub(swap, text))
-    data["interactions"].sort(key=recording._sort_key)  # the recorder sorts by raw URI
+    data["interactions"].sort(key=recording.sort_key)  # the recorder sorts by raw URI
     return data
 
 

@@ -164,7 +164,7 @@ def test_measure_throughput_runs_apart_from_an_open_cassette(tmp_path, monkeypat
     try:
         frame = scale_report.measure_throughput(TEXTS, LABELS, "zh", concurrencies=(2,),
                                                 latency=0.001)
-        recorded = len(recording._active[cassette.resolve()][1].data)
+        recorded = len(recording.session_for(cassette).interactions)
     finally:
         recording.deactivate()
     assert len(children) == 1 and "throughput" in children[0]

@@ -15,10 +15,12 @@ CELLS = [
     "settings = config.resolve(backend='sandbox', mode='record')\n"
     "recording.activate(os.environ['CASSETTE'], settings)\n"
     "print(settings)",
-    # A client that really sends the planted key and org/project ids with every request.
+    # A client that really sends the planted key and org/project ids with every request
+    # (on the course's transport, as helpers.clients makes them: only those are recorded).
     "client = openai.OpenAI(api_key=os.environ['OPENAI_API_KEY'], organization='org-PLANTEDorg',\n"
     "    project='proj-PLANTEDproj', base_url='http://sandbox.local/v1',\n"
-    "    http_client=httpx2.Client(transport=httpx2.WSGITransport(app=sandbox.app_for(settings.sandbox_dir))))\n"
+    "    http_client=httpx2.Client(transport=recording.course_transport(httpx2,\n"
+    "        httpx2.WSGITransport(app=sandbox.app_for(settings.sandbox_dir)))))\n"
     "reply = client.chat.completions.create(model='sandbox-base',\n"
     "    messages=prompts.messages('国足1比0取胜', ['体育', '财经'], 'zh'))\n"
     "reply",

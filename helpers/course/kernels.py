@@ -27,6 +27,8 @@ import ast
 import json
 from pathlib import Path
 
+from .. import secrets
+
 KERNEL = "python3"
 LOGS_DIR = "logs"
 WARMUP = "helpers.course.warmup"
@@ -164,6 +166,7 @@ class Kernel:
             self._run_sync(self.km.cleanup_resources)()
         finally:
             self._log.close()
+            secrets.redact_file(self.log_path)  # what the kernel printed may quote a key
 
 
 class Kernels:

@@ -10,11 +10,14 @@ import sys
 import threading
 import time
 
+from ..secrets import redact
+
 HEARTBEAT_SECONDS = 5.0  # the issue asks for at most 10
 
 
 def say(*parts, err: bool = False) -> None:
-    print(*parts, file=sys.stderr if err else sys.stdout, flush=True)
+    """Print a run's line, with any key masked (it may quote an error or a setting)."""
+    print(*(redact(str(p)) for p in parts), file=sys.stderr if err else sys.stdout, flush=True)
 
 
 class NotebookProgress:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import atomic
+from ..secrets import redact
 from ..results import (APPROACH_FIGURES, APPROACHES, FIGURES, FINE_TUNING_AVAILABLE, GROUPS,
                       SIDE_EXPERIMENTS, SIDE_FIGURES, approach_key, show)
 
@@ -214,9 +216,13 @@ def render_markdown(s: dict) -> str:
 
 
 def write_summary(out_dir, summary: dict) -> tuple[Path, Path]:
-    """Write ``summary.json`` and ``summary.md`` into ``out_dir``; return both paths."""
+    """Write ``summary.json`` and ``summary.md`` into ``out_dir``; return both paths.
+
+    Both go through the key redactor (a figure or an error may quote a key; the
+    mask keeps JSON valid) and are written whole or not at all.
+    """
     out = Path(out_dir)
     json_path, md_path = out / "summary.json", out / "summary.md"
-    json_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    md_path.write_text(render_markdown(summary), encoding="utf-8")
+    atomic.write_text(json_path, redact(json.dumps(summary, ensure_ascii=False, indent=2) + "\n"))
+    atomic.write_text(md_path, redact(render_markdown(summary)))
     return json_path, md_path

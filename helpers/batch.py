@@ -34,12 +34,12 @@ from . import prompts
 from .answers import UNKNOWN
 from .classify import Prediction, build_request, make_prediction, normalize_completion
 from .clients import sdk_of
-from .data.prepare import write_jsonl as data_write_jsonl
 from .jobs import sdk as jobs_sdk
 from .jobs.errors import NotFoundError, api_call
 from .jobs.once import create_once
 from .jobs.store import BatchRecord
 from .jobs.submit import identity_for, settings_for, store_for, upload_bytes
+from .manifest import jsonl_bytes, write_if_changed
 from .progress import progress_bar
 
 ENDPOINTS = {"openai": "/v1/chat/completions", "zhipu": "/v4/chat/completions"}
@@ -83,8 +83,11 @@ def build_batch_requests(texts, labels, model: str, *, sdk: str = "openai",
 
 
 def write_jsonl(lines, path: str | Path) -> Path:
-    """The batch request file (``helpers.data.write_jsonl``, arguments in batch order)."""
-    return data_write_jsonl(path, lines)
+    """The batch request file, written atomically and only if its bytes change (a rerun
+    leaves the file ``submit_batch`` hashed and uploaded as it was)."""
+    path = Path(path)
+    write_if_changed(path, jsonl_bytes(lines))
+    return path
 
 
 def batch_key(backend: str, sdk_name: str, endpoint: str, input_sha256: str,

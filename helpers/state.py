@@ -18,6 +18,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+from .atomic import DiskFullError
+
 
 class StateFileError(RuntimeError):
     """A state file the course cannot trust; the message is one line."""
@@ -35,10 +37,13 @@ def reset_command(path, then: str = "") -> str:
 
 @contextmanager
 def sqlite_errors(path, reset: str | None = None):
-    """sqlite3's "file is not a database" / "malformed" errors as one named line."""
+    """sqlite3's "file is not a database" / "malformed" errors as one named line, and
+    "database or disk is full" as ``DiskFullError`` naming the directory."""
     try:
         yield
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as err:
+        if "disk is full" in str(err):
+            raise DiskFullError(Path(path).parent) from None
         raise  # locked, busy...: not the file's fault
     except sqlite3.DatabaseError as err:
         raise StateFileError(path, f"not a readable SQLite database ({err})", reset) from None

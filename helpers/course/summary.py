@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..atomic import write_text
 from .results import (APPROACH_FIGURES, APPROACHES, FIGURES, FINE_TUNING_AVAILABLE, GROUPS,
                       SIDE_EXPERIMENTS, SIDE_FIGURES, approach_key, show)
 
@@ -217,6 +218,6 @@ def write_summary(out_dir, summary: dict) -> tuple[Path, Path]:
     """Write ``summary.json`` and ``summary.md`` into ``out_dir``; return both paths."""
     out = Path(out_dir)
     json_path, md_path = out / "summary.json", out / "summary.md"
-    json_path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    md_path.write_text(render_markdown(summary), encoding="utf-8")
+    write_text(json_path, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    write_text(md_path, render_markdown(summary))
     return json_path, md_path

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,12 +191,16 @@ def read_results(work_dir) -> dict[str, dict]:
     path = Path(work_dir) / RESULTS_FILE
     if not path.is_file():
         return {}
+    reset = (f"; reset it with: rm -f {shlex.quote(str(path))} (the notebooks record their "
+             "figures again when run)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}:1: non_utf8: {err.reason}{reset}") from None
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}:{err.lineno}: invalid_json: {err.msg}") from None
+        raise ValueError(f"{path}:{err.lineno}: invalid_json: {err.msg}{reset}") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ValueError(f"{path}:1: data_type: expected an object of notebook -> figures")
+        raise ValueError(f"{path}:1: data_type: expected an object of notebook -> figures{reset}")
     return data
 
 

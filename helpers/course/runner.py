@@ -203,7 +203,7 @@ def _run_notebooks(notebooks, kernels: Kernels, params: dict, out: Path, opts: R
         output = out / notebook.name
         # papermill writes into a temporary name; the notebook is renamed into place once
         # complete, so a kill or a full disk never leaves a half-written executed notebook.
-        partial = out / f".{notebook.name}.running.tmp"
+        partial = out / f".{notebook.stem}.running.ipynb"
         progress = NotebookProgress(notebook.stem, i + 1, len(notebooks), cell_count(notebook),
                                     opts.heartbeat)
         status = "ok"

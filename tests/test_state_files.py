@@ -91,3 +91,21 @@ def test_an_unversioned_job_store_is_upgraded_keeping_its_rows(tmp_path):
     conn.close()
     again = JobStore(tmp_path)
     assert again.file_id("b", "openai", "cd" * 32, "fine-tune") == "file-9"
+
+
+def test_classify_never_scores_answers_shuffled_between_cache_entries(tmp_path):
+    from helpers import clients, config
+    from helpers.classify import classify
+
+    labels = ["体育", "科技", "财经"]
+    texts = [f"第{i}条：{labels[i % 3]}新闻，关于{labels[i % 3]}" for i in range(12)]
+    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sb")
+    client = clients.openai_client(settings)
+    store = cache.open_cache(tmp_path / "work")
+    first = classify(client, texts, labels, "sandbox-base", cache=store, progress=False)
+    assert len(set(first.labels)) > 1  # shuffling would change labels
+    _shuffle_values(store.path)
+    again = classify(client, texts, labels, "sandbox-base", cache=cache.open_cache(
+        tmp_path / "work"), progress=False)
+    assert again.labels == first.labels
+    assert again.summary(timing=False)["cached"] == 0

@@ -109,3 +109,17 @@ def test_classify_never_scores_answers_shuffled_between_cache_entries(tmp_path):
         tmp_path / "work"), progress=False)
     assert again.labels == first.labels
     assert again.summary(timing=False)["cached"] == 0
+
+
+def test_a_job_row_with_garbled_params_is_named_with_the_reset(tmp_path):
+    from helpers.jobs.store import JobRecord
+
+    store = JobStore(tmp_path)
+    store.save_job(JobRecord("b", "openai", "ftjob-1", "k", 1, "m", "file-1", "ab"))
+    conn = sqlite3.connect(store.path)
+    with conn:
+        conn.execute("UPDATE jobs SET params = '{\"n_epochs\": 3'")
+    conn.close()
+    with pytest.raises(state.StateFileError, match=r"jobs\.sqlite: job ftjob-1 has unreadable "
+                       r"params .*; reset it with: rm -f "):
+        store.latest_for_key("b", "openai", "k")

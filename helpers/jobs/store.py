@@ -25,7 +25,7 @@ from pathlib import Path
 
 import filelock
 
-from ..state import open_sqlite, reset_command, sqlite_errors
+from ..state import StateFileError, open_sqlite, reset_command, sqlite_errors
 from .errors import StoreLockTimeout
 
 STORE_NAME = "jobs.sqlite"
@@ -206,7 +206,11 @@ class JobStore:
     # jobs ------------------------------------------------------------------
     def _record(self, row: sqlite3.Row) -> JobRecord:
         values = dict(row)
-        values["params"] = json.loads(values["params"] or "{}")
+        try:
+            values["params"] = json.loads(values["params"] or "{}")
+        except ValueError:
+            raise StateFileError(self.path, f"job {values['job_id']} has unreadable params "
+                                 f"({values['params'][:40]!r})", self.reset) from None
         return JobRecord(**values, store_path=self.path)
 
     def save_job(self, record: JobRecord, *, new: bool = False) -> JobRecord:

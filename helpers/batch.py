@@ -34,11 +34,12 @@ from . import prompts
 from .answers import UNKNOWN
 from .classify import Prediction, build_request, make_prediction, normalize_completion
 from .clients import sdk_of
-from .data.prepare import write_jsonl as data_write_jsonl
 from .jobs import sdk as jobs_sdk
 from .jobs.errors import NotFoundError, api_call
+from .jobs.once import create_once
 from .jobs.store import BatchRecord
-from .jobs.submit import identity_for, settings_for, store_for, upload
+from .jobs.submit import identity_for, settings_for, store_for, upload_bytes
+from .manifest import jsonl_bytes, write_if_changed
 from .progress import progress_bar
 
 ENDPOINTS = {"openai": "/v1/chat/completions", "zhipu": "/v4/chat/completions"}
@@ -82,8 +83,11 @@ def build_batch_requests(texts, labels, model: str, *, sdk: str = "openai",
 
 
 def write_jsonl(lines, path: str | Path) -> Path:
-    """The batch request file (``helpers.data.write_jsonl``, arguments in batch order)."""
-    return data_write_jsonl(path, lines)
+    """The batch request file, written atomically and only if its bytes change (a rerun
+    leaves the file ``submit_batch`` hashed and uploaded as it was)."""
+    path = Path(path)
+    write_if_changed(path, jsonl_bytes(lines))
+    return path
 
 
 def batch_key(backend: str, sdk_name: str, endpoint: str, input_sha256: str,
@@ -118,15 +122,36 @@ def _existing_batch(client, store, backend: str, sdk_name: str, key: str, sha: s
             store.save_batch(BatchRecord(**{**record.__dict__, "status": batch.status}))
             return batch
         store.forget_batch(backend, sdk_name, record.batch_id)
-    with api_call("Listing batches", client, "batch"):
-        listed = list(client.batches.list(limit=jobs_sdk.PAGE_LIMIT).data)
-    mine = [b for b in listed if (getattr(b, "metadata", None) or {}).get(KEY_METADATA) == key]
+    mine = [b for b in _listed_batches(client)
+            if (getattr(b, "metadata", None) or {}).get(KEY_METADATA) == key]
     if not mine:
         return None
     batch = max(mine, key=_attempt)
     store.save_batch(BatchRecord(backend, sdk_name, batch.id, key, _attempt(batch),
                                  batch.input_file_id, sha, batch.endpoint, batch.status))
     return batch
+
+
+def _listed_batches(client) -> list:
+    with api_call("Listing batches", client, "batch"):
+        return list(client.batches.list(limit=jobs_sdk.PAGE_LIMIT).data)
+
+
+def _create_batch(client, file_id: str, endpoint: str, key: str, attempt: int,
+                  metadata: dict | None):
+    """``batches.create`` sent without SDK retries; after a lost answer, the batch made
+    from this input file with this key and attempt (if the service made it)."""
+    meta = {**(metadata or {}), KEY_METADATA: key, ATTEMPT_METADATA: str(attempt)}
+
+    def find():
+        return next((b for b in _listed_batches(client)
+                     if b.input_file_id == file_id and _attempt(b) == attempt
+                     and (getattr(b, "metadata", None) or {}).get(KEY_METADATA) == key), None)
+
+    return create_once("Creating the batch", client,
+                       lambda api: api.batches.create(input_file_id=file_id, endpoint=endpoint,
+                                                      completion_window=COMPLETION_WINDOW,
+                                                      metadata=meta), find, feature="batch")
 
 
 def submit_batch(client, path: str | Path, metadata: dict | None = None, *, settings=None,
@@ -142,7 +167,8 @@ def submit_batch(client, path: str | Path, metadata: dict | None = None, *, sett
     resolved = settings_for(client, settings)
     store = store_for(client, resolved, work_dir)
     endpoint = ENDPOINTS[sdk_name]
-    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    data = Path(path).read_bytes()  # read once: the bytes hashed are the bytes uploaded
+    sha = hashlib.sha256(data).hexdigest()
     key = batch_key(resolved.backend, sdk_name, endpoint, sha, metadata)
     with store.lock("batch", backend, sdk_name, key):
         if not force:
@@ -152,13 +178,10 @@ def submit_batch(client, path: str | Path, metadata: dict | None = None, *, sett
                     print(f"Attached to existing batch {found.id} ({found.status}); no new "
                           "batch created. Pass force=True to run another one.")
                 return found
-        file_id = upload(client, path, settings=settings, work_dir=store.path.parent,
-                         purpose=PURPOSE)
+        file_id = upload_bytes(client, path, data, settings=settings,
+                               work_dir=store.path.parent, purpose=PURPOSE)
         attempt = store.batch_attempts(backend, sdk_name, key) + 1
-        meta = {**(metadata or {}), KEY_METADATA: key, ATTEMPT_METADATA: str(attempt)}
-        with api_call("Creating the batch", client, "batch"):
-            batch = client.batches.create(input_file_id=file_id, endpoint=endpoint,
-                                          completion_window=COMPLETION_WINDOW, metadata=meta)
+        batch = _create_batch(client, file_id, endpoint, key, attempt, metadata)
         store.save_batch(BatchRecord(backend, sdk_name, batch.id, key, attempt, file_id, sha,
                                      endpoint, batch.status), new=True)
     return batch

@@ -18,6 +18,7 @@ given only a client still key their caches and stores on the backend's identity.
 """
 from __future__ import annotations
 
+import uuid
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ NO_KEY = "no-key-set"  # a compatible server without COURSE_API_KEY (never anoth
 
 _settings_of: "weakref.WeakKeyDictionary[object, Settings]" = weakref.WeakKeyDictionary()
 _fine_tuning: "weakref.WeakKeyDictionary[object, FineTuningSupport]" = weakref.WeakKeyDictionary()
+# A client made with faults= demonstrates retries: its answers are cached under its own session.
+_fault_session: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 
 
 def _settings(settings: Settings | None, **kw) -> Settings:
@@ -105,8 +108,10 @@ def _common(settings: Settings, cassette, this: str) -> str:
     return key
 
 
-def _remember(client, settings: Settings):
+def _remember(client, settings: Settings, faults=None):
     _settings_of[client] = settings
+    if faults is not None:
+        _fault_session[client] = uuid.uuid4().hex
     return client
 
 
@@ -120,7 +125,7 @@ def openai_client(settings: Settings | None = None, *, cassette: str | Path | No
         api_key=key, max_retries=max_retries, timeout=timeout,
         _strict_response_validation=strict,
         base_url=SANDBOX_OPENAI_URL if settings.backend == "sandbox" else settings.base_url,
-        http_client=_http_client(httpx2, settings, faults)), settings)
+        http_client=_http_client(httpx2, settings, faults)), settings, faults)
 
 
 def zhipu_client(settings: Settings | None = None, *, cassette: str | Path | None = None,
@@ -132,7 +137,7 @@ def zhipu_client(settings: Settings | None = None, *, cassette: str | Path | Non
     return _remember(zhipuai.ZhipuAI(
         api_key=key, max_retries=max_retries, timeout=timeout,
         base_url=SANDBOX_ZHIPU_URL if settings.backend == "sandbox" else settings.base_url,
-        http_client=_http_client(httpx, settings, faults)), settings)
+        http_client=_http_client(httpx, settings, faults)), settings, faults)
 
 
 def default_sdk(settings: Settings) -> str:
@@ -176,8 +181,19 @@ def identity_of(client_obj) -> str:
 
 
 def cache_namespace(client_obj) -> str:
-    """What the response cache keys on besides the request: SDK and backend identity."""
-    return f"{sdk_of(client_obj)}:{identity_of(client_obj)}"
+    """What the response cache keys on besides the request: SDK and backend identity.
+
+    A client made with ``faults=`` is there to show retries, faults and timing,
+    so it never reads answers cached by another client (another notebook, an
+    earlier run): its namespace carries a session of its own, and only its own
+    second pass over the same requests comes from the cache.
+    """
+    base = f"{sdk_of(client_obj)}:{identity_of(client_obj)}"
+    try:
+        session = _fault_session.get(client_obj)
+    except TypeError:  # not weak-referenceable: not one of ours
+        session = None
+    return base if session is None else f"{base}:faults-{session}"
 
 
 # ---------------------------------------------------------------- fine-tuning support

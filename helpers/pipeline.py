@@ -8,13 +8,12 @@ or 04's job are not in the work directory yet, it makes them here (through
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from . import clients, config, data, jobs, lifecycle, prices, prompts
+from . import clients, config, data, jobs, lifecycle, manifest, prices, prompts
 from .results import record_results
 
 # One base model per backend for zero-shot AND fine-tuning, so before/after compares one base.
@@ -182,41 +181,82 @@ def make_splits(course_data: CourseData, n_train: int, n_test: int, seed: int) -
     return Splits(train, valid, test, course_data.labels, course_data.lang)
 
 
+SPLIT_FILES = tuple(f"{name}.jsonl" for name in ("train", "valid", "test"))
+
+
 def splits(run: Run, course_data: CourseData | None = None, *, save: bool = True) -> Splits:
-    """The run's splits from ``work_dir/data/`` (made by 02), or made now if missing."""
+    """The run's splits from ``work_dir/data/`` (made by 02), or made now if missing.
+
+    Reused only when ``manifest.json`` was made for the same parameters and every
+    split still has the size and SHA-256 it records; otherwise (a file cut by a
+    kill or a full disk, edited, or missing) the splits are made again from the
+    dataset, and a line names the file.
+    """
     folder = run.work_dir / "data"
-    manifest = folder / "manifest.json"
-    if manifest.is_file() and json.loads(manifest.read_text())["params"] == _manifest(run):
-        meta = json.loads(manifest.read_text())
-        parts = {name: pd.read_json(folder / f"{name}.jsonl", lines=True, dtype=False)
-                 for name in ("train", "valid", "test")}
-        return Splits(**parts, labels=meta["labels"], lang=meta["lang"])
+    found, why = manifest.read(folder)
+    if found is not None and found.params == _manifest(run):
+        problems = found.problems(folder, SPLIT_FILES)
+        if not problems:
+            parts = {name: pd.read_json(folder / f"{name}.jsonl", lines=True, dtype=False)
+                     for name in ("train", "valid", "test")}
+            return Splits(**parts, labels=found.labels, lang=found.lang)
+        print(f"{problems[0]}; the splits are made again from the dataset.")
+    elif found is None and why and (folder / manifest.MANIFEST_NAME).exists():
+        print(f"{why}; the splits are made again from the dataset.")
     result = make_splits(course_data or load_data(run), run.n_train, run.n_test, run.seed)
     if save:
         save_splits(run, result)
     return result
 
 
-def save_splits(run: Run, s: Splits) -> Path:
+def _write_listed(run: Run, s: Splits, written: dict[str, bytes], *, keep: bool = True) -> None:
+    """Write each changed file atomically, then the manifest listing them (last).
+
+    ``keep=False`` forgets the other files the manifest listed (made from older splits).
+    """
     folder = run.work_dir / "data"
-    for name in ("train", "valid", "test"):
-        data.write_jsonl(folder / f"{name}.jsonl",
-                         getattr(s, name)[["text", "label"]].to_dict("records"))
-    (folder / "manifest.json").write_text(json.dumps(
-        {"params": _manifest(run), "labels": s.labels, "lang": s.lang}, ensure_ascii=False, indent=1))
+    found, _ = manifest.read(folder)
+    same = keep and found is not None and found.params == _manifest(run) and \
+        (found.labels, found.lang) == (list(s.labels), s.lang)
+    files = dict(found.files) if same else {}
+    for name, content in written.items():
+        manifest.write_if_changed(folder / name, content)
+        files[name] = manifest.FileEntry.of(content)
+    manifest.write(folder, manifest.Manifest(_manifest(run), list(s.labels), s.lang, files))
+
+
+def save_splits(run: Run, s: Splits) -> Path:
+    """The splits as JSON lines in ``work_dir/data/``, listed in ``manifest.json``.
+
+    Splits that differ from the listed ones drop the manifest's other entries: the
+    training files made from the old splits are made again by ``training_files``.
+    """
+    folder = run.work_dir / "data"
+    written = {f"{name}.jsonl": manifest.jsonl_bytes(
+        getattr(s, name)[["text", "label"]].to_dict("records"))
+        for name in ("train", "valid", "test")}
+    found, _ = manifest.read(folder)
+    unchanged = found is not None and all(
+        found.files.get(name) == manifest.FileEntry.of(content)
+        for name, content in written.items())
+    _write_listed(run, s, written, keep=unchanged)
     return folder
 
 
 # ---------------------------------------------------------------- training files and jobs
 
 def training_files(run: Run, s: Splits, *, order: str = "shuffled") -> tuple[Path, Path]:
-    """Chat JSONL for training and validation; ``order`` is 'shuffled' or 'by_label'."""
+    """Chat JSONL for training and validation; ``order`` is 'shuffled' or 'by_label'.
+
+    A file already holding exactly these bytes is left alone (a job submission may
+    be reading it); a changed one is replaced atomically and listed in the manifest.
+    """
     train = data.shuffle(s.train, run.seed) if order == "shuffled" else data.order_by_label(s.train)
-    train_path = data.write_chat_jsonl(run.path("data", f"train_chat_{order}.jsonl"), train,
-                                       labels=s.labels, lang=s.lang)
-    valid_path = data.write_chat_jsonl(run.path("data", "valid_chat.jsonl"), s.valid,
-                                       labels=s.labels, lang=s.lang)
-    return train_path, valid_path
+    names = (f"train_chat_{order}.jsonl", "valid_chat.jsonl")
+    written = {name: manifest.jsonl_bytes(data.chat_rows(frame, labels=s.labels, lang=s.lang))
+               for name, frame in zip(names, (train, s.valid), strict=True)}
+    _write_listed(run, s, written)
+    return run.work_dir / "data" / names[0], run.work_dir / "data" / names[1]
 
 
 def cost_limit(run: Run) -> float | None:

@@ -34,10 +34,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..atomic import write_text
 
 RESULTS_FILE = "results.json"
 
@@ -190,12 +191,16 @@ def read_results(work_dir) -> dict[str, dict]:
     path = Path(work_dir) / RESULTS_FILE
     if not path.is_file():
         return {}
+    reset = (f"; reset it with: rm -f {shlex.quote(str(path))} (the notebooks record their "
+             "figures again when run)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}:1: non_utf8: {err.reason}{reset}") from None
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}:{err.lineno}: invalid_json: {err.msg}") from None
+        raise ValueError(f"{path}:{err.lineno}: invalid_json: {err.msg}{reset}") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ValueError(f"{path}:1: data_type: expected an object of notebook -> figures")
+        raise ValueError(f"{path}:1: data_type: expected an object of notebook -> figures{reset}")
     return data
 
 
@@ -215,15 +220,7 @@ def merged_results(work_dir) -> dict:
 
 
 def _write_atomic(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
 
 
 def record_results(work_dir, notebook: str, **values) -> Path:

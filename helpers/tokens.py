@@ -108,10 +108,15 @@ def load_chat_jsonl(path: str | Path) -> list[dict]:
     Raises ChatFileError listing every bad line as ``path:line: code: message``.
     """
     path = Path(path)
+    return chat_examples(path.read_bytes(), path)
+
+
+def chat_examples(data: bytes, path: str | Path) -> list[dict]:
+    """``load_chat_jsonl`` of bytes already read from ``path`` (named in the problems)."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = path.read_bytes()[:err.start].count(b"\n") + 1
+        line = data[:err.start].count(b"\n") + 1
         raise ChatFileError(f"{path}:{line}: non_utf8: the file is not UTF-8 ({err.reason}); "
                             f"check it with `python -m helpers.data validate {path}`") from None
     examples, problems = [], []

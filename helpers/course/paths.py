@@ -73,14 +73,20 @@ def _fix_output(output, fix):
     return output
 
 
-def relative_notebook(path: Path, base, source: Path | None = None, also=None) -> None:
+def relative_notebook(path: Path, base, source: Path | None = None, also=None,
+                      target: Path | None = None) -> None:
     """Rewrite an executed notebook so no absolute path is left in its outputs or metadata.
 
     ``also`` is applied to the same text first (the runner passes the key redactor).
+    ``target``: where the result goes (atomically; ``path`` is then removed), for a
+    notebook executed into a temporary file; default ``path`` itself.
     """
     import nbformat
 
+    from ..atomic import write_text
+
     path = Path(path)
+    final = Path(target) if target is not None else path
     nb = nbformat.read(path, as_version=4)
     roots = known_roots(base)
 
@@ -91,7 +97,7 @@ def relative_notebook(path: Path, base, source: Path | None = None, also=None) -
     if meta is not None:
         if source is not None:
             meta["input_path"] = relative(source, base)
-        meta["output_path"] = relative(path, base)
+        meta["output_path"] = relative(final, base)
         for key in ("parameters", "default_parameters"):
             if key in meta:
                 meta[key] = _walk(meta[key], fix)
@@ -100,4 +106,6 @@ def relative_notebook(path: Path, base, source: Path | None = None, also=None) -
             cell.source = fix(cell.source)  # papermill's injected-parameters cell
             for output in cell.outputs:
                 _fix_output(output, fix)
-    nbformat.write(nb, path)
+    write_text(final, nbformat.writes(nb))
+    if final != path:
+        path.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config, secrets
+from ..atomic import write_text
 from .dataset import CheckedDataset, DatasetError, check_dataset
 from .kernels import KERNEL, LOGS_DIR, Kernels, cell_count as _notebook_cells
 from .paths import relative, relative_notebook, relative_text
@@ -200,20 +201,23 @@ def _run_notebooks(notebooks, kernels: Kernels, params: dict, out: Path, opts: R
     timings, error = [], None
     for i, notebook in enumerate(notebooks):
         output = out / notebook.name
+        # papermill writes into a temporary name; the notebook is renamed into place once
+        # complete, so a kill or a full disk never leaves a half-written executed notebook.
+        partial = out / f".{notebook.stem}.running.ipynb"
         progress = NotebookProgress(notebook.stem, i + 1, len(notebooks), cell_count(notebook),
                                     opts.heartbeat)
         status = "ok"
         with progress:
             try:
                 kernel = kernels.take(i)
-                execute(notebook, output, params, cwd=out, km=kernel.km,
+                execute(notebook, partial, params, cwd=out, km=kernel.km,
                         on_cell_start=_first_cell_starts_ahead(progress, kernels, i))
             except Exception as err:  # a cell failed, or the kernel died or never started
                 error, status = _failure(err, notebook, output, out), "failed"
             finally:
                 kernels.release(i)
-                if output.is_file():
-                    relative_notebook(output, out, notebook, also=redact)
+                if partial.is_file():
+                    relative_notebook(partial, out, notebook, also=redact, target=output)
         log = kernels.log_path(i)
         timings.append({"notebook": notebook.stem, "output": output.name,
                         "seconds": round(progress.elapsed, 2), "status": status,
@@ -281,8 +285,7 @@ def run_course(opts: RunOptions) -> int:
             (out / WORK_DIR).mkdir(parents=True, exist_ok=True)
             preparation = dict(ds.preparation)
             if ds.drop_lines:
-                (out / PREPARATION_FILE).write_text("\n".join(ds.drop_lines) + "\n",
-                                                    encoding="utf-8")
+                write_text(out / PREPARATION_FILE, "\n".join(ds.drop_lines) + "\n")
                 preparation["file"] = PREPARATION_FILE
             params = notebook_parameters(opts, ds, settings, out)
             timings, error = _run_notebooks(notebooks, kernels, params, out, opts)

@@ -13,6 +13,7 @@ from zhipuai.core import NOT_GIVEN as ZHIPU_NOT_GIVEN
 
 from .. import clients
 from .errors import NotAvailableError, api_call
+from .once import create_once
 
 KEY_METADATA = "course_key"
 ATTEMPT_METADATA = "course_attempt"
@@ -61,12 +62,11 @@ def create_job(client, *, model, training_file, validation_file, hyper, suffix, 
         if dropped and verbose:
             print(f"Zhipu's fine-tuning API has no {' or '.join(dropped)} parameter, so "
                   f"{'it was' if len(dropped) == 1 else 'they were'} not sent.")
-        with api_call("Creating the fine-tuning job", client, FT):
-            return client.fine_tuning.jobs.create(
-                model=model, training_file=training_file,
-                validation_file=validation_file or ZHIPU_NOT_GIVEN,
-                hyperparameters=hyper or ZHIPU_NOT_GIVEN, suffix=suffix or ZHIPU_NOT_GIVEN,
-                request_id=request_id(key, attempt))
+        kw = dict(model=model, training_file=training_file,
+                  validation_file=validation_file or ZHIPU_NOT_GIVEN,
+                  hyperparameters=hyper or ZHIPU_NOT_GIVEN, suffix=suffix or ZHIPU_NOT_GIVEN,
+                  request_id=request_id(key, attempt))
+        return _create_job_once(client, kw, key, attempt)
     meta = {**(metadata or {}), KEY_METADATA: key, ATTEMPT_METADATA: str(attempt)}
     kw = dict(model=model, training_file=training_file, metadata=meta,
               method={"type": "supervised", "supervised": {"hyperparameters": hyper}})
@@ -76,8 +76,17 @@ def create_job(client, *, model, training_file, validation_file, hyper, suffix, 
         kw["suffix"] = suffix
     if seed is not None:
         kw["seed"] = seed
-    with api_call("Creating the fine-tuning job", client, FT):
-        return client.fine_tuning.jobs.create(**kw)
+    return _create_job_once(client, kw, key, attempt)
+
+
+def _create_job_once(client, kw: dict, key: str, attempt: int):
+    """``jobs.create`` sent without SDK retries; after a lost answer, the job made for
+    this key and attempt (if the service made it) instead of a second one."""
+    def find():
+        return next((j for j in list_jobs(client, key=key) if job_attempt(j) == attempt), None)
+
+    return create_once("Creating the fine-tuning job", client,
+                       lambda api: api.fine_tuning.jobs.create(**kw), find, feature=FT)
 
 
 def retrieve(client, job_id: str):
@@ -170,9 +179,21 @@ def list_files(client, purpose: str) -> list:
         return list(client.files.list(purpose=purpose).data)
 
 
+def same_file(file, name: str, size: int) -> bool:
+    """Whether an uploaded file is ours: the name carries the content hash, and the size."""
+    return file.filename == name and (file.bytes in (None, size))
+
+
 def upload_file(client, name: str, data: bytes, purpose: str):
-    with api_call(f"Uploading {name}", client, "files"):
-        return client.files.create(file=(name, data, "application/jsonl"), purpose=purpose)
+    """``files.create`` sent without SDK retries; after a lost answer, the file with this
+    name (which carries the content hash) and size, if the service stored it."""
+    def find():
+        return next((f for f in list_files(client, purpose) if same_file(f, name, len(data))),
+                    None)
+
+    return create_once(f"Uploading {name}", client,
+                       lambda api: api.files.create(file=(name, data, "application/jsonl"),
+                                                    purpose=purpose), find, feature="files")
 
 
 _STEP = re.compile(r"Step (\d+)/(\d+)")

@@ -14,6 +14,7 @@ second row for the same attempt should anything bypass it.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import filelock
 
+from ..state import StateFileError, open_sqlite, reset_command, sqlite_errors
 from .errors import StoreLockTimeout
 
 STORE_NAME = "jobs.sqlite"
@@ -124,18 +126,30 @@ def store_file(path: str | Path) -> Path:
     return path / STORE_NAME
 
 
+SCHEMA_VERSION = 1  # PRAGMA user_version; 0 = a store from before versions (same tables)
+
+
+def _upgrade(conn: sqlite3.Connection, found: int) -> None:
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    with contextlib.suppress(sqlite3.IntegrityError):
+        conn.execute(_UNIQUE_JOBS)  # an old store with a duplicate: the lock still guards
+
+
 class JobStore:
-    """Files, jobs and batches of one work directory (``<work_dir>/jobs.sqlite``)."""
+    """Files, jobs and batches of one work directory (``<work_dir>/jobs.sqlite``).
+
+    An unreadable or newer store stops with one line (``helpers.state.StateFileError``)
+    naming the file and its reset: deleting it loses nothing that costs money, since
+    ``submit`` finds its jobs, files and batches again from the API by their keys.
+    """
 
     def __init__(self, path: str | Path):
         self.path = store_file(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
-            try:
-                conn.execute(_UNIQUE_JOBS)
-            except sqlite3.IntegrityError:
-                pass  # an old store with a duplicate: the lock still guards new jobs
+        self.reset = reset_command(self.path, "jobs and files are found again from the API")
+        self._connect().close()
 
     @contextmanager
     def lock(self, kind: str, *parts: str, timeout: float = LOCK_TIMEOUT):
@@ -162,14 +176,14 @@ class JobStore:
             lock.release()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30)
+        conn = open_sqlite(self.path, version=SCHEMA_VERSION, upgrade=_upgrade, reset=self.reset)
         conn.row_factory = sqlite3.Row
         return conn
 
     def _run(self, sql: str, args=()) -> list[sqlite3.Row]:
         conn = self._connect()
         try:
-            with conn:
+            with sqlite_errors(self.path, self.reset), conn:
                 return conn.execute(sql, args).fetchall()
         finally:
             conn.close()
@@ -192,7 +206,11 @@ class JobStore:
     # jobs ------------------------------------------------------------------
     def _record(self, row: sqlite3.Row) -> JobRecord:
         values = dict(row)
-        values["params"] = json.loads(values["params"] or "{}")
+        try:
+            values["params"] = json.loads(values["params"] or "{}")
+        except ValueError:
+            raise StateFileError(self.path, f"job {values['job_id']} has unreadable params "
+                                 f"({values['params'][:40]!r})", self.reset) from None
         return JobRecord(**values, store_path=self.path)
 
     def save_job(self, record: JobRecord, *, new: bool = False) -> JobRecord:

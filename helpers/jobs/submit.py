@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import clients, config, prices, tokens
@@ -74,13 +74,17 @@ def job_key(client, training_file: str | Path, *, model: str,
     A job created by hand with this key in its metadata (OpenAI) or request_id
     (Zhipu, ``request_id(key)``) is the job ``submit`` attaches to.
     """
-    resolved = settings_for(client, settings)
     valid_sha = file_sha256(validation_file) if validation_file else None
+    return _key(client, settings_for(client, settings), model, file_sha256(training_file),
+                valid_sha, _params(n_epochs, batch_size, learning_rate_multiplier, suffix, seed))
+
+
+def _key(client, resolved: config.Settings, model: str, train_sha: str, valid_sha: str | None,
+         params: dict) -> str:
     # The key travels to the API, so it names the backend, not a local path:
     # recorded requests then replay byte-for-byte from another sandbox dir.
-    return idempotency_key(resolved.backend, sdk.sdk_name(client), model,
-                           file_sha256(training_file), valid_sha,
-                           _params(n_epochs, batch_size, learning_rate_multiplier, suffix, seed))
+    return idempotency_key(resolved.backend, sdk.sdk_name(client), model, train_sha, valid_sha,
+                           params)
 
 
 def find_jobs(client, key: str) -> list:
@@ -127,10 +131,18 @@ def upload(client, path: str | Path, *, settings: config.Settings | None = None,
     the file is also recognised from ``files.list`` (by name and size) when
     the local store does not know it.
     """
+    path = Path(path)
+    return upload_bytes(client, path, path.read_bytes(), settings=settings, work_dir=work_dir,
+                        purpose=purpose)
+
+
+def upload_bytes(client, path: str | Path, data: bytes, *,
+                 settings: config.Settings | None = None, work_dir: str | Path | None = None,
+                 purpose: str = PURPOSE) -> str:
+    """``upload`` of ``data`` already read from ``path``: the bytes hashed are the bytes sent."""
     backend, sdk_name = identity_for(client, settings), sdk.sdk_name(client)
     store = store_for(client, settings, work_dir)
     path = Path(path)
-    data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     with store.lock("file", backend, sdk_name, sha, purpose):
         return _upload(client, store, backend, sdk_name, path, data, sha, purpose)
@@ -141,19 +153,15 @@ def _upload(client, store: JobStore, backend: str, sdk_name: str, path: Path, da
     name = f"{path.stem}-{sha[:12]}{path.suffix}"
     remote = {f.id: f for f in sdk.list_files(client, purpose)}
     known = store.file_id(backend, sdk_name, sha, purpose)
-    if known and known in remote and _same(remote[known], name, len(data)):
+    if known and known in remote and sdk.same_file(remote[known], name, len(data)):
         return known
     for file in remote.values():
-        if _same(file, name, len(data)):
+        if sdk.same_file(file, name, len(data)):
             store.save_file(backend, sdk_name, sha, purpose, file.id, name, len(data))
             return file.id
     created = sdk.upload_file(client, name, data, purpose)
     store.save_file(backend, sdk_name, sha, purpose, created.id, name, len(data))
     return created.id
-
-
-def _same(file, name: str, size: int) -> bool:
-    return file.filename == name and (file.bytes in (None, size))
 
 
 def _estimate(examples, model: str, n_epochs) -> tuple[tokens.TrainingEstimate, float | None]:
@@ -225,14 +233,16 @@ def submit(client, training_file: str | Path, *, model: str,
     backend, sdk_name = identity_for(client, settings), sdk.sdk_name(client)
     resolved = settings_for(client, settings)
     store = store_for(client, resolved, work_dir)
-    examples = tokens.load_chat_jsonl(training_file)
-    if validation_file:
-        tokens.load_chat_jsonl(validation_file)  # fail early, with file and line
-    train_sha = file_sha256(training_file)
-    valid_sha = file_sha256(validation_file) if validation_file else None
+    # Each file is read once: the bytes checked and hashed are the bytes uploaded, even if
+    # a notebook rewrites the file meanwhile.
+    train = _Read.of(training_file)
+    valid = _Read.of(validation_file) if validation_file else None
+    examples = tokens.chat_examples(train.data, train.path)
+    if valid is not None:
+        tokens.chat_examples(valid.data, valid.path)  # fail early, with file and line
+    train_sha, valid_sha = train.sha256, valid.sha256 if valid else None
     params = _params(n_epochs, batch_size, learning_rate_multiplier, suffix, seed)
-    key = job_key(client, training_file, model=model, validation_file=validation_file,
-                  settings=resolved, **params)
+    key = _key(client, resolved, model, train_sha, valid_sha, params)
 
     estimate, cost = _estimate(examples, model, n_epochs)
     new = JobRecord(backend=backend, sdk=sdk_name, job_id="", key=key, attempt=0, model=model,
@@ -247,8 +257,8 @@ def submit(client, training_file: str | Path, *, model: str,
                     print(f"Attached to existing job {found.job_id} ({found.status}); "
                           "no new job created. Pass force=True to start another one.")
                 return found
-        record = _create(client, store, settings, new, training_file, validation_file,
-                         estimate, cost, max_cost_usd, metadata, verbose)
+        record = _create(client, store, settings, new, train, valid, estimate, cost,
+                         max_cost_usd, metadata, verbose)
     if verbose:
         price = "unknown price" if cost is None else f"≈ ${cost:.2f}"
         print(f"Created job {record.job_id}: {estimate.billed_tokens:,} estimated billed tokens, "
@@ -256,14 +266,31 @@ def submit(client, training_file: str | Path, *, model: str,
     return record
 
 
-def _create(client, store: JobStore, settings, new: JobRecord, training_file, validation_file,
-            estimate, cost, max_cost_usd, metadata, verbose: bool = True) -> JobRecord:
+@dataclass(frozen=True)
+class _Read:
+    """A file's bytes read once, with their hash."""
+
+    path: Path
+    data: bytes
+    sha256: str
+
+    @classmethod
+    def of(cls, path) -> _Read:
+        path = Path(path)
+        data = path.read_bytes()
+        return cls(path, data, hashlib.sha256(data).hexdigest())
+
+
+def _create(client, store: JobStore, settings, new: JobRecord, train: _Read,
+            valid: _Read | None, estimate, cost, max_cost_usd, metadata,
+            verbose: bool = True) -> JobRecord:
     """Upload the files and create the job (the caller holds the claim)."""
     backend, sdk_name, key, params = new.backend, new.sdk, new.key, new.params
     check_cost(estimate, cost, max_cost_usd)
-    train_id = upload(client, training_file, settings=settings, work_dir=store.path.parent)
-    valid_id = (upload(client, validation_file, settings=settings, work_dir=store.path.parent)
-                if validation_file else None)
+    work = store.path.parent
+    train_id = upload_bytes(client, train.path, train.data, settings=settings, work_dir=work)
+    valid_id = (upload_bytes(client, valid.path, valid.data, settings=settings, work_dir=work)
+                if valid is not None else None)
     attempt = store.attempts(backend, sdk_name, key) + 1
     hyper = sdk.hyperparameters(params["n_epochs"], params["batch_size"],
                                 params["learning_rate_multiplier"])

@@ -38,7 +38,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import write_text
+from .atomic import write_text
 
 RESULTS_FILE = "results.json"
 

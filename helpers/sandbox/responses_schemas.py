@@ -100,11 +100,15 @@ def _adapter() -> TypeAdapter:
     return TypeAdapter(schemas.strict_type(body, RANGES))
 
 
+@lru_cache(maxsize=1)
+def _known() -> frozenset[str]:
+    return frozenset(typing.get_type_hints(response_create_params.ResponseCreateParamsBase))
+
+
 def _unknown(body: dict) -> None:
     """OpenAI's Responses wording for a parameter the API does not know."""
-    known = typing.get_type_hints(response_create_params.ResponseCreateParamsBase)
     for key in body:
-        if key not in known and key != "stream":
+        if key not in _known() and key != "stream":
             raise ApiError(400, f"Unknown parameter: '{key}'.", param=key,
                            code="unknown_parameter")
 

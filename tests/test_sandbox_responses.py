@@ -1,4 +1,6 @@
-"""The Responses API through the official SDK (strict response validation), in-process."""
+"""The Responses API through the official SDK (strict response validation), in-process
+(and once served, streamed to an async client)."""
+import asyncio
 import json
 from typing import Literal
 
@@ -6,6 +8,7 @@ import openai
 import pytest
 from openai.types.responses import Response
 from pydantic import BaseModel
+from served_sandbox import served_sandbox
 
 from helpers import clients, config
 from helpers.sandbox import responses
@@ -190,3 +193,22 @@ def test_create_for_batches_returns_response_json(tmp_path):
     with pytest.raises(Exception, match="not inside a batch"):
         responses.create(Sandbox(tmp_path), {"model": BASE_MODEL, "input": "x",
                                              "stream": True})
+
+
+@pytest.mark.slow
+def test_served_sandbox_streams_responses_to_async_clients(tmp_path):
+    async def run(url):
+        client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="sk-local", max_retries=0,
+                                    _strict_response_validation=True)
+        plain = await client.responses.create(model=BASE_MODEL, input=QUESTION)
+        async with client.responses.stream(model=BASE_MODEL, input=QUESTION) as stream:
+            types = [e.type async for e in stream]
+            final = await stream.get_final_response()
+        gone = await client.responses.delete(plain.id)
+        await client.close()
+        return plain, types, final, gone
+
+    with served_sandbox(tmp_path / "sbx") as url:
+        plain, types, final, gone = asyncio.run(run(url))
+    assert final.output_text == plain.output_text == "sports" and gone is None
+    assert types[0] == "response.created" and types[-1] == "response.completed"

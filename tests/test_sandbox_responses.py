@@ -160,6 +160,7 @@ def test_budget_run_out_gives_an_incomplete_response(client):
     ({"temperature": 2.5}, "temperature", "invalid_value"),
     ({"tools": [{"type": "web_search"}]}, "tools[0].type", "unsupported_parameter"),
     ({"truncation": "auto"}, "truncation", "unsupported_parameter"),
+    ({"text": {"format": {"type": "json_object"}}}, "input", "invalid_value"),  # no "json"
     ({"input": [{"type": "item_reference", "id": "x"}]}, "input[0].type",
      "unsupported_parameter"),
 ])

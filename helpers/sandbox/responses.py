@@ -162,6 +162,8 @@ def _renamed(exc: ApiError) -> ApiError:
         if exc.param and exc.param.startswith(old):
             exc.param = new + exc.param[len(old):] if old != "messages" else new
             break
+    for old, new in _PARAMS:
+        exc.message = exc.message.replace(f"'{old}'", f"'{new}'")
     return exc
 
 

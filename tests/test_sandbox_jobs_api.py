@@ -195,6 +195,8 @@ def test_zhipu_batches_create_retrieve_list_cancel(zclient):
                                    completion_window="24h", metadata={"lesson": "07"})
     assert isinstance(batch, ZhipuBatch)
     assert batch.status == "validating" and batch.metadata == {"lesson": "07"}
+    other = zclient.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                                   completion_window="24h")  # zhipuai's own endpoint string
     while batch.status not in ("completed", "failed"):
         batch = zclient.batches.retrieve(batch.id)
     assert batch.status == "completed"
@@ -204,13 +206,13 @@ def test_zhipu_batches_create_retrieve_list_cancel(zclient):
     assert sorted(r["custom_id"] for r in rows) == ["z0", "z1", "z2"]
     assert all(r["response"]["status_code"] == 200 for r in rows)
 
-    other = zclient.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
-                                   completion_window="24h")  # zhipuai's own endpoint string
+    assert f.id not in [x.id for x in zclient.files.list().data]  # auto_delete_input_file
     assert [b.id for b in zclient.batches.list()] == [other.id, batch.id]
     assert zclient.batches.cancel(other.id).status == "cancelling"
     assert zclient.batches.retrieve(other.id).status == "cancelled"
     with pytest.raises(APIRequestFailedError, match="cannot be cancelled"):
         zclient.batches.cancel(batch.id)
+    kept = zclient.files.create(file=("b.jsonl", data.encode()), purpose="batch")
     with pytest.raises(APIRequestFailedError, match="runs batches for"):
-        zclient.batches.create(input_file_id=f.id, endpoint="/v4/images/generations",
+        zclient.batches.create(input_file_id=kept.id, endpoint="/v4/images/generations",
                                completion_window="24h")

@@ -95,3 +95,21 @@ def test_settings_are_read_when_asked(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_ENV_FILE", str(tmp_path / "env"))
     Path(tmp_path / "env").write_text(f"COURSE_SANDBOX_DIR={tmp_path / 'from-env'}\n")
     assert settings.data_dir() == tmp_path / "from-env"
+
+
+def test_rows_stored_before_records_were_typed_still_read():
+    """A sandbox directory from before this change (private keys with '_') keeps working."""
+    from helpers.sandbox.records import Batch, Job
+
+    job = Job.from_row({"id": "ftjob-1", "created_at": 1, "model": "sandbox-base",
+                        "training_file": "file-1", "hyperparameters": {}, "method": {},
+                        "seed": 3, "status": "running", "_provider": "zhipu", "_seq": 4,
+                        "_model": "sandbox-base:100001::ab", "_trained_tokens": 120,
+                        "_results": "file-2", "_stage_at": 5.0, "_gone": "ignored"})
+    assert (job.provider, job.seq, job.tuned_model, job.pending_tokens, job.results_file) == (
+        "zhipu", 4, "sandbox-base:100001::ab", 120, "file-2")
+    assert job.trained_tokens is None and "provider" not in job.public()
+    batch = Batch.from_row({"id": "batch_1", "created_at": 1, "endpoint": "/v1/chat/completions",
+                            "input_file_id": "file-1", "_output": "file-3", "_errors": None})
+    assert (batch.pending_output, batch.pending_errors) == ("file-3", None)
+    assert Job.from_row(job.to_row()) == job

@@ -16,7 +16,8 @@ from .core import Sandbox
 from .faults import Faults, SandboxTimeout
 from .store import DB_NAME
 
-__all__ = ["app_for", "core_for", "instance_id", "read_instance_id", "Faults", "SandboxTimeout", "BASE_MODEL"]
+__all__ = ["app_for", "core_for", "instance_id", "read_instance_id", "Faults", "SandboxTimeout",
+           "BASE_MODEL"]
 
 _cores: dict[Path, Sandbox] = {}
 _cores_lock = threading.Lock()

@@ -327,11 +327,11 @@ class SandboxApp:
 
     # jobs
     def job_create(self, request: Request, request_id: str):
-        if request.provider == "openai" and self.faults.training_not_available:
+        if request.dialect.fine_tuning_wound_down and self.faults.training_not_available:
             raise ApiError(403, "Fine-tuning is not available for your organization: new "
                            "fine-tuning jobs can no longer be created (injected fault).",
                            code="training_not_available")
-        body = schemas.fine_tuning_job(request.json(), request.provider)
+        body = request.dialect.job_body(request.json())
         job = self.core.create_job(body, provider=request.provider, fail=self.faults.fail_jobs,
                                    progression=self.progression)
         return request.dialect.job(job, body.get("request_id") or request_id)
@@ -390,7 +390,7 @@ class SandboxApp:
 
     # batches
     def batch_create(self, request: Request, request_id: str):
-        body = schemas.batch(request.json(), request.provider)
+        body = request.dialect.batch_body(request.json())
         batch = self.core.create_batch(body, self.progression, provider=request.provider)
         return request.dialect.batch(batch)
 

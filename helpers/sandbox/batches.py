@@ -70,7 +70,8 @@ class Batches(StagedObjects):
             batch = Batch(id="batch_" + self.store.hex_id("batch", seq), created_at=created,
                           endpoint=endpoint, input_file_id=file_id, expires_at=created + 86400,
                           metadata=body.get("metadata"), seq=seq, stage_at=time.time(),
-                          provider=provider)
+                          provider=provider,
+                          delete_input=bool(body.get("auto_delete_input_file")))
             self.store.put("batches", batch.id, seq, batch.to_row())
         return batch
 
@@ -126,9 +127,13 @@ class Batches(StagedObjects):
             return self._run(batch)
         if status == "cancelling":
             return lambda b: self.save(b, status="cancelled", cancelled_at=now())
-        return lambda b: self.save(b, status="completed", completed_at=now(),
-                                   output_file_id=b.pending_output,
-                                   error_file_id=b.pending_errors)
+        return self._complete
+
+    def _complete(self, batch: Batch) -> None:
+        if batch.delete_input:
+            self.store.mark_deleted("files", batch.input_file_id)
+        self.save(batch, status="completed", completed_at=now(),
+                  output_file_id=batch.pending_output, error_file_id=batch.pending_errors)
 
     def crashed(self, exc: Exception):
         detail = f"{type(exc).__name__}: {exc}"[:300]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import streaming, views
+from . import schemas, streaming, views
 from .errors import ZHIPU_CODES, ApiError, bad_request
 from .records import Job
 
@@ -23,6 +23,15 @@ ZHIPU_ORG_NUMBER = "100001"
 class OpenAIDialect:
     name: str = "openai"
     prefix: str = "/v1"
+    # OpenAI is winding fine-tuning down: the training_not_available fault applies here
+    fine_tuning_wound_down: bool = True
+
+    # request bodies, checked against this provider's SDK types
+    def job_body(self, body: dict) -> dict:
+        return schemas.fine_tuning_job(body, self.name)
+
+    def batch_body(self, body: dict) -> dict:
+        return schemas.batch(body)
 
     # fine-tuning
     def model_name(self, base: str, suffix: str, short: str) -> str:
@@ -82,6 +91,10 @@ class OpenAIDialect:
 class ZhipuDialect(OpenAIDialect):
     name: str = "zhipu"
     prefix: str = "/api/paas/v4"
+    fine_tuning_wound_down: bool = False
+
+    def batch_body(self, body: dict) -> dict:
+        return schemas.zhipu_batch(body)
 
     def model_name(self, base: str, suffix: str, short: str) -> str:
         return f"{base}:{ZHIPU_ORG_NUMBER}:{suffix}:{short}"

@@ -168,6 +168,7 @@ class Batch(Record):
     seq: int = private(0)
     stage_at: float = private(0.0)
     provider: str = private("openai")
+    delete_input: bool = private(False)  # Zhipu's auto_delete_input_file: gone once completed
     pending_output: str | None = private(None)
     pending_errors: str | None = private(None)
 

@@ -432,10 +432,12 @@ _ZhipuBatch.__pydantic_config__ = STRICT
 ZHIPU_BATCH = TypeAdapter(_ZhipuBatch)
 
 
-def batch(body: dict, provider: str = "openai") -> dict:
-    if provider == "zhipu":
-        _check(ZHIPU_BATCH, body)
-        return body
+def zhipu_batch(body: dict) -> dict:
+    _check(ZHIPU_BATCH, body)
+    return body
+
+
+def batch(body: dict) -> dict:
     _check(OPENAI_BATCH, body)
     _unimplemented(body, {"input_file_id", "endpoint", "completion_window", "metadata"}, {})
     return body

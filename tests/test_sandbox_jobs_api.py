@@ -205,6 +205,10 @@ def test_zhipu_batches_create_retrieve_list_cancel(zclient):
     rows = [json.loads(x) for x in output.split("\n") if x]
     assert sorted(r["custom_id"] for r in rows) == ["z0", "z1", "z2"]
     assert all(r["response"]["status_code"] == 200 for r in rows)
+    for row in rows:  # each answer in Zhipu's completion shape, echoing the line's request id
+        body = row["response"]["body"]
+        assert body["request_id"] == row["response"]["request_id"] and "object" not in body
+        assert body["choices"][0]["message"]["content"] in LABELS
 
     assert f.id not in [x.id for x in zclient.files.list().data]  # auto_delete_input_file
     assert [b.id for b in zclient.batches.list()] == [other.id, batch.id]

@@ -181,18 +181,20 @@ class Batches(StagedObjects):
 
     def _answer(self, batch: Batch, line: dict, i: int) -> tuple[bool, dict]:
         request_id = "req_" + self.store.hex_id(f"{batch.id}:req", i, 32)
-        function = ENDPOINTS[dialects.get(batch.provider).batch_url(line["url"])]
+        dialect = dialects.get(batch.provider)
+        url = dialect.batch_url(line["url"])
         try:
-            body = function(self.sandbox, line["body"], batch.provider)
-            return True, {"status_code": 200, "request_id": request_id, "body": body}
+            body = ENDPOINTS[url](self.sandbox, line["body"], batch.provider)
+            return True, {"status_code": 200, "request_id": request_id,
+                          "body": dialect.batch_result(url, body, request_id)}
         except ApiError as exc:
-            status, error = dialects.get(batch.provider).render_error(exc)
+            status, error = dialect.render_error(exc)
             return False, {"status_code": status, "request_id": request_id, "body": error}
         except Exception:  # one request's crash fails that request, not the batch
             log.exception("sandbox batch %s: request %s failed", batch.id, i)
             exc = ApiError(500, "The server had an error while processing this request.",
                            type="server_error", code="server_error")
-            status, error = dialects.get(batch.provider).render_error(exc)
+            status, error = dialect.render_error(exc)
             return False, {"status_code": status, "request_id": request_id, "body": error}
 
     def _run(self, batch: Batch):

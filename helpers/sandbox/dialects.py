@@ -56,6 +56,10 @@ class OpenAIDialect:
         """The sandbox endpoint a batch's ``endpoint`` or line ``url`` names (None: unknown)."""
         return url if isinstance(url, str) and url.startswith("/v1/") else None
 
+    def batch_result(self, url: str, body: dict, request_id: str) -> dict:
+        """A batch line's answer as this provider's endpoint answers it (as computed here)."""
+        return body
+
     # the wire
     def render_error(self, exc: ApiError) -> tuple[int, dict]:
         return exc.status, {"error": {"message": exc.message, "type": exc.type,
@@ -119,6 +123,9 @@ class ZhipuDialect(OpenAIDialect):
         if isinstance(url, str) and url.startswith("/v4/"):
             url = "/v1/" + url[len("/v4/"):]
         return super().batch_url(url)
+
+    def batch_result(self, url: str, body: dict, request_id: str) -> dict:
+        return self.chat(body, request_id) if url == CHAT_URL else body
 
     def render_error(self, exc: ApiError) -> tuple[int, dict]:
         code = ZHIPU_CODES.get(exc.code) or ZHIPU_CODES.get(exc.status) or "1214"

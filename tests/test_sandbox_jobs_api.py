@@ -220,3 +220,16 @@ def test_zhipu_batches_create_retrieve_list_cancel(zclient):
     with pytest.raises(APIRequestFailedError, match="runs batches for"):
         zclient.batches.create(input_file_id=kept.id, endpoint="/v4/images/generations",
                                completion_window="24h")
+
+
+def test_a_paused_job_waits_under_time_progression_too(settings, monkeypatch):
+    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "time")
+    monkeypatch.setenv("COURSE_SANDBOX_STAGE_SECONDS", "0")  # every stage is due at once
+    timed = clients.openai_client(settings, max_retries=0)
+    job = timed.fine_tuning.jobs.create(model=catalog.BASE_MODEL,
+                                        training_file=training_file(timed).id)
+    assert timed.fine_tuning.jobs.pause(job.id).status == "paused"
+    assert timed.fine_tuning.jobs.retrieve(job.id).status == "paused"
+    assert [j.status for j in timed.fine_tuning.jobs.list()] == ["paused"]
+    assert timed.fine_tuning.jobs.resume(job.id).status == "validating_files"
+    assert timed.fine_tuning.jobs.retrieve(job.id).status == "succeeded"

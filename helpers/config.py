@@ -68,7 +68,9 @@ class Settings:
         batches) is keyed on this, so nothing recorded against one instance is
         used with another: a deleted and re-created sandbox directory gets a
         new instance id. Replay is its own instance (the recordings), and asks
-        no sandbox. The URL keeps scheme, host, port and path only.
+        no sandbox. The URL keeps scheme, host, port and path only. Reading it
+        has no side effect: the sandbox's id is read, never made (a client makes
+        the sandbox; before that it has no identity, a ``ConfigError``).
         """
         url = _public_url(self.base_url or SANDBOX_HOST)
         name = f"{self.backend}@{url}"
@@ -77,7 +79,12 @@ class Settings:
         if self.backend == "sandbox":
             from . import sandbox
 
-            name += "#" + sandbox.instance_id(self.sandbox_dir)
+            instance = sandbox.read_instance_id(self.sandbox_dir)  # read only: makes nothing
+            if instance is None:
+                raise ConfigError(
+                    f"No sandbox in {self.sandbox_dir} yet, so it has no identity: it gets its "
+                    "instance id when a client first opens it (clients.openai_client(settings)).")
+            name += "#" + instance
         return name
 
 

@@ -86,7 +86,13 @@ def test_a_deleted_sandbox_gets_exactly_the_results_of_a_fresh_run(tmp_path):
 def test_identity_names_provider_url_and_sandbox_instance(tmp_path, monkeypatch):
     sandbox = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "a")
     other = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "b")
+    with pytest.raises(config.ConfigError, match="No sandbox in .* yet"):
+        sandbox.identity  # noqa: B018  (reading it makes nothing)
+    assert not (tmp_path / "a").exists()
+    clients.openai_client(sandbox), clients.openai_client(other)  # a client makes the sandbox
+    before = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert sandbox.identity.startswith("sandbox@http://sandbox.local#")
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == before
     assert sandbox.identity == config.resolve(backend="sandbox", mode="live",
                                               sandbox_dir=tmp_path / "a").identity
     assert sandbox.identity != other.identity

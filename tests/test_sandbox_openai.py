@@ -8,7 +8,7 @@ import openai
 import pytest
 
 from helpers import clients, config, prompts
-from helpers.sandbox import synthetic
+from helpers.sandbox import catalog, synthetic
 from helpers.sandbox.core import BASE_MODEL
 from helpers.tokens import chat_example_tokens, encoding_for
 
@@ -195,7 +195,7 @@ def test_cancel_and_models(client):
     done, _ = poll(client, client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id,
                                                           suffix="m"))
     ids = [m.id for m in client.models.list()]
-    assert ids == [BASE_MODEL, done.fine_tuned_model]
+    assert ids == [m.id for m in catalog.BASE_MODELS] + [done.fine_tuned_model]
     assert client.models.retrieve(BASE_MODEL).owned_by == "sandbox"
     assert client.models.delete(done.fine_tuned_model).deleted is True
     with pytest.raises(openai.NotFoundError) as err:

@@ -188,10 +188,10 @@ def test_a_claim_left_by_a_live_process_is_respected(tmp_path, monkeypatch):
 @pytest.mark.parametrize("progression", ["poll", "time"])
 def test_cancel_while_a_stage_runs_discards_its_results(tmp_path, monkeypatch, progression):
     """A cancel that lands while the job trains wins: nothing of that run is kept."""
-    from helpers.sandbox import core as core_mod, training
+    from helpers.sandbox import training
 
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", progression)
-    monkeypatch.setattr(core_mod, "STAGE_SECONDS", 0.0)
+    monkeypatch.setenv("COURSE_SANDBOX_STAGE_SECONDS", "0")
     sbx = tmp_path / "sbx"
     c = client_for(sbx)
     job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, 30).id)

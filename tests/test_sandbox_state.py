@@ -9,8 +9,9 @@ import pytest
 
 from helpers import clients, config, prompts
 from helpers import sandbox as sandbox_pkg
-from helpers.sandbox import core as core_mod
-from helpers.sandbox import synthetic
+from helpers.sandbox import batches as batches_mod
+from helpers.sandbox import catalog, synthetic
+from helpers.sandbox import jobs as jobs_mod
 from helpers.sandbox.core import BASE_MODEL
 
 LABELS = list(synthetic.WORDS)
@@ -60,7 +61,7 @@ def every_id(c, sbx):
         ids |= {e.id for e in c.fine_tuning.jobs.list_events(job.id, limit=1000).data}
         for ck in c.fine_tuning.jobs.checkpoints.list(job.id, limit=100).data:
             ids |= {ck.id, ck.fine_tuned_model_checkpoint}
-    ids |= {m.id for m in c.models.list().data if m.id != BASE_MODEL}
+    ids |= {m.id for m in c.models.list().data if catalog.spec(m.id) is None}
     ids |= {b.id for b in c.batches.list(limit=100).data}
     return ids
 
@@ -129,7 +130,7 @@ def test_crash_mid_transaction_leaves_consistent_state(tmp_path, monkeypatch):
         raise KeyboardInterrupt("killed while writing checkpoints")
 
     with monkeypatch.context() as m:
-        m.setattr(core_mod.Sandbox, "_checkpoint", boom)
+        m.setattr(jobs_mod.Jobs, "_checkpoint", boom)
         with pytest.raises(KeyboardInterrupt):
             c.fine_tuning.jobs.retrieve(job.id)
     assert c.fine_tuning.jobs.retrieve(job.id).status == "running"  # redone cleanly
@@ -145,14 +146,14 @@ def test_instant_and_time_progression(tmp_path, monkeypatch):
                        purpose="fine-tune")
     assert c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id).status == "succeeded"
 
-    monkeypatch.setattr(core_mod, "STAGE_SECONDS", 0.0)
+    monkeypatch.setenv("COURSE_SANDBOX_STAGE_SECONDS", "0")
     t = client_for(tmp_path / "t", "time", monkeypatch)
     f = t.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(20), LABELS)),
                        purpose="fine-tune")
     job = t.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id)
     assert job.status == "validating_files"
     assert t.fine_tuning.jobs.retrieve(job.id).status == "succeeded"
-    monkeypatch.setattr(core_mod, "STAGE_SECONDS", 3600.0)
+    monkeypatch.setenv("COURSE_SANDBOX_STAGE_SECONDS", "3600")
     slow = t.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id)
     assert t.fine_tuning.jobs.retrieve(slow.id).status == "validating_files"
     with pytest.raises(ValueError):
@@ -221,7 +222,7 @@ def test_kill_9_during_training_leaves_a_job_that_finishes(tmp_path, monkeypatch
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     # "running" is committed with the trained model, so mid-training the store still says queued
-    at_kill = sandbox_pkg.core_for(sbx).get_job(job_id, advance=False)["status"]
+    at_kill = sandbox_pkg.core_for(sbx).get_job(job_id, advance=False).status
     assert at_kill == "queued", "killed while training, before anything was committed"
     c = client_for(sbx, "poll", monkeypatch)
     job = c.fine_tuning.jobs.retrieve(job_id)
@@ -339,7 +340,7 @@ def test_a_malformed_training_file_fails_the_job(tmp_path, monkeypatch, line3):
 def test_an_unexpected_exception_in_a_stage_fails_the_job(tmp_path, monkeypatch, progression):
     from helpers.sandbox import training
 
-    monkeypatch.setattr(core_mod, "STAGE_SECONDS", 0.0)
+    monkeypatch.setenv("COURSE_SANDBOX_STAGE_SECONDS", "0")
     c = client_for(tmp_path / "sbx", progression, monkeypatch)
     f = c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(20), LABELS)),
                        purpose="fine-tune")
@@ -368,7 +369,7 @@ def test_an_exception_while_committing_fails_the_job_cleanly(tmp_path, monkeypat
     def boom(*a, **k):
         raise ValueError("bad checkpoint")
 
-    monkeypatch.setattr(core_mod.Sandbox, "_checkpoint", boom)
+    monkeypatch.setattr(jobs_mod.Jobs, "_checkpoint", boom)
     job = c.fine_tuning.jobs.retrieve(job.id)
     assert job.status == "failed" and "ValueError: bad checkpoint" in job.error.message
     assert c.fine_tuning.jobs.checkpoints.list(job.id).data == []  # the half-commit rolled back
@@ -382,7 +383,7 @@ def test_an_unexpected_exception_fails_a_batch(tmp_path, monkeypatch):
     f = c.files.create(file=("b.jsonl", b'{"custom_id": "a", "method": "POST", "url": '
                              b'"/v1/chat/completions", "body": {"model": "sandbox-base"}}\n'),
                        purpose="batch")
-    monkeypatch.setattr(core_mod.Sandbox, "_batch_lines",
+    monkeypatch.setattr(batches_mod.Batches, "_lines",
                         lambda self, b: (_ for _ in ()).throw(OSError("disk went away")))
     batch = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
                              completion_window="24h")

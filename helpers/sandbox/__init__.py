@@ -5,14 +5,19 @@
 """
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
+from . import settings
 from .app import SandboxApp
-from .core import BASE_MODEL, Sandbox, resolve_progression
+from .catalog import BASE_MODEL
+from .core import Sandbox
 from .faults import Faults, SandboxTimeout
+from .store import DB_NAME
 
-__all__ = ["app_for", "core_for", "instance_id", "Faults", "SandboxTimeout", "BASE_MODEL"]
+__all__ = ["app_for", "core_for", "instance_id", "read_instance_id", "Faults", "SandboxTimeout",
+           "BASE_MODEL"]
 
 _cores: dict[Path, Sandbox] = {}
 _cores_lock = threading.Lock()
@@ -41,6 +46,30 @@ def instance_id(data_dir) -> str:
     return core_for(data_dir).store.instance_id
 
 
+def read_instance_id(data_dir) -> str | None:
+    """The instance id of a sandbox already made in ``data_dir``, or None if there is none.
+
+    Creates and changes nothing (the database is opened read-only), so a caller
+    can name the sandbox it would talk to without making one.
+    """
+    path = Path(data_dir).expanduser().resolve()
+    with _cores_lock:
+        core = _cores.get(path)
+    if core is not None and core.store.exists():
+        return core.store.instance_id
+    db = path / DB_NAME
+    if not db.is_file():
+        return None
+    con = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'instance_id'").fetchone()
+    except sqlite3.Error:
+        return None  # a directory being created right now: not a sandbox yet
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
 def app_for(data_dir, faults: Faults | None = None, *, progression: str | None = None,
             stall_on_timeout: float | None = None) -> SandboxApp:
     """A WSGI callable over ``data_dir``.
@@ -50,5 +79,5 @@ def app_for(data_dir, faults: Faults | None = None, *, progression: str | None =
     """
     if faults is not None and not isinstance(faults, Faults):
         raise TypeError(f"faults must be a helpers.sandbox.Faults, got {type(faults).__name__}")
-    return SandboxApp(core_for(data_dir), faults, resolve_progression(progression),
+    return SandboxApp(core_for(data_dir), faults, settings.progression(progression),
                       stall_on_timeout)

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
 
-from . import app_for
+from . import app_for, settings
 from .faults import Faults
 from .server import is_loopback, make_server
 
 
 def default_dir() -> Path:
     """COURSE_SANDBOX_DIR or .sandbox/, as ``helpers.config`` resolves it for live runs."""
-    from .. import config
-
-    return config.resolve(backend="sandbox", mode="live").sandbox_dir
+    return settings.data_dir()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,8 +63,8 @@ def main(argv=None) -> int:
     # A burst of clients queues tasks for the worker threads: normal, not worth a warning each.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     data_dir = (args.data_dir or default_dir()).expanduser().resolve()
-    progression = args.progression or os.environ.get("COURSE_SANDBOX_PROGRESSION") or "time"
     try:
+        progression = settings.progression(args.progression, default="time")
         app = app_for(data_dir, faults_from(args), progression=progression,
                       stall_on_timeout=args.timeout_stall)
     except ValueError as exc:

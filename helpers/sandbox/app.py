@@ -11,30 +11,24 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 import uuid
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, parse_qsl, unquote
 
 from . import chat as chat_logic
-from . import responses, responses_stream, schemas, streaming, views
+from . import dialects, responses, responses_stream, schemas, views
 from .core import Sandbox
 from .errors import REASONS, ApiError, bad_request, render, server_error
 from .faults import FaultDice, Faults, SandboxTimeout
 from .multipart import CHUNK, max_upload_bytes, parse_upload
+from .settings import max_body_bytes
 
-OPENAI_PREFIX = "/v1"
-ZHIPU_PREFIX = "/api/paas/v4"
+OPENAI_PREFIX = dialects.OPENAI.prefix
+ZHIPU_PREFIX = dialects.ZHIPU.prefix
 MULTIPART_SLACK = 1024 * 1024  # form headers and fields around the file in an upload body
 log = logging.getLogger("helpers.sandbox")
-
-
-def max_body_bytes() -> int:
-    """The JSON body limit: COURSE_SANDBOX_MAX_BODY_BYTES, default 64 MiB."""
-    value = os.environ.get("COURSE_SANDBOX_MAX_BODY_BYTES", "").strip()
-    return int(value) if value else 64 * 1024 * 1024
 
 
 def _reject_constant(name: str):
@@ -83,6 +77,20 @@ class Request:
         values = self.query.get(name)
         return values[0] if values else default
 
+    @property
+    def dialect(self):
+        return dialects.get(self.provider)
+
+
+@dataclass(frozen=True)
+class Route:
+    """A path pattern and its handler, with what the handler needs read from the request."""
+    method: str
+    pattern: re.Pattern
+    handler: object
+    body: bool = False    # a JSON body (411 without a length)
+    upload: bool = False  # a multipart upload, streamed by the handler itself
+
 
 class Stream:
     """A handler's answer that is sent as server-sent events."""
@@ -91,11 +99,11 @@ class Stream:
         self.events = events
 
 
-def _page(records: list[dict], request: Request, default_limit: int = 20):
+def _page(records: list, request: Request, default_limit: int = 20):
     """Cursor pagination over newest-first records: (page, has_more)."""
     after = request.arg("after")
     if after:
-        ids = [r["id"] for r in records]
+        ids = [r.id for r in records]
         records = records[ids.index(after) + 1:] if after in ids else []
     raw = request.arg("limit", str(default_limit))
     if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) < 1:
@@ -120,15 +128,15 @@ class SandboxApp:
     # ------------------------------------------------------------ WSGI entry
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        provider = "zhipu" if path.startswith(ZHIPU_PREFIX) else "openai"
+        provider = dialects.for_path(path).name
         request_id = "req_" + uuid.uuid4().hex
         headers: dict = {}
         try:
             self.dice.delay()
             self._inject(provider)
-            handler, args = self._route(environ, provider)
-            request = self._read(environ, provider, handler)
-            result = handler(request, request_id, *args)
+            route, args = self._route(environ, provider)
+            request = self._read(environ, provider, route)
+            result = route.handler(request, request_id, *args)
             status, payload = 200, result
         except SandboxTimeout:
             raise  # the in-process transport turns it into the SDK's read timeout
@@ -161,18 +169,18 @@ class SandboxApp:
     def _route(self, environ, provider: str):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        prefix = ZHIPU_PREFIX if provider == "zhipu" else OPENAI_PREFIX
+        prefix = dialects.get(provider).prefix
         if not path.startswith(prefix):
             raise ApiError(404, f"Unknown path {path}: the sandbox serves {OPENAI_PREFIX}/... and "
                            f"{ZHIPU_PREFIX}/...", code="unknown_url")
         sub = path[len(prefix):].rstrip("/") or "/"
         allowed = []
-        for route_method, pattern, handler in self.routes[provider]:
-            m = pattern.fullmatch(sub)
-            if m and route_method == method:
-                return handler, [unquote(g) for g in m.groups()]
+        for route in self.routes[provider]:
+            m = route.pattern.fullmatch(sub)
+            if m and route.method == method:
+                return route, [unquote(g) for g in m.groups()]
             if m:
-                allowed.append(route_method)
+                allowed.append(route.method)
         if allowed:
             raise ApiError(405, f"Method {method} is not allowed on {path}; use "
                            f"{' or '.join(sorted(set(allowed)))}.", code="method_not_allowed",
@@ -199,10 +207,10 @@ class SandboxApp:
                            f"of {limit} bytes.", code="request_too_large")
         return length
 
-    def _read(self, environ, provider: str, handler) -> Request:
+    def _read(self, environ, provider: str, route: Route) -> Request:
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        upload = handler.__name__ == "file_create"
-        needs_body = handler.__name__ in BODY_HANDLERS
+        upload = route.upload
+        needs_body = route.body or route.upload
         limit = self.max_upload_bytes + MULTIPART_SLACK if upload else self.max_body_bytes
         length = self._length(environ, needs_body, limit)
         stream = environ["wsgi.input"]
@@ -223,7 +231,7 @@ class SandboxApp:
                 parts.append(data)
             body = b"".join(parts)
         path = environ.get("PATH_INFO", "")
-        prefix = ZHIPU_PREFIX if provider == "zhipu" else OPENAI_PREFIX
+        prefix = dialects.get(provider).prefix
         return Request(method, path[len(prefix):].rstrip("/") or "/",
                        parse_qs(environ.get("QUERY_STRING", "")),
                        environ.get("CONTENT_TYPE", ""), body, provider, environ, length)
@@ -249,48 +257,44 @@ class SandboxApp:
 
     # --------------------------------------------------------------- routes
     def _routes(self):
-        r = lambda method, pattern, handler: (method, re.compile(pattern), handler)
+        def r(method, pattern, handler, **needs):
+            return Route(method, re.compile(pattern), handler, **needs)
+
         ident = r"/([^/]+)"
         shared = [
-            r("POST", "/files", self.file_create),
+            r("POST", "/files", self.file_create, upload=True),
             r("GET", "/files/([^/]+)/content", self.file_content),
-            r("POST", "/fine_tuning/jobs", self.job_create),
+            r("POST", "/fine_tuning/jobs", self.job_create, body=True),
             r("GET", "/fine_tuning/jobs", self.job_list),
+            r("GET", f"/fine_tuning/jobs{ident}", self.job_get),
+            r("GET", f"/fine_tuning/jobs{ident}/events", self.job_events),
             r("POST", f"/fine_tuning/jobs{ident}/cancel", self.job_cancel),
-            r("POST", "/chat/completions", self.chat),
+            r("DELETE", f"/files{ident}", self.file_delete),
+            r("POST", "/chat/completions", self.chat, body=True),
+            r("POST", "/batches", self.batch_create, body=True),
+            r("GET", "/batches", self.batch_list),
+            r("GET", f"/batches{ident}", self.batch_get),
+            r("POST", f"/batches{ident}/cancel", self.batch_cancel),
         ]
         openai_routes = shared + [
             r("GET", "/files", self.file_list),
             r("GET", f"/files{ident}", self.file_get),
-            r("DELETE", f"/files{ident}", self.file_delete),
-            r("GET", f"/fine_tuning/jobs{ident}", self.job_get),
-            r("GET", f"/fine_tuning/jobs{ident}/events", self.job_events),
             r("GET", f"/fine_tuning/jobs{ident}/checkpoints", self.job_checkpoints),
+            r("POST", f"/fine_tuning/jobs{ident}/pause", self.job_pause),
+            r("POST", f"/fine_tuning/jobs{ident}/resume", self.job_resume),
             r("GET", "/models", self.model_list),
             r("GET", f"/models{ident}", self.model_get),
             r("DELETE", f"/models{ident}", self.model_delete),
-            r("POST", "/batches", self.batch_create),
-            r("GET", "/batches", self.batch_list),
-            r("GET", f"/batches{ident}", self.batch_get),
-            r("POST", f"/batches{ident}/cancel", self.batch_cancel),
-            r("POST", "/responses", self.response_create),
+            r("POST", "/responses", self.response_create, body=True),
             r("GET", f"/responses{ident}", self.response_get),
             r("DELETE", f"/responses{ident}", self.response_delete),
         ]
         zhipu_routes = shared + [
             r("GET", "/files", self.zhipu_file_list),
-            r("DELETE", f"/files{ident}", self.file_delete),
-            r("GET", f"/fine_tuning/jobs{ident}", self.job_get),
-            r("GET", f"/fine_tuning/jobs{ident}/events", self.job_events),
             r("DELETE", f"/fine_tuning/jobs{ident}", self.zhipu_job_delete),
-            r("DELETE", f"/fine_tuning/fine_tuned_models{ident}", self.zhipu_model_delete),
+            r("DELETE", f"/fine_tuning/fine_tuned_models{ident}", self.model_delete),
         ]
         return {"openai": openai_routes, "zhipu": zhipu_routes}
-
-    def _job_view(self, request: Request, job: dict) -> dict:
-        if request.provider == "zhipu":
-            return views.zhipu_job(job)
-        return views.openai("job", job)
 
     # files
     def file_create(self, request: Request, request_id: str):
@@ -301,7 +305,7 @@ class SandboxApp:
             record = self.core.create_file(upload.filename or "upload", upload.path, purpose)
         finally:
             upload.discard()  # moved into the store on success; removed on any failure
-        return views.zhipu_file(record) if request.provider == "zhipu" else views.openai("file", record)
+        return request.dialect.file(record)
 
     def file_list(self, request: Request, request_id: str):
         records = self.core.list_files(request.arg("purpose"))
@@ -313,10 +317,10 @@ class SandboxApp:
     def zhipu_file_list(self, request: Request, request_id: str):
         records = self.core.list_files(request.arg("purpose"))
         page, more = _page(records, request, default_limit=10000)
-        return {"object": "list", "data": [views.zhipu_file(f) for f in page], "has_more": more}
+        return request.dialect.page(request.dialect.file, page, more)
 
     def file_get(self, request: Request, request_id: str, file_id: str):
-        return views.openai("file", self.core.get_file(file_id))
+        return request.dialect.file(self.core.get_file(file_id))
 
     def file_content(self, request: Request, request_id: str, file_id: str) -> bytes:
         return self.core.file_content(file_id)
@@ -326,42 +330,44 @@ class SandboxApp:
 
     # jobs
     def job_create(self, request: Request, request_id: str):
-        if request.provider == "openai" and self.faults.training_not_available:
+        if request.dialect.fine_tuning_wound_down and self.faults.training_not_available:
             raise ApiError(403, "Fine-tuning is not available for your organization: new "
                            "fine-tuning jobs can no longer be created (injected fault).",
                            code="training_not_available")
-        body = schemas.fine_tuning_job(request.json(), request.provider)
+        body = request.dialect.job_body(request.json())
         job = self.core.create_job(body, provider=request.provider, fail=self.faults.fail_jobs,
                                    progression=self.progression)
-        if request.provider == "zhipu":
-            job = {**job, "request_id": body.get("request_id") or request_id}
-        return self._job_view(request, job)
+        return request.dialect.job(job, body.get("request_id") or request_id)
 
     def job_list(self, request: Request, request_id: str):
-        page, more = _page(self.core.list_jobs(self.progression), request)
-        if request.provider == "zhipu":
-            return {"object": "list", "data": [views.zhipu_job(j) for j in page], "has_more": more}
-        return views.openai_page("job", page, more)
+        metadata, null = _metadata_filter(request.environ.get("QUERY_STRING", ""))
+        jobs = self.core.list_jobs(self.progression, metadata=metadata, null_metadata=null)
+        page, more = _page(jobs, request)
+        return request.dialect.page(request.dialect.job, page, more)
 
     def job_get(self, request: Request, request_id: str, job_id: str):
-        return self._job_view(request, self.core.get_job(job_id, self.progression))
+        return request.dialect.job(self.core.get_job(job_id, self.progression))
 
     def job_cancel(self, request: Request, request_id: str, job_id: str):
-        return self._job_view(request, self.core.cancel_job(job_id))
+        return request.dialect.job(self.core.cancel_job(job_id))
+
+    def job_pause(self, request: Request, request_id: str, job_id: str):
+        return request.dialect.job(self.core.pause_job(job_id))
+
+    def job_resume(self, request: Request, request_id: str, job_id: str):
+        return request.dialect.job(self.core.resume_job(job_id))
 
     def job_events(self, request: Request, request_id: str, job_id: str):
         page, more = _page(self.core.job_events(job_id, self.progression), request)
-        if request.provider == "zhipu":
-            return {"object": "list", "data": [views.zhipu_event(e) for e in page],
-                    "has_more": more}
-        return views.openai_page("event", page, more)
+        return request.dialect.page(request.dialect.event, page, more)
 
     def job_checkpoints(self, request: Request, request_id: str, job_id: str):
-        page, more = _page(self.core.job_checkpoints(job_id, self.progression), request, default_limit=10)
+        page, more = _page(self.core.job_checkpoints(job_id, self.progression), request,
+                           default_limit=10)
         return views.openai_page("checkpoint", page, more)
 
     def zhipu_job_delete(self, request: Request, request_id: str, job_id: str):
-        return views.zhipu_job(self.core.delete_job(job_id))
+        return request.dialect.job(self.core.delete_job(job_id))
 
     # models
     def model_list(self, request: Request, request_id: str):
@@ -373,11 +379,7 @@ class SandboxApp:
 
     def model_delete(self, request: Request, request_id: str, model_id: str):
         self.core.delete_model(model_id)
-        return views.openai("model_deleted", {"id": model_id, "object": "model", "deleted": True})
-
-    def zhipu_model_delete(self, request: Request, request_id: str, model_id: str):
-        self.core.delete_model(model_id)
-        return views.zhipu_model_deleted(model_id, request_id)
+        return request.dialect.model_deleted(model_id, request_id)
 
     # chat
     def chat(self, request: Request, request_id: str):
@@ -385,13 +387,9 @@ class SandboxApp:
         zhipu_id = body.get("request_id") if isinstance(body.get("request_id"), str) else None
         if body.get("stream") is True:
             reply = chat_logic.reply(self.core, body, request.provider)
-            if request.provider == "zhipu":
-                return Stream(streaming.zhipu_events(reply, zhipu_id or request_id))
-            return Stream(streaming.openai_events(reply, body))
+            return Stream(request.dialect.stream(reply, body, zhipu_id or request_id))
         record = self.core.chat(body, provider=request.provider)
-        if request.provider == "zhipu":
-            return views.zhipu_chat(record, zhipu_id or request_id)
-        return views.openai("chat", record)
+        return request.dialect.chat(record, zhipu_id or request_id)
 
     # responses
     def response_create(self, request: Request, request_id: str):
@@ -408,18 +406,35 @@ class SandboxApp:
 
     # batches
     def batch_create(self, request: Request, request_id: str):
-        body = schemas.batch(request.json())
-        return views.openai("batch", self.core.create_batch(body, self.progression))
+        body = request.dialect.batch_body(request.json())
+        batch = self.core.create_batch(body, self.progression, provider=request.provider)
+        return request.dialect.batch(batch)
 
     def batch_list(self, request: Request, request_id: str):
         page, more = _page(self.core.list_batches(self.progression), request)
-        return views.openai_page("batch", page, more)
+        return request.dialect.page(request.dialect.batch, page, more)
 
     def batch_get(self, request: Request, request_id: str, batch_id: str):
-        return views.openai("batch", self.core.get_batch(batch_id, self.progression))
+        return request.dialect.batch(self.core.get_batch(batch_id, self.progression))
 
     def batch_cancel(self, request: Request, request_id: str, batch_id: str):
-        return views.openai("batch", self.core.cancel_batch(batch_id))
+        return request.dialect.batch(self.core.cancel_batch(batch_id))
 
 
-BODY_HANDLERS = {"file_create", "job_create", "chat", "batch_create", "response_create"}
+def _metadata_filter(query: str) -> tuple[dict[str, str], bool]:
+    """``metadata[k]=v`` pairs (an empty v filters for ''), and whether ``metadata=null`` asks
+    for jobs without metadata; the two forms together are a 400."""
+    wanted, null = {}, False
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        m = re.fullmatch(r"metadata\[(.+)\]", key)
+        if m:
+            wanted[m.group(1)] = value
+        elif key == "metadata":
+            if value != "null":
+                raise bad_request("Invalid 'metadata': filter with metadata[key]=value, or "
+                                  "metadata=null for jobs without metadata.", param="metadata")
+            null = True
+    if wanted and null:
+        raise bad_request("Do not combine metadata=null with metadata[key]=value filters.",
+                          param="metadata")
+    return wanted, null

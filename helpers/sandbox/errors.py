@@ -33,13 +33,10 @@ def server_error(request_id: str) -> ApiError:
 
 
 def render(exc: ApiError, provider: str) -> tuple[int, dict]:
-    """(HTTP status, JSON body) in the provider's error shape."""
-    if provider == "zhipu":
-        code = ZHIPU_CODES.get(exc.code) or ZHIPU_CODES.get(exc.status) or "1214"
-        status = 400 if exc.code == "model_not_found" else exc.status  # Zhipu: 400 + 1211
-        return status, {"error": {"code": code, "message": exc.message}}
-    return exc.status, {"error": {"message": exc.message, "type": exc.type, "param": exc.param,
-                                  "code": exc.code}}
+    """(HTTP status, JSON body) in the provider's error shape (its dialect decides)."""
+    from . import dialects
+
+    return dialects.get(provider).render_error(exc)
 
 
 class TrainingFailed(Exception):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from ..tokens import chat_example_tokens
+from ..chat_format import example_tokens as chat_example_tokens
 from . import lexicon, reading
 
 FALLBACK_ANSWER = ("I am the sandbox base model, a text classifier: I could not find the "

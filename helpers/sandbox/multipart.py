@@ -6,15 +6,14 @@ a few chunks whatever the file's size. The size limit is checked while reading.
 """
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from multipart import MultipartError, MultipartSegment, PushMultipartParser, \
-    parse_options_header
+from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from .errors import ApiError
+from .settings import max_upload_bytes  # noqa: F401  (app and server import it from here)
 
 CHUNK = 64 * 1024
 MAX_FIELD_BYTES = 64 * 1024
@@ -107,9 +106,3 @@ def parse_upload(content_type: str, stream, length: int | None, tmp_dir: Path,
         raise ApiError(400, "Missing required parameter: 'file'.", param="file",
                        code="missing_required_parameter")
     return upload
-
-
-def max_upload_bytes() -> int:
-    """The upload size limit: COURSE_SANDBOX_MAX_UPLOAD_BYTES, default OpenAI's 512 MB."""
-    value = os.environ.get("COURSE_SANDBOX_MAX_UPLOAD_BYTES", "").strip()
-    return int(value) if value else 512 * 1024 * 1024

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from openai.types.responses import Response
 
 from . import chat, reasoning, responses_schemas
-from .core import public
+from .records import public
 from .errors import ApiError
 
 TABLE = "responses"

@@ -419,6 +419,25 @@ def fine_tuning_job(body: dict, provider: str) -> dict:
 OPENAI_BATCH = TypeAdapter(strict_type(batch_create_params.BatchCreateParams))
 
 
+class _ZhipuBatch(TypedDict, total=False):
+    """zhipuai 2.1.5 ``batches.create`` arguments; ``endpoint`` is checked by the dialect
+    (BigModel's docs write /v4/chat/completions, zhipuai's types /v1/chat/completions)."""
+    completion_window: Optional[str]
+    endpoint: Required[str]
+    input_file_id: Required[str]
+    metadata: Optional[dict[str, str]]
+    auto_delete_input_file: Optional[bool]
+
+
+_ZhipuBatch.__pydantic_config__ = STRICT
+ZHIPU_BATCH = TypeAdapter(_ZhipuBatch)
+
+
+def zhipu_batch(body: dict) -> dict:
+    _check(ZHIPU_BATCH, body)
+    return body
+
+
 def batch(body: dict) -> dict:
     _check(OPENAI_BATCH, body)
     _unimplemented(body, {"input_file_id", "endpoint", "completion_window", "metadata"}, {})

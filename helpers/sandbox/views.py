@@ -5,17 +5,25 @@ from openai.types import Batch, FileDeleted, FileObject, Model, ModelDeleted
 from openai.types.chat import ChatCompletion
 from openai.types.fine_tuning import FineTuningJob, FineTuningJobEvent
 from openai.types.fine_tuning.jobs import FineTuningJobCheckpoint
+from zhipuai.types.batch import Batch as ZhipuBatch
 from zhipuai.types.chat.chat_completion import Completion as ZhipuCompletion
 from zhipuai.types.files.file_object import FileObject as ZhipuFile
 from zhipuai.types.fine_tuning.fine_tuning_job import FineTuningJob as ZhipuJob
 from zhipuai.types.fine_tuning.fine_tuning_job_event import JobEvent as ZhipuEvent
 from zhipuai.types.fine_tuning.models import FineTunedModelsStatus
 
-from .core import public
+from .records import Job, public
 
 
-def _dump(model_type, record: dict) -> dict:
-    return model_type.model_validate(public(record)).model_dump(mode="json")
+def _dump(model_type, record) -> dict:
+    body = public(record)
+    status = body.get("status")
+    if status == "paused":  # newer than the SDK's status list: checked as the status it left
+        body["status"] = getattr(record, "paused_from", None) or "running"
+    out = model_type.model_validate(body).model_dump(mode="json")
+    if status == "paused":
+        out["status"] = status
+    return out
 
 
 OPENAI_TYPES = {"file": FileObject, "job": FineTuningJob, "event": FineTuningJobEvent,
@@ -23,26 +31,30 @@ OPENAI_TYPES = {"file": FileObject, "job": FineTuningJob, "event": FineTuningJob
                 "batch": Batch, "file_deleted": FileDeleted, "model_deleted": ModelDeleted}
 
 
-def openai(kind: str, record: dict) -> dict:
+def openai(kind: str, record) -> dict:
     return _dump(OPENAI_TYPES[kind], record)
 
 
-def openai_page(kind: str, records: list[dict], has_more: bool = False) -> dict:
+def openai_page(kind: str, records: list, has_more: bool = False) -> dict:
     return {"object": "list", "data": [openai(kind, r) for r in records], "has_more": has_more}
 
 
-def zhipu_file(record: dict) -> dict:
+def zhipu_file(record) -> dict:
     return _dump(ZhipuFile, record)
 
 
-def zhipu_job(record: dict) -> dict:
+def zhipu_job(record: Job, request_id: str | None = None) -> dict:
     body = public(record)
-    body["request_id"] = record.get("_request_id")  # Zhipu echoes the caller's request_id
+    body["request_id"] = request_id or record.request_id  # Zhipu echoes the caller's
     body["hyperparameters"] = {"n_epochs": body["hyperparameters"].get("n_epochs")}
     return ZhipuJob.model_validate(body).model_dump(mode="json")
 
 
-def zhipu_event(record: dict) -> dict:
+def zhipu_batch(record) -> dict:
+    return _dump(ZhipuBatch, record)
+
+
+def zhipu_event(record) -> dict:
     body = dict(public(record))
     d = body.get("data") or {}
     if body.get("type") == "metrics":

@@ -213,3 +213,23 @@ def test_served_sandbox_streams_responses_to_async_clients(tmp_path):
         plain, types, final, gone = asyncio.run(run(url))
     assert final.output_text == plain.output_text == "sports" and gone is None
     assert types[0] == "response.created" and types[-1] == "response.completed"
+
+
+def test_a_batch_on_v1_responses_answers_each_line_like_responses_create(client):
+    inputs = {"r1": QUESTION, "r2": "Categories: sports, finance\nText: stocks fell sharply"}
+    lines = "".join(json.dumps({"custom_id": cid, "method": "POST", "url": "/v1/responses",
+                                "body": {"model": BASE_MODEL, "input": text}}) + "\n"
+                    for cid, text in inputs.items())
+    f = client.files.create(file=("r.jsonl", lines.encode()), purpose="batch")
+    batch = client.batches.create(input_file_id=f.id, endpoint="/v1/responses",
+                                  completion_window="24h")
+    while batch.status not in ("completed", "failed"):
+        batch = client.batches.retrieve(batch.id)
+    assert batch.status == "completed" and batch.request_counts.completed == 2
+    rows = [json.loads(line) for line in client.files.content(batch.output_file_id).text
+            .split("\n") if line]
+    got = {r["custom_id"]: Response.model_validate(r["response"]["body"]).output_text
+           for r in rows}
+    assert got == {cid: client.responses.create(model=BASE_MODEL, input=text).output_text
+                   for cid, text in inputs.items()}
+    assert got["r1"] == "sports"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
 from . import chat as chat_logic
-from . import schemas, streaming, views
+from . import responses, responses_stream, schemas, streaming, views
 from .core import Sandbox
 from .errors import REASONS, ApiError, bad_request, render, server_error
 from .faults import FaultDice, Faults, SandboxTimeout
@@ -273,6 +273,9 @@ class SandboxApp:
             r("GET", "/batches", self.batch_list),
             r("GET", f"/batches{ident}", self.batch_get),
             r("POST", f"/batches{ident}/cancel", self.batch_cancel),
+            r("POST", "/responses", self.response_create),
+            r("GET", f"/responses{ident}", self.response_get),
+            r("DELETE", f"/responses{ident}", self.response_delete),
         ]
         zhipu_routes = shared + [
             r("GET", "/files", self.zhipu_file_list),
@@ -390,6 +393,19 @@ class SandboxApp:
             return views.zhipu_chat(record, zhipu_id or request_id)
         return views.openai("chat", record)
 
+    # responses
+    def response_create(self, request: Request, request_id: str):
+        body = request.json()
+        if body.get("stream") is True:
+            return Stream(responses_stream.events(responses.run(self.core, body)))
+        return responses.create(self.core, body)
+
+    def response_get(self, request: Request, request_id: str, response_id: str):
+        return responses.get(self.core, response_id)
+
+    def response_delete(self, request: Request, request_id: str, response_id: str):
+        return responses.delete(self.core, response_id)
+
     # batches
     def batch_create(self, request: Request, request_id: str):
         body = schemas.batch(request.json())
@@ -406,4 +422,4 @@ class SandboxApp:
         return views.openai("batch", self.core.cancel_batch(batch_id))
 
 
-BODY_HANDLERS = {"file_create", "job_create", "chat", "batch_create"}
+BODY_HANDLERS = {"file_create", "job_create", "chat", "batch_create", "response_create"}

@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from . import inference, schemas, structured
+from . import inference, reasoning, schemas, structured
 from .catalog import BASE_MODEL
 from .errors import ApiError
 from .structured import Chosen, Plan
@@ -41,11 +41,14 @@ def _candidates_of(values: list) -> list[str]:
 class _Answerer:
     """The model's distribution over candidates for this request's messages."""
 
-    def __init__(self, sandbox, model_record: dict, messages: list):
+    def __init__(self, sandbox, model_record: dict, messages: list, effort: str | None = None):
         self.sandbox, self.record, self.messages = sandbox, model_record, messages
         self.base = model_record["id"] == BASE_MODEL
+        self.effort = effort  # set for the reasoning model
 
     def distribution(self, candidates: list[str] | None = None) -> dict[str, float] | None:
+        if self.effort is not None:
+            return reasoning.distribution(self.messages, candidates, self.effort)
         if self.base:
             return inference.base_distribution(self.messages, candidates=candidates)
         model = self.sandbox._classifier(self.record)
@@ -118,8 +121,9 @@ def reply(sandbox, body: dict, provider: str = "openai") -> Reply:
     body = schemas.openai_chat(body) if provider == "openai" else schemas.zhipu_chat(body)
     messages = body["messages"]
     model_record = sandbox.get_model(body["model"])
+    effort = reasoning.check_chat(body, provider)  # None unless the reasoning model
     plan = structured.plan_for(body, provider)
-    answerer = _Answerer(sandbox, model_record, messages)
+    answerer = _Answerer(sandbox, model_record, messages, effort)
     segments = _segments(plan, answerer)
     encoding = sandbox.encoding
     top_k = (body.get("top_logprobs") or 0) if body.get("logprobs") else None
@@ -128,6 +132,13 @@ def reply(sandbox, body: dict, provider: str = "openai") -> Reply:
 
     finish = "stop"
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    prompt_tokens = inference.prompt_tokens(messages, encoding)
+    spent = None
+    if effort is not None:  # reasoning first; a budget too small for both leaves no answer
+        spent = reasoning.spend(effort, prompt_tokens, len(tokens), limit)
+        if spent.cut:
+            tokens, entries, text, finish = [], [], "", "length"
+        limit = None
     if limit is not None and limit < len(tokens):
         tokens, entries, finish = tokens[:limit], entries[:limit], "length"
         text = encoding.decode(tokens)
@@ -145,12 +156,11 @@ def reply(sandbox, body: dict, provider: str = "openai") -> Reply:
 
     created = int(time.time())
     n = body.get("n") or 1
-    prompt_tokens = inference.prompt_tokens(messages, encoding)
     if plan is not None and plan.schema is not None:  # the schema is part of the prompt
         prompt_tokens += len(encoding.encode(json.dumps(plan.schema, ensure_ascii=False),
                                              disallowed_special=()))
     chat_id = "chatcmpl-" + sandbox.store.hex_id("chat", uuid.uuid4().int, 29)
-    is_tool = plan is not None and plan.kind == "tool"
+    is_tool = plan is not None and plan.kind == "tool" and not (spent and spent.cut)
     tool = {}
     if is_tool:
         tool = {"id": "call_" + sandbox.store.hex_id("call", uuid.uuid4().int, 24),
@@ -167,10 +177,14 @@ def reply(sandbox, body: dict, provider: str = "openai") -> Reply:
         logprobs = {"content": None if is_tool else entries, "refusal": None}
     choices = [{"index": i, "finish_reason": finish, "logprobs": logprobs, "message": message}
                for i in range(n)]
+    output = (len(tokens) + (spent.reasoning if spent else 0)) * n
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": output,
+             "total_tokens": prompt_tokens + output}
+    if spent is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": spent.reasoning * n}
     record = {"id": chat_id, "object": "chat.completion", "created": created,
               "model": body["model"], "system_fingerprint": FINGERPRINT, "choices": choices,
-              "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(tokens) * n,
-                        "total_tokens": prompt_tokens + len(tokens) * n}}
+              "usage": usage}
     return Reply(record, _pieces(tokens, entries, encoding, text), "tool" if is_tool else "text",
                  tool, top_k is not None)
 

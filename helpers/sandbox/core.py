@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ..tokens import encoding_for
 from . import chat, training
+from .catalog import BASE_MODEL, REASONING_MODEL, spec
 from .classifier import SoftmaxModel
-from .catalog import BASE_MODEL
 from .errors import ApiError, bad_request, not_found
 from .store import Store
 from .validation import InvalidFileError, parse_examples
@@ -505,6 +505,8 @@ class Sandbox:
     def get_model(self, model_id: str) -> dict:
         if model_id == BASE_MODEL:
             return self.base_model()
+        if model_id == REASONING_MODEL:
+            return spec(model_id).record()
         record = self.store.get("models", model_id)
         if record is None:
             raise ApiError(404, f"The model `{model_id}` does not exist or you do not have "

@@ -221,6 +221,7 @@ CHAT_IMPLEMENTED = {
     "logprobs", "top_logprobs", "stream", "stream_options", "response_format", "tools",
     "tool_choice", "parallel_tool_calls", "seed", "stop", "user", "metadata",
     "safety_identifier", "prompt_cache_key",
+    "reasoning_effort",  # the reasoning model only (``reasoning.check_chat``)
 }
 CHAT_NEUTRAL = {"presence_penalty": (0, 0.0), "frequency_penalty": (0, 0.0),
                 "store": (False,), "modalities": (["text"],),

@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import httpx2  # noqa: E402
 import numpy as np  # noqa: E402
 import openai  # noqa: E402
+import sandbox_quality as sq  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-import sandbox_quality as sq  # noqa: E402
 from helpers.data import prepare  # noqa: E402
 from helpers.sandbox import app_for  # noqa: E402
 from helpers.sandbox.catalog import EMBEDDING_MODEL  # noqa: E402

@@ -89,9 +89,7 @@ def _bad(message: str, param: str, code: str = "invalid_value") -> ApiError:
 
 def _texts(value, encoding, provider: str) -> list[str]:
     """The inputs as texts: a string, a list of strings, token ids, or lists of token ids."""
-    if isinstance(value, str):
-        items = [value]
-    elif isinstance(value, list) and value and all(_is_token(v) for v in value):
+    if isinstance(value, str) or _token_list(value):
         items = [value]
     elif isinstance(value, list):
         items = value
@@ -107,7 +105,7 @@ def _texts(value, encoding, provider: str) -> list[str]:
     texts = []
     for i, item in enumerate(items):
         where = f"input[{i}]" if len(items) > 1 or not isinstance(value, str) else "input"
-        if isinstance(item, list) and item and all(_is_token(t) for t in item):
+        if _token_list(item):
             if len(item) > MAX_INPUT_TOKENS:
                 raise _context(where, len(item))
             bad = [t for t in item if not 0 <= t < encoding.n_vocab]
@@ -130,6 +128,10 @@ def _texts(value, encoding, provider: str) -> list[str]:
 
 def _is_token(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _token_list(v) -> bool:
+    return isinstance(v, list) and bool(v) and all(_is_token(t) for t in v)
 
 
 def _context(where: str, tokens: int | None) -> ApiError:

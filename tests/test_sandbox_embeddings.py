@@ -83,7 +83,7 @@ def test_token_array_inputs_embed_their_decoded_text(client):
     (dict(input=["x"] * 2049), "input", "at most 2048"),
     (dict(input="word " * 9000), "input", "maximum context length"),
     (dict(dimensions=0), "dimensions", "between 1 and"),
-    (dict(dimensions=5000), "dimensions", "between 1 and"),
+    (dict(dimensions=3073), "dimensions", "between 1 and"),
     (dict(encoding_format="int8"), "encoding_format", "'float' or 'base64'"),
     (dict(input=[[10**9]]), "input[0]", "not in the model's vocabulary"),
 ])
@@ -116,4 +116,4 @@ def test_batch_runner_entry_point_answers_the_same_record(settings):
     from helpers.sandbox import app_for
     sandbox = app_for(settings.sandbox_dir).core
     record = embeddings.create(sandbox, {"model": EMBEDDING_MODEL, "input": [SPORTS]})
-    assert record["object"] == "list" and len(record["data"][0]["embedding"]) == 1536
+    assert record["object"] == "list" and len(record["data"][0]["embedding"]) == 3072

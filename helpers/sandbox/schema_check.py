@@ -94,7 +94,7 @@ def _node(node, path: str, depth: int, defs: dict, totals: _Totals) -> None:
     unknown = sorted(set(node) - DESCRIPTIVE - STRUCTURE)
     if unknown:
         raise ApiError(400, f"The sandbox cannot guarantee a value for schema keyword "
-                       f"{unknown[0]!r} at '{path}': it fills only type, properties, "
+                       f"{unknown[0]!r} at '{path}.{unknown[0]}': it fills only type, properties, "
                        "required, items, enum, const, anyOf, allOf, $ref and number and "
                        "array bounds.", param=f"{path}.{unknown[0]}",
                        code="unsupported_parameter")

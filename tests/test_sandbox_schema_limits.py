@@ -76,6 +76,15 @@ def deep(n):
     return node
 
 
+def doubling(levels):
+    """Each definition requires two copies of the next: 2**levels values, few schema bytes."""
+    defs = {f"D{i}": {"type": "object", "required": ["a", "b"], "properties": {
+        "a": {"$ref": f"#/$defs/D{i + 1}"}, "b": {"$ref": f"#/$defs/D{i + 1}"}}}
+        for i in range(levels)}
+    defs[f"D{levels}"] = E
+    return wrap({"$ref": "#/$defs/D0"}, **{"$defs": defs})
+
+
 TOO_LARGE = [
     (wrap({"type": "array", "items": E, "minItems": 1_000_000}), f"{LABEL}.minItems"),
     (wrap({"type": "string", "enum": [f"label {i}" for i in range(40_000)]}), f"{LABEL}.enum"),
@@ -88,6 +97,7 @@ TOO_LARGE = [
     (wrap({"type": "array", "minItems": 100, "items": {
         "type": "array", "minItems": 100, "items": {"type": "array", "minItems": 100,
                                                    "items": E}}}), ROOT),
+    (doubling(40), ROOT),
 ]
 
 

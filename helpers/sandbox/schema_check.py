@@ -245,6 +245,8 @@ def instance_size(schema: dict, defs: dict, path: str) -> int:
         total = 1
         for part in node.get("allOf") or []:
             total += size(part, seen + 1)
+            if total >= cap:
+                return cap
         real = [b for b in node.get("anyOf") or [] if b.get("type") != "null"]
         if real:  # the branch the instance takes: the first that is not null
             total += size(real[0], seen + 1)

@@ -73,7 +73,7 @@ def plan_for(body: dict, provider: str) -> Plan | None:
     messages = body["messages"]
     tools_, choice = body.get("tools") or [], body.get("tool_choice")
     fmt = body.get("response_format") or {"type": "text"}
-    if tools_ or choice not in (None, "none"):
+    if tools_ or choice not in (None, "none", "auto"):
         forced = choice not in (None, "none", "auto")
         if forced and fmt["type"] != "text":
             raise ApiError(400, "Use either 'response_format' or a forced tool call, not both: "

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
 from . import chat as chat_logic
-from . import responses, responses_stream, schemas, streaming, views
+from . import embeddings, responses, responses_stream, schemas, streaming, views
 from .core import Sandbox
 from .errors import REASONS, ApiError, bad_request, render, server_error
 from .faults import FaultDice, Faults, SandboxTimeout
@@ -258,6 +258,7 @@ class SandboxApp:
             r("GET", "/fine_tuning/jobs", self.job_list),
             r("POST", f"/fine_tuning/jobs{ident}/cancel", self.job_cancel),
             r("POST", "/chat/completions", self.chat),
+            r("POST", "/embeddings", self.embeddings),
         ]
         openai_routes = shared + [
             r("GET", "/files", self.file_list),
@@ -406,6 +407,9 @@ class SandboxApp:
     def response_delete(self, request: Request, request_id: str, response_id: str):
         return responses.delete(self.core, response_id)
 
+    def embeddings(self, request: Request, request_id: str):
+        return embeddings.create(self.core, request.json(), request.provider)
+
     # batches
     def batch_create(self, request: Request, request_id: str):
         body = schemas.batch(request.json())
@@ -422,4 +426,5 @@ class SandboxApp:
         return views.openai("batch", self.core.cancel_batch(batch_id))
 
 
-BODY_HANDLERS = {"file_create", "job_create", "chat", "batch_create", "response_create"}
+BODY_HANDLERS = {"file_create", "job_create", "chat", "batch_create", "response_create",
+                 "embeddings"}

@@ -19,8 +19,11 @@ from .results import record_results
 
 # One base model per backend for zero-shot AND fine-tuning, so before/after compares one base.
 # The dated reasons live with the prices (``prices.default_note``); compatible: the learner names it.
-DEFAULT_BASE_MODELS = {backend: prices.default_model(backend, "fine-tune")
-                       for backend in ("sandbox", "openai", "zhipu")}
+# OpenAI has no fine-tuning default (its self-serve fine-tuning ends): its base is the chat default.
+DEFAULT_BASE_MODELS = {
+    backend: prices.default_model(backend, "chat" if backend in prices.FINE_TUNING_ENDED
+                                  else "fine-tune")
+    for backend in ("sandbox", "openai", "zhipu")}
 MIN_CLASS_ROWS = 20  # classes with fewer rows are dropped before splitting (news_stock has 12)
 VALID_SHARE = 0.1
 MAX_TEST_SHARE = 0.3

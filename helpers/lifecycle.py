@@ -355,7 +355,9 @@ def _fine_tuning_message(status: ModelStatus, day: date, warn_within_days: int) 
     left = (access.jobs_end - day).days
     who = " and ".join(f"{group} (since {since.isoformat()})"
                        for since, group in access.refused if since <= day)
-    refused = f"; HTTP 403 {access.error_code} for {who}" if who else ""
+    code = (f"HTTP 403 {access.error_code}" if access.error_code_confirmed else
+            f"a permission error (reported as {access.error_code}; not confirmed)")
+    refused = f"; {code} for {who}" if who else ""
     cite = _cite(access.sources)
     if left <= 0:
         return (f"Fine-tuning: {name} stopped accepting new fine-tuning jobs on "

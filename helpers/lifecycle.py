@@ -211,8 +211,9 @@ def fine_tuning_ended(provider: str = "openai", today: date | str | None = None)
     stages = "; ".join(f"from {since.isoformat()}, {who}" for since, who in access.stages())
     ended = "ended" if day >= access.jobs_end else "ends"
     return (f"{name}'s self-serve fine-tuning {ended} in three stages (who is refused): "
-            f"{stages}. It covers {', '.join(access.covers)} fine-tuning (so distillation too); refusals arrive as "
-            f"a permission error on fine_tuning.jobs.create. Fine-tuned models keep serving "
+            f"{stages}. It covers {', '.join(access.covers)} fine-tuning (so distillation "
+            f"too); refusals arrive as a permission error on fine_tuning.jobs.create. "
+            f"Fine-tuned models keep serving "
             f"until their base model shuts down (gpt-4o(-mini), gpt-4.1(-mini): 2027-01-14). "
             f"Source: {_cite(access.sources)}")
 

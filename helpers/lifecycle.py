@@ -192,7 +192,8 @@ class FineTuningAccess:
 OPENAI_FINE_TUNING = FineTuningAccess(
     "openai", _d("2027-01-06"),
     ((_d("2026-05-07"), "organisations that never fine-tuned"),
-     (_d("2026-07-02"), "organisations without inference on a fine-tuned model in the past 60 days")),
+     (_d("2026-07-02"),
+      "organisations without inference on a fine-tuned model in the past 60 days")),
     "training_not_available", (DEPRECATIONS_FINE_TUNING, SFT_GUIDE, WINDDOWN_REPORT, RFT_GUIDE),
     covers=("supervised", "DPO", "reinforcement", "vision"), error_code_confirmed=False)
 

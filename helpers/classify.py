@@ -22,9 +22,20 @@ cached and retrying, for both SDKs and every backend.
   unparseable with the reason, never mapped by a looser reading.
 * Progress: ``helpers.progress.progress_bar``, so a notebook stores the
   finished bar (``classify: 100%|...| 200/200``), never its first state.
+* Two APIs (``api="chat"|"responses"|"auto"``; auto: the model's preferred one,
+  Responses for gpt-6-luna) and the parameters each model accepts
+  (``helpers.request_plan``): no temperature/``max_tokens``/logprobs to a
+  reasoning model, its budget as ``max_completion_tokens`` /
+  ``max_output_tokens``, ``reasoning_effort`` / ``reasoning.effort`` when given.
+  What was left out is in ``results.notes``.
+* The budget trap: an empty answer with ``finish_reason`` "length" (chat) or
+  ``status`` "incomplete" for ``max_output_tokens`` (Responses) is the outcome
+  ``budget_exhausted`` (label "unknown", ``parse_error`` None), counted apart in
+  ``summary()`` and explained with a budget that fits (``budget_advice``).
 """
 from __future__ import annotations
 
+import math
 import random
 import sys
 import time
@@ -33,7 +44,8 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from . import prompts, structured as structured_outputs
+from . import prompts, request_plan
+from . import structured as structured_outputs
 from .answers import UNKNOWN, parse_label
 from .cache import ResponseCache, cache_key
 from .clients import cache_namespace, sdk_of
@@ -43,9 +55,11 @@ from .secrets import redact
 
 RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 60.0
-# max_tokens="auto": room for a label, or for {"label": "<a long label>"}
-AUTO_MAX_TOKENS = {None: 32, "json_schema": 64, "json_object": 64}
+AUTO_MAX_TOKENS = request_plan.AUTO_MAX_TOKENS
 NO_LABEL = "names none of the labels"
+# What became of one request: a label was read, none could be, the call failed, or the
+# output budget ran out during reasoning before any answer was written.
+OUTCOMES = ("answered", "unparseable", "error", "budget_exhausted")
 
 
 @dataclass
@@ -62,6 +76,14 @@ class Prediction:
     confidence: float | None = None
     alternatives: list = field(default_factory=list)
     parse_error: str | None = None  # why a reply gave no label (then label is "unknown")
+    reasoning_tokens: int = 0       # billed as output, included in completion_tokens
+    outcome: str = "answered"       # one of OUTCOMES
+
+    @property
+    def answer(self) -> str | None:
+        """The label read from the reply; None when there was none to read (any outcome but
+        "answered" and "unparseable"), so a budget-exhausted row is never taken for an answer."""
+        return self.label if self.outcome in ("answered", "unparseable") else None
 
 
 @dataclass
@@ -69,6 +91,10 @@ class ClassificationResults:
     predictions: list[Prediction]
     requests: int
     seconds: float
+    notes: list[str] = field(default_factory=list)   # options left out for this model, and why
+    api: str = "chat"
+    budget: int | None = None          # the output-token budget sent (None: the model's own)
+    budget_param: str | None = None    # max_tokens | max_completion_tokens | max_output_tokens
 
     def __len__(self) -> int:
         return len(self.predictions)
@@ -87,6 +113,11 @@ class ClassificationResults:
     def errors(self) -> list[Prediction]:
         return [p for p in self.predictions if p.error]
 
+    @property
+    def exhausted(self) -> list[Prediction]:
+        """Predictions whose budget ran out before an answer (``budget_exhausted``)."""
+        return [p for p in self.predictions if p.outcome == "budget_exhausted"]
+
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(p) for p in self.predictions]).set_index("index")
 
@@ -104,6 +135,12 @@ class ClassificationResults:
             "prompt_tokens": sum(p.prompt_tokens for p in preds if not p.cached),
             "completion_tokens": sum(p.completion_tokens for p in preds if not p.cached),
         }
+        # shown only when they happen, so a plain chat model's summary stays as it was
+        reasoning = sum(p.reasoning_tokens for p in preds if not p.cached)
+        if reasoning:
+            counts["reasoning_tokens"] = reasoning
+        if self.exhausted:
+            counts["budget_exhausted"] = len(self.exhausted)
         if timing:
             counts["seconds"] = round(self.seconds, 3)
         return counts
@@ -118,28 +155,30 @@ def _check_structured(structured) -> None:
 def build_request(text: str, labels, model: str, *, lang: str = "zh", examples=(),
                   system: bool = False, temperature: float | None = 0.0,
                   max_tokens: int | None | str = "auto", logprobs: bool = False,
-                  top_logprobs: int | None = None, structured: str | None = None) -> dict:
-    """Keyword arguments for ``chat.completions.create``; unset options are left out.
+                  top_logprobs: int | None = None, structured: str | None = None,
+                  api: str = "chat", reasoning_effort: str | None = None,
+                  plan: request_plan.Plan | None = None) -> dict:
+    """Keyword arguments for ``chat.completions.create`` (``api="chat"``) or
+    ``responses.create`` (``api="responses"``); unset options are left out, and so is
+    what ``model`` does not accept (``helpers.request_plan.plan``).
 
-    ``max_tokens="auto"`` is 32 for free text and 64 for a JSON answer; None sends none.
+    ``max_tokens`` is the output budget, sent under the model's name for it;
+    ``"auto"`` is 32 for free text and 64 for a JSON answer (none for a reasoning
+    model); None sends none.
     """
     _check_structured(structured)
+    if plan is None:
+        plan = request_plan.plan(model, api, temperature=temperature, max_tokens=max_tokens,
+                                 logprobs=logprobs, reasoning_effort=reasoning_effort,
+                                 structured=structured)
     answer = "text" if structured is None else "json"
-    request = {"model": model,
-               "messages": prompts.messages(text, labels, lang, examples, system, answer=answer)}
-    if structured is not None:
-        request["response_format"] = structured_outputs.response_format(labels, structured)
-    if temperature is not None:
-        request["temperature"] = temperature
-    if max_tokens == "auto":
-        max_tokens = AUTO_MAX_TOKENS[structured]
-    if max_tokens is not None:
-        request["max_tokens"] = max_tokens
-    if logprobs:
-        request["logprobs"] = True
-        if top_logprobs is not None:
-            request["top_logprobs"] = top_logprobs
-    return request
+    messages = prompts.messages(text, labels, lang, examples, system, answer=answer)
+    if plan.api == "responses":
+        fmt = None if structured is None else request_plan.text_format(labels, structured)
+        return request_plan.responses_request(model, messages, plan, text_format_=fmt)
+    fmt = None if structured is None else structured_outputs.response_format(labels, structured)
+    return request_plan.chat_request(model, messages, plan, response_format=fmt,
+                                     top_logprobs=top_logprobs)
 
 
 def normalize_completion(completion) -> dict:
@@ -155,9 +194,12 @@ def normalize_completion(completion) -> dict:
                    "top": [[a["token"], a["logprob"]] for a in (t.get("top_logprobs") or [])]}
                   for t in content]
     message = choice.get("message") or {}
+    details = usage.get("completion_tokens_details") or {}
     return {"reply": message.get("content"), "refusal": message.get("refusal"),
             "prompt_tokens": usage.get("prompt_tokens") or 0,
             "completion_tokens": usage.get("completion_tokens") or 0,
+            "reasoning_tokens": details.get("reasoning_tokens") or 0,
+            "finish_reason": choice.get("finish_reason"),
             "logprobs": tokens, "model": data.get("model")}
 
 
@@ -174,6 +216,9 @@ class _OpenAICaller:
         self.api = client.with_options(max_retries=max_retries, timeout=timeout)
 
     def __call__(self, request: dict) -> tuple[dict, int]:
+        if "input" in request:  # a Responses request (chat requests carry messages)
+            raw = self.api.responses.with_raw_response.create(**request)
+            return request_plan.normalize_response(raw.http_response.json()), raw.retries_taken
         raw = self.api.chat.completions.with_raw_response.create(**request)
         return normalize_completion(raw.http_response.json()), raw.retries_taken
 
@@ -265,7 +310,8 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
              top_logprobs: int | None = None, concurrency: int = 8, max_retries: int = 5,
              timeout: float | None = 60.0, cache: ResponseCache | None = None,
              identity: str | None = None, progress: bool = True,
-             desc: str = "classify") -> ClassificationResults:
+             desc: str = "classify", api: str = "auto", reasoning_effort: str | None = None,
+             max_completion_tokens: int | None = None) -> ClassificationResults:
     """Classify ``texts`` into ``labels`` with ``model``; results in input order.
 
     ``examples``: per-text few-shot (text, label) pairs, or a retriever with
@@ -274,6 +320,10 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
     ``"json_schema"`` or ``"json_object"`` (see ``helpers.structured``).
     ``identity`` namespaces the cache: pass ``settings.identity`` (default:
     ``clients.cache_namespace(client)``). ``timeout`` is per request attempt.
+    ``api``: "chat", "responses" or "auto" (the model's preferred API);
+    ``reasoning_effort``: sent as the API names it, checked against the model's
+    efforts first; ``max_completion_tokens`` (or ``max_tokens``): the output
+    budget, sent under the name the model and API take.
     """
     texts = list(texts)
     labels = list(labels)
@@ -283,6 +333,11 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     _check_structured(structured)
     prompts.check_labels(labels)
+    if max_completion_tokens is not None:
+        max_tokens = max_completion_tokens
+    plan = request_plan.plan(model, api, temperature=temperature, max_tokens=max_tokens,
+                             logprobs=logprobs, reasoning_effort=reasoning_effort,
+                             structured=structured, sdk=sdk_of(client))
     lang = lang or prompts.detect_language(texts)
     shots = _resolve_examples(examples, texts)
     namespace = identity or cache_namespace(client)
@@ -292,9 +347,10 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
     owners: dict[str, list[int]] = {}
     for i, (text, ex) in enumerate(zip(texts, shots)):
         req = build_request(text, labels, model, lang=lang, examples=ex, system=system,
-                            temperature=temperature, max_tokens=max_tokens,
-                            logprobs=logprobs, top_logprobs=top_logprobs, structured=structured)
-        key = cache_key(namespace, model, req)
+                            top_logprobs=top_logprobs, structured=structured, plan=plan)
+        # a Responses request is marked in its key (chat keys stay as they were)
+        key = cache_key(namespace, model, {"api": "responses", **req}
+                        if plan.api == "responses" else req)
         requests.setdefault(key, req)
         owners.setdefault(key, []).append(i)
 
@@ -349,7 +405,13 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
     if missing:  # a bug guard: every index must have exactly one prediction
         raise RuntimeError(f"no prediction for {len(missing)} inputs, e.g. index {missing[0]}")
     results = ClassificationResults(slots, requests=len(pending),
-                                    seconds=time.perf_counter() - started)
+                                    seconds=time.perf_counter() - started, notes=list(plan.notes),
+                                    api=plan.api, budget=plan.budget,
+                                    budget_param=plan.budget_param)
+    advice = budget_advice(results)
+    if advice:
+        results.notes.append(advice)
+        print(f"{desc}: {advice}", file=sys.stderr)
     if n_errors:
         first = results.errors[0]
         print(f"{desc}: {n_errors} of {len(texts)} predictions failed after retries and "
@@ -367,8 +429,15 @@ def make_prediction(i, labels, response=None, error=None, latency=None, cached=F
     echoes don't count); a structured reply by ``structured.parse_reply``.
     """
     if error is not None:
-        return Prediction(index=i, label=UNKNOWN, error=error)
+        return Prediction(index=i, label=UNKNOWN, error=error, outcome="error")
     reply = response["reply"]
+    usage = dict(latency=latency, cached=cached, retries=retries,
+                 prompt_tokens=response["prompt_tokens"],
+                 completion_tokens=response["completion_tokens"],
+                 reasoning_tokens=response.get("reasoning_tokens") or 0)
+    if request_plan.budget_exhausted(response):
+        return Prediction(index=i, label=UNKNOWN, reply=reply, outcome="budget_exhausted",
+                          **usage)
     if structured is None:
         label = parse_label(reply, labels, text=text, aliases=aliases)
         why = NO_LABEL if label == UNKNOWN else None
@@ -379,8 +448,39 @@ def make_prediction(i, labels, response=None, error=None, latency=None, cached=F
         label = UNKNOWN if label is None else label
     confidence, alternatives = label_confidence(response.get("logprobs"), labels, label,
                                                 top=top_logprobs or 3)
-    return Prediction(index=i, label=label, reply=reply, latency=latency,
-                      cached=cached, retries=retries,
-                      prompt_tokens=response["prompt_tokens"],
-                      completion_tokens=response["completion_tokens"],
-                      confidence=confidence, alternatives=alternatives, parse_error=why)
+    return Prediction(index=i, label=label, reply=reply, confidence=confidence,
+                      alternatives=alternatives, parse_error=why,
+                      outcome="answered" if why is None else "unparseable", **usage)
+
+
+def budget_advice(results: ClassificationResults, margin: float = 1.5) -> str | None:
+    """How to size the output budget when answers ran out of it (None when none did).
+
+    Reasoning comes first and is billed as output: an exhausted request spent its
+    whole budget on reasoning. The requests that did answer show what one needs
+    (reasoning + answer tokens); the advice is their maximum times ``margin``,
+    rounded up to a multiple of 64, and at least twice the budget sent.
+    """
+    out = results.exhausted
+    if not out:
+        return None
+    param = results.budget_param or "max_completion_tokens"
+    budget = results.budget
+    spent = max(p.reasoning_tokens or p.completion_tokens for p in out)
+    answered = [p for p in results.predictions if p.outcome in ("answered", "unparseable")]
+    head = (f"{len(out)} of {len(results)} answers came back empty: the budget "
+            f"{param}={budget} was spent on reasoning (up to {spent} reasoning tokens each, "
+            f"billed as output). They are recorded as budget_exhausted (no label read, counted "
+            f"apart, not as wrong answers).")
+    floor = 2 * (budget or spent or 1)
+    if answered:
+        worst = max(answered, key=lambda p: p.completion_tokens)
+        need = worst.completion_tokens
+        size = max(floor, 64 * math.ceil(need * margin / 64))
+        return (f"{head} The answered requests needed up to {need} output tokens "
+                f"({worst.reasoning_tokens} reasoning + {need - worst.reasoning_tokens} answer): "
+                f"set {param}={size} to cover reasoning + answer, or lower reasoning_effort.")
+    size = max(floor, 1024)
+    return (f"{head} No request answered, so the need is unknown: try {param}={size} "
+            f"or a lower reasoning_effort, and size it from the answered requests' "
+            f"reasoning tokens.")

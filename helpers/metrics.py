@@ -316,3 +316,72 @@ def mcnemar(y_true, pred_a, pred_b) -> dict:
     p = 1.0 if a_only + b_only == 0 else float(binomtest(a_only, a_only + b_only, 0.5).pvalue)
     return {"n": len(y_true), "both_right": both, "a_only": a_only, "b_only": b_only,
             "p_value": p}
+
+
+# --- how sure is a score measured on a few hundred rows? ------------------------
+
+BOOTSTRAP_SEED = 20270114
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def _codes(y_true, y_pred) -> tuple[np.ndarray, np.ndarray, int]:
+    y_true, y_pred = list(y_true), list(y_pred)
+    _check_lengths(y_true, y_pred)
+    index = {lab: i for i, lab in enumerate(sorted(set(map(str, y_true + y_pred))))}
+    return (np.array([index[str(t)] for t in y_true], dtype=np.int64),
+            np.array([index[str(p)] for p in y_pred], dtype=np.int64), len(index))
+
+
+def _macro_f1_rows(t: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
+    """Macro F1 of each row of ``t``/``p`` (resamples × n) over all ``k`` labels of the full
+    sample, as sklearn's ``f1_score(labels=those, average="macro", zero_division=0)``: the
+    label set stays that of the estimate, so a resample missing a rare label scores it 0."""
+    b = t.shape[0]
+    offset = (np.arange(b) * k)[:, None]
+    hit = t == p
+    tp = np.bincount((offset + t)[hit], minlength=b * k).reshape(b, k)
+    fn = np.bincount((offset + t)[~hit], minlength=b * k).reshape(b, k)
+    fp = np.bincount((offset + p)[~hit], minlength=b * k).reshape(b, k)
+    denom = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, denom, out=np.zeros(denom.shape), where=denom > 0)
+    return f1.mean(axis=1)
+
+
+def bootstrap_ci(y_true, y_pred, metric: str = "accuracy", *, level: float = 0.95,
+                 n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict:
+    """A percentile bootstrap interval for ``metric`` ("accuracy" or "macro_f1").
+
+    The test rows are resampled with replacement ``n_resamples`` times with a
+    fixed ``seed`` (the same interval every run). Returns ``{"metric",
+    "estimate" (on all rows), "low", "high", "level", "n", "n_resamples"}``.
+    Unknown and failed predictions count as wrong, as everywhere here.
+    """
+    if metric not in ("accuracy", "macro_f1"):
+        raise ValueError(f"metric must be 'accuracy' or 'macro_f1', not {metric!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    t, p, k = _codes(y_true, y_pred)
+    if t.size == 0:
+        raise ValueError("no predictions to resample")
+    rows = np.random.default_rng(seed).integers(0, t.size, size=(n_resamples, t.size))
+    if metric == "accuracy":
+        values = (t[rows] == p[rows]).mean(axis=1)
+    else:
+        values = _macro_f1_rows(t[rows], p[rows], k)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return {"metric": metric, "estimate": scores(y_true, y_pred)[metric], "low": float(low),
+            "high": float(high), "level": level, "n": int(t.size), "n_resamples": n_resamples}
+
+
+def against_best_baseline(y_true, y_pred, baselines: dict) -> dict:
+    """McNemar (``mcnemar``) of ``y_pred`` against the most accurate of ``baselines``
+    (name -> predicted labels on the same rows): ``{"baseline", "baseline_accuracy",
+    "n", "both_right", "a_only" (this model right, the baseline wrong), "b_only", "p_value"}``."""
+    if not baselines:
+        raise ValueError("no baselines to compare with")
+    y_true = list(y_true)
+    accuracy = {name: scores(y_true, pred)["accuracy"] for name, pred in baselines.items()}
+    best = max(accuracy, key=lambda name: accuracy[name])  # the first listed wins a tie
+    return {"baseline": best, "baseline_accuracy": accuracy[best],
+            **mcnemar(y_true, y_pred, baselines[best])}

@@ -18,8 +18,11 @@ from .results import record_results
 
 # One base model per backend for zero-shot AND fine-tuning, so before/after compares one base.
 # The dated reasons live with the prices (``prices.default_note``); compatible: the learner names it.
-DEFAULT_BASE_MODELS = {backend: prices.default_model(backend, "fine-tune")
-                       for backend in ("sandbox", "openai", "zhipu")}
+# OpenAI has no fine-tuning default (its self-serve fine-tuning ends): its base is the chat default.
+DEFAULT_BASE_MODELS = {
+    backend: prices.default_model(backend, "chat" if backend in prices.FINE_TUNING_ENDED
+                                  else "fine-tune")
+    for backend in ("sandbox", "openai", "zhipu")}
 MIN_CLASS_ROWS = 20  # classes with fewer rows are dropped before splitting (news_stock has 12)
 VALID_SHARE = 0.1
 MAX_TEST_SHARE = 0.3
@@ -271,9 +274,22 @@ def cost_limit(run: Run) -> float | None:
         return run.extra["max_cost_usd"]
     if run.settings.backend == "zhipu" and run.settings.mode != "replay":
         print("Zhipu's fine-tuning price is not confirmed, so no cost limit can be checked; "
-              "see bigmodel.cn's pricing before you run this cell.")
+              f"a budget of {token_limit(run):,} billed tokens guards the job instead "
+              "(max_trained_tokens); see bigmodel.cn's pricing before you run this cell.")
         return None
     return jobs.DEFAULT_MAX_COST_USD
+
+
+def token_limit(run: Run) -> int | None:
+    """The ``max_trained_tokens`` the notebooks submit with: where no training price is
+    published (Zhipu) a token budget guards the run, ``jobs.DEFAULT_MAX_TRAINED_TOKENS``
+    unless ``start(..., max_trained_tokens=N)`` (None: no token budget) says otherwise.
+    Elsewhere the money limit (``cost_limit``) is the guard and this is None."""
+    if "max_trained_tokens" in run.extra:
+        return run.extra["max_trained_tokens"]
+    if run.settings.backend == "zhipu":
+        return jobs.DEFAULT_MAX_TRAINED_TOKENS
+    return None
 
 
 def fine_tune(run: Run, client, s: Splits, *, epochs=None, order: str = "shuffled",
@@ -287,6 +303,6 @@ def fine_tune(run: Run, client, s: Splits, *, epochs=None, order: str = "shuffle
                          settings=run.settings, work_dir=run.work_dir,
                          n_epochs=epochs if epochs is not None else run.epochs,
                          suffix=suffix or "course", seed=run.seed, max_cost_usd=cost_limit(run),
-                         verbose=not quiet)
+                         max_trained_tokens=token_limit(run), verbose=not quiet)
     job = jobs.wait(client, record, settings=run.settings, progress=not quiet)
     return record, job

@@ -37,6 +37,17 @@ class Price:
     as_of: str
     source: str
     note: str = ""
+    rate: str = ""   # what input/output price: "base" or "fine-tuned" inference ("" = derived)
+
+    def __post_init__(self):
+        if not self.rate:  # a row with a training price quotes its fine-tunes' inference rates
+            object.__setattr__(self, "rate", "fine-tuned" if self.training_per_1m is not None
+                               and self.provider != "sandbox" else "base")
+
+    @property
+    def label(self) -> str:
+        """The name of this rate: base-model and fine-tuned inference never share one."""
+        return f"{self.model} ({self.rate} inference)"
 
 
 def _openai(model, training, inp, out, note=""):
@@ -79,10 +90,16 @@ CHAT_PRICES: tuple[Price, ...] = (
           "OpenAI model pages (GPT-5 mini page compares GPT-5.4 mini at $0.75 input); "
           "output price from OpenRouter's listing",
           "chat default; not fine-tunable; no shutdown announced as of 2026-12-01"),
-    _chat("gpt-6-luna", 0.10, 0.50, "OpenAI GPT-6 Luna model page",
-          "reasons by default (reasoning_effort medium); not fine-tunable"),
+    _chat("gpt-6-luna", 0.10, 0.50, "OpenAI GPT-6 Luna model page; OpenAI deprecations page "
+          "(replacement for gpt-4o(-mini), gpt-4.1(-mini)), checked 2026-12-06",
+          "the OpenAI chat default: a reasoning model (reasoning tokens are billed as output); "
+          "not fine-tunable; accepted efforts not confirmed"),
     _chat("gpt-5-mini", 0.25, 2.00, "OpenAI GPT-5 mini model page",
           "deprecated: shuts down 2026-12-11; not fine-tunable"),
+    Price("sandbox", "sandbox-reasoning", "USD", None, 0.0, 0.0, "2026-12",
+          "helpers.sandbox (local, free)", "runs on your machine; not fine-tunable", rate="base"),
+    Price("sandbox", "sandbox-embed", "USD", None, 0.0, 0.0, "2026-12",
+          "helpers.sandbox (local, free)", "embeddings; runs on your machine", rate="base"),
 )
 
 # Short names learners type, mapped to the dated snapshot that is priced.
@@ -133,15 +150,15 @@ def inference_price(model: str) -> Price:
     tuned = model != base
     if tuned:
         if row.provider in _FREE_TO_CALL_FINE_TUNED:
-            return row
-        return replace(row, input_per_1m=None, output_per_1m=None,
+            return replace(row, rate="fine-tuned")
+        return replace(row, input_per_1m=None, output_per_1m=None, rate="fine-tuned",
                        note="fine-tuned model: inference price not confirmed")
     if row in CHAT_PRICES or row.provider == "sandbox" or row.training_per_1m is None:
         return row  # a chat model or a row that is already the base model's own price
     own = BASE_INFERENCE.get(ALIASES.get(base, base))
     if own is not None:
         return price_for(own)
-    return replace(row, input_per_1m=None, output_per_1m=None,
+    return replace(row, input_per_1m=None, output_per_1m=None, rate="base",
                    note="base-model inference price not in the table (the row's prices are "
                         "for its fine-tuned models)")
 
@@ -289,39 +306,55 @@ class Default:
     model: str
     reason: str
     sources: tuple[lifecycle.Source, ...]
+    api: str = "chat"     # the API the course calls it through ("chat" or "responses")
 
 
 DEFAULTS: tuple[Default, ...] = (
-    Default("openai", "chat", "gpt-5.4-mini",
-            "live with no shutdown announced (gpt-5-mini, the older small model, shuts down "
-            "on 2026-12-11); a Chat Completions model in openai-python's model list; it "
-            "cannot be fine-tuned, so the fine-tuning base is a different model",
-            (lifecycle.SDK_MODEL_LIST, lifecycle.DEPRECATIONS_GPT5)),
-    Default("openai", "fine-tune", "gpt-4.1-mini-2025-04-14",
-            "named by OpenAI's supervised fine-tuning guide; OpenAI accepts new jobs until "
-            "2027-01-06 (only from organisations that still have access) and the model and "
-            "its fine-tunes shut down on 2027-01-14; gpt-4o-mini-2024-07-18 is cheaper to "
-            "train ($3 vs $5 per 1M tokens) and has the same dates",
-            (lifecycle.SFT_GUIDE, lifecycle.DEPRECATIONS_GPT4,
-             lifecycle.DEPRECATIONS_FINE_TUNING)),
+    Default("openai", "chat", "gpt-6-luna",
+            "the replacement OpenAI names for gpt-4o(-mini) and gpt-4.1(-mini), which shut down "
+            "on 2027-01-14 (gpt-5, gpt-5-mini and gpt-5-nano shut down on 2026-12-11); no "
+            "shutdown announced; a reasoning model, called through the Responses API (what it "
+            "accepts beyond that is not confirmed: see helpers.lifecycle.CAPABILITIES); it "
+            "cannot be fine-tuned",
+            (lifecycle.DEPRECATIONS_DEC, lifecycle.GPT6_LUNA_PAGE,
+             lifecycle.MIGRATE_TO_RESPONSES), api="responses"),
     Default("zhipu", "chat", "glm-4-flash",
             "also fine-tunable (LoRA and full), so zero-shot and fine-tuning use one model",
             (lifecycle.ZHIPU_FINE_TUNING,)),
     Default("zhipu", "fine-tune", "glm-4-flash",
             "listed by Zhipu's fine-tuning guide for LoRA and full fine-tuning, all users; "
-            "Zhipu's fine-tuning prices are not confirmed", (lifecycle.ZHIPU_FINE_TUNING,)),
+            "Zhipu's fine-tuning prices are not confirmed, so a token budget guards a run",
+            (lifecycle.ZHIPU_FINE_TUNING,)),
     Default("sandbox", "chat", "sandbox-base", "local and free", (lifecycle.SANDBOX,)),
     Default("sandbox", "fine-tune", "sandbox-base", "local and free", (lifecycle.SANDBOX,)),
 )
+# Backends whose fine-tuning has ended for the course's learners: no fine-tuning default.
+FINE_TUNING_ENDED = ("openai",)
+
+
+class NoDefaultModel(KeyError):
+    """The backend has no default for that purpose; the message says why."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
 
 
 def default_for(backend: str, purpose: str = "chat") -> Default:
-    """The course's default for ``backend`` ("sandbox", "openai", "zhipu") and purpose."""
+    """The course's default for ``backend`` ("sandbox", "openai", "zhipu") and purpose.
+
+    OpenAI has no fine-tuning default: its self-serve fine-tuning ends (the message
+    names the three stages, ``lifecycle.fine_tuning_ended``); fine-tune on Zhipu
+    (glm-4-flash) or the sandbox (sandbox-base).
+    """
     for item in DEFAULTS:
         if item.backend == backend and item.purpose == purpose:
             return item
-    raise KeyError(f"no default model for backend {backend!r} and purpose {purpose!r} "
-                   f"(a 'compatible' server has no default: pass the model it serves)")
+    if purpose == "fine-tune" and backend in FINE_TUNING_ENDED:
+        raise NoDefaultModel(f"no fine-tuning default for backend {backend!r}: "
+                             f"{lifecycle.fine_tuning_ended(backend)} Fine-tune on zhipu "
+                             f"(glm-4-flash) or the sandbox (sandbox-base) instead.")
+    raise NoDefaultModel(f"no default model for backend {backend!r} and purpose {purpose!r} "
+                         f"(a 'compatible' server has no default: pass the model it serves)")
 
 
 def default_model(backend: str, purpose: str = "chat") -> str:

@@ -10,7 +10,8 @@ Which keys ``summary.md`` shows, with which label, in which group, is decided
 here, in ``FIGURES``; any other key is kept in ``summary.json`` only.
 
 **The decision table (06) and the before/after table.** One row per approach
-(``APPROACHES``: zero_shot, zero_shot_structured, few_shot, fine_tuned), one flat key per figure,
+(``APPROACHES``: zero_shot, zero_shot_structured, zero_shot_reasoning, few_shot, fine_tuned and
+the baselines tfidf_lr, embeddings_lr), one flat key per figure,
 ``<approach>_<figure>`` (``APPROACH_FIGURES``)::
 
     zero_shot_accuracy            share of test rows right (0..1)
@@ -43,7 +44,14 @@ from .atomic import write_text
 RESULTS_FILE = "results.json"
 
 APPROACHES = {"zero_shot": "Zero-shot (free text)", "zero_shot_structured": "Zero-shot (structured)",
-              "few_shot": "Few-shot", "fine_tuned": "Fine-tuned"}
+              "zero_shot_reasoning": "Zero-shot (reasoning model)",
+              "few_shot": "Few-shot", "fine_tuned": "Fine-tuned",
+              "tfidf_lr": "Baseline: TF-IDF + logistic regression",
+              "embeddings_lr": "Baseline: embeddings + logistic regression"}
+# Approaches that are baselines (trained here, no LLM): the decision table tests the others
+# against the most accurate of them; summary.md leaves out the rows a run did not measure.
+BASELINES = ("tfidf_lr", "embeddings_lr")
+OPTIONAL_APPROACHES = ("zero_shot_structured", "zero_shot_reasoning", "few_shot", *BASELINES)
 APPROACH_FIGURES = {
     "accuracy": "Accuracy",
     "macro_f1": "Macro F1",

@@ -134,18 +134,17 @@ def test_fine_tune_purpose_checks_the_provider_accepts_jobs():
 
 def test_openai_defaults_are_live_and_fit_their_purpose():
     chat = prices.default_model("openai", "chat")
+    assert chat == "gpt-6-luna" and prices.default_for("openai", "chat").api == "responses"
     assert lifecycle.model_status(chat, TODAY).state == "no-date-announced"
     assert lifecycle.fine_tunable_for(chat) is None
-    base = prices.default_model("openai", "fine-tune")
-    assert lifecycle.fine_tunable_for(base) is not None
-    assert TODAY < lifecycle.OPENAI_FINE_TUNING.jobs_end
-    assert lifecycle.model_status(base, TODAY).shutdown == date(2027, 1, 14)
-    note = prices.default_note("openai", "fine-tune", today=TODAY)
-    assert base in note and "2027-01-06" in note and "in 44 days" in note and "https://" in note
-    assert "$0.75 / $4.50" in prices.default_note("openai", "chat", today=TODAY)
+    assert "$0.10 / $0.50" in prices.default_note("openai", "chat", today=TODAY)
+    # OpenAI's fine-tuning ends: no default, and the message gives the three stages
+    with pytest.raises(KeyError, match="2026-05-07.*2026-07-02.*2027-01-06.*zhipu"):
+        prices.default_model("openai", "fine-tune")
     assert prices.default_model("zhipu", "fine-tune") == "glm-4-flash"
     assert "Training price: unknown" in prices.default_note("zhipu", "fine-tune", today=TODAY)
     assert prices.default_model("sandbox") == "sandbox-base"
+    assert prices.default_model("sandbox", "fine-tune") == "sandbox-base"
     with pytest.raises(KeyError, match="compatible"):
         prices.default_model("compatible")
 

@@ -3,8 +3,10 @@ from helpers import lifecycle, pipeline, prices
 
 
 def test_one_base_model_per_backend_comes_from_the_dated_defaults():
-    for backend in ("sandbox", "openai", "zhipu"):
+    for backend in ("sandbox", "zhipu"):
         assert pipeline.DEFAULT_BASE_MODELS[backend] == prices.default_model(backend, "fine-tune")
+    # OpenAI's fine-tuning ends: its notebooks start from the chat default
+    assert pipeline.DEFAULT_BASE_MODELS["openai"] == prices.default_model("openai", "chat")
     assert "compatible" not in pipeline.DEFAULT_BASE_MODELS
 
 

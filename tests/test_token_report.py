@@ -95,6 +95,6 @@ def test_counting_model_keeps_known_models_and_names_a_stand_in_for_others():
     assert T.counting_model("gpt-3.5-turbo-0125") == (
         "gpt-3.5-turbo-0125", "gpt-3.5-turbo-0125: counted with its own encoding, cl100k_base")
     model, note = T.counting_model("llama3.2:3b")
-    assert model == prices.default_model("openai", "fine-tune")
+    assert model == T.TOKEN_STAND_IN  # OpenAI has no fine-tuning default any more
     assert tokens.encoding_name(model) == "o200k_base"
     assert note.startswith("llama3.2:3b: no tokenizer known") and "estimate" in note

@@ -13,7 +13,7 @@ from pathlib import Path
 from .. import atomic
 from ..secrets import redact
 from ..results import (APPROACH_FIGURES, APPROACHES, FIGURES, FINE_TUNING_AVAILABLE, GROUPS,
-                      SIDE_EXPERIMENTS, SIDE_FIGURES, approach_key, show)
+                       OPTIONAL_APPROACHES, SIDE_EXPERIMENTS, SIDE_FIGURES, approach_key, show)
 
 REQUIRED = ("zero_shot_accuracy", "fine_tuned_accuracy", "n_train", "n_test", "labels",
             "estimated_trained_tokens", "trained_tokens", "fine_tuned_model", "backend", "seconds")
@@ -67,7 +67,7 @@ def _before_after(s: dict) -> list[str]:
     rows = ["| Model | Accuracy | Macro F1 |", "| --- | --- | --- |"]
     for approach, name in APPROACHES.items():
         acc, f1 = s.get(approach_key(approach, "accuracy")), s.get(approach_key(approach, "macro_f1"))
-        if approach in ("few_shot", "zero_shot_structured") and acc is None and f1 is None:
+        if approach in OPTIONAL_APPROACHES and acc is None and f1 is None:
             continue
         if approach == "fine_tuned" and off:
             rows.append(f"| {name} | {NOT_AVAILABLE} | {NOT_AVAILABLE} |")

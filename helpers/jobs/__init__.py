@@ -24,7 +24,8 @@ from .sdk import not_available
 from .results import (cancel, checkpoints, delete_model, events, list_jobs, result_frame,
                       result_frame_from_bytes)
 from .store import BatchRecord, JobRecord, JobStore
-from .submit import (DEFAULT_MAX_COST_USD, check_cost, estimate_cost, find_jobs,
+from .submit import (DEFAULT_MAX_COST_USD, DEFAULT_MAX_TRAINED_TOKENS, check_cost, estimate_cost,
+                     find_jobs,
                      idempotency_key, job_key, open_store, request_id, submit, upload)
 from . import sdk
 from . import wait as wait_module
@@ -36,6 +37,7 @@ __all__ = [
     "TrainingNotAvailableError", "BatchRecord", "not_available", "ledger", "cancel",
     "checkpoints", "delete_model", "events", "list_jobs", "result_frame",
     "result_frame_from_bytes", "JobRecord", "JobStore", "DEFAULT_MAX_COST_USD", "check_cost",
+    "DEFAULT_MAX_TRAINED_TOKENS",
     "idempotency_key", "open_store", "submit", "upload", "latest_metrics", "wait",
     "estimate_cost", "find_jobs", "job_key", "request_id",
 ]

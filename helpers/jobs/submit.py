@@ -24,6 +24,9 @@ from .errors import CostLimitError, NotFoundError
 from .store import JobRecord, JobStore
 
 DEFAULT_MAX_COST_USD = 1.0
+# Where no training price is published (Zhipu), a budget in billed tokens guards a run
+# instead: 2M tokens is ~6,000 course-sized examples for 3 epochs, 10x the course's run.
+DEFAULT_MAX_TRAINED_TOKENS = 2_000_000
 PURPOSE = "fine-tune"
 
 
@@ -181,16 +184,26 @@ def _estimate(examples, model: str, n_epochs) -> tuple[tokens.TrainingEstimate, 
 
 
 def check_cost(estimate: tokens.TrainingEstimate, cost_usd: float | None,
-               max_cost_usd: float | None) -> None:
-    """Refuse when the estimate is over ``max_cost_usd``, or unknown while a cap is set.
+               max_cost_usd: float | None, max_trained_tokens: int | None = None) -> None:
+    """Refuse when the estimate is over ``max_cost_usd``, or unknown while a cap is set,
+    or over ``max_trained_tokens`` (billed tokens) when that is set.
 
-    ``max_cost_usd=None`` means "no cap": it is the explicit way to submit to a
-    backend whose training price nobody could confirm (Zhipu).
+    ``max_cost_usd=None`` means "no money cap": it is the explicit way to submit to a
+    backend whose training price nobody could confirm (Zhipu); there the token
+    budget ``max_trained_tokens`` still guards the run.
     """
-    if max_cost_usd is None:
-        return
     what = (f"{estimate.billed_tokens:,} billed tokens ({estimate.tokens_per_epoch:,} per epoch "
             f"× {estimate.epochs} epochs) on {estimate.model}")
+    if max_trained_tokens is not None and estimate.billed_tokens > max_trained_tokens:
+        price = ("" if cost_usd is not None else
+                 f" (no published training price for {estimate.model}, so a token budget "
+                 f"guards the run)")
+        raise CostLimitError(
+            f"Not submitted: the estimate is {what}, over max_trained_tokens="
+            f"{max_trained_tokens:,}{price}; raise max_trained_tokens or use fewer "
+            f"examples/epochs.")
+    if max_cost_usd is None:
+        return
     if cost_usd is None:
         raise CostLimitError(
             f"Not submitted: the training price of {estimate.model} is unknown (never guessed), "
@@ -223,12 +236,14 @@ def submit(client, training_file: str | Path, *, model: str,
            validation_file: str | Path | None = None, n_epochs="auto", batch_size="auto",
            learning_rate_multiplier="auto", suffix: str | None = None, seed: int | None = None,
            metadata: dict | None = None, max_cost_usd: float | None = DEFAULT_MAX_COST_USD,
-           force: bool = False, verbose: bool = True) -> JobRecord:
+           force: bool = False, verbose: bool = True,
+           max_trained_tokens: int | None = None) -> JobRecord:
     """Create a supervised fine-tuning job once; later calls attach to it.
 
     Returns the store's ``JobRecord`` (``.attached`` is True when an existing
     job was found). ``force=True`` creates another job for the same inputs.
-    The cost guard runs only when a new job would be created.
+    The cost guard runs only when a new job would be created: ``max_cost_usd``
+    where the price is known, ``max_trained_tokens`` (billed tokens) where set.
     """
     backend, sdk_name = identity_for(client, settings), sdk.sdk_name(client)
     resolved = settings_for(client, settings)
@@ -258,7 +273,7 @@ def submit(client, training_file: str | Path, *, model: str,
                           "no new job created. Pass force=True to start another one.")
                 return found
         record = _create(client, store, settings, new, train, valid, estimate, cost,
-                         max_cost_usd, metadata, verbose)
+                         max_cost_usd, metadata, verbose, max_trained_tokens)
     if verbose:
         price = "unknown price" if cost is None else f"≈ ${cost:.2f}"
         print(f"Created job {record.job_id}: {estimate.billed_tokens:,} estimated billed tokens, "
@@ -283,10 +298,10 @@ class _Read:
 
 def _create(client, store: JobStore, settings, new: JobRecord, train: _Read,
             valid: _Read | None, estimate, cost, max_cost_usd, metadata,
-            verbose: bool = True) -> JobRecord:
+            verbose: bool = True, max_trained_tokens: int | None = None) -> JobRecord:
     """Upload the files and create the job (the caller holds the claim)."""
     backend, sdk_name, key, params = new.backend, new.sdk, new.key, new.params
-    check_cost(estimate, cost, max_cost_usd)
+    check_cost(estimate, cost, max_cost_usd, max_trained_tokens)
     work = store.path.parent
     train_id = upload_bytes(client, train.path, train.data, settings=settings, work_dir=work)
     valid_id = (upload_bytes(client, valid.path, valid.data, settings=settings, work_dir=work)

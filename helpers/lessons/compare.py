@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from .. import metrics, prices
-from ..results import approach_figures
+from ..baselines import LOCAL_MODEL
+from ..results import BASELINES, approach_figures
 
 
 @dataclass
@@ -27,6 +28,10 @@ class Approach:
     ``model``: the model that answered; ``key``: its name in the run's results
     (``zero_shot``, ``zero_shot_structured``, ``few_shot``, ``fine_tuned``);
     ``trained_tokens``: tokens billed to train the model (0: nothing trained).
+    A baseline (``helpers.baselines``) has the key ``tfidf_lr`` or ``embeddings_lr``
+    and the model ``baselines.LOCAL_MODEL`` ("local": free) or its embedding model;
+    tokens it paid once (``results.setup_tokens``, embedding the training rows) are
+    its one-time cost at that model's input price.
     """
 
     results: object
@@ -35,13 +40,38 @@ class Approach:
     trained_tokens: int = 0
 
 
+LOCAL_PRICE = prices.Price("local", "local (this machine)", "USD", 0.0, 0.0, 0.0, "2026-12",
+                           "no API call", rate="base")
+
+
 def _price(model: str, tuned: bool):
     """A fine-tuned approach pays its base's fine-tuned rates (and training price); the
     others pay what calling the model itself costs (``prices.inference_price``)."""
+    if model == LOCAL_MODEL:
+        return LOCAL_PRICE
     try:
-        return prices.price_for(model) if tuned else prices.inference_price(model)
+        return (replace(prices.price_for(model), rate="fine-tuned") if tuned
+                else prices.inference_price(model))
     except prices.UnknownModelError:
         return None
+
+
+def _intervals(y_true, labels) -> dict:
+    acc = metrics.bootstrap_ci(y_true, labels, "accuracy")
+    f1 = metrics.bootstrap_ci(y_true, labels, "macro_f1")
+    return {"accuracy_low": acc["low"], "accuracy_high": acc["high"],
+            "macro_f1_low": f1["low"], "macro_f1_high": f1["high"]}
+
+
+def _against_baselines(y_true, rows: dict, labels: dict) -> None:
+    """Each non-baseline row's McNemar test against the most accurate baseline row."""
+    baselines = {name: labels[name] for name, row in rows.items() if row["key"] in BASELINES}
+    for name, row in rows.items():
+        if not baselines or row["key"] in BASELINES:
+            row.update(vs_baseline=None, p_vs_baseline=None)
+            continue
+        test = metrics.against_best_baseline(y_true, labels[name], baselines)
+        row.update(vs_baseline=test["baseline"], p_vs_baseline=test["p_value"])
 
 
 def decision_table(y_true, approaches: dict, priced_as: dict | None = None) -> pd.DataFrame:
@@ -57,22 +87,34 @@ def decision_table(y_true, approaches: dict, priced_as: dict | None = None) -> p
     when every answer came from a cache). ``priced_as`` maps an approach's key
     to another model id: the same usage at that model's prices, a conversion,
     not a measurement. A price nobody confirmed stays missing (``<NA>``).
+
+    Also: ``accuracy_low``/``_high`` and ``macro_f1_low``/``_high`` (95% bootstrap
+    intervals, fixed seed: ``metrics.bootstrap_ci``), ``budget_exhausted`` (answers
+    lost to a reasoning model's output budget, counted apart; they score as wrong),
+    ``price_label`` (the rate used: base or fine-tuned inference), and for every
+    row that is not a baseline ``vs_baseline`` / ``p_vs_baseline``: the most
+    accurate baseline row and McNemar's p against it (missing without baselines).
     """
     y_true = list(y_true)
-    rows = {}
+    rows, labels = {}, {}
     for name, item in approaches.items():
         preds = list(item.results.predictions)
         if len(preds) != len(y_true):
             raise ValueError(f"{name}: {len(preds)} predictions for {len(y_true)} test rows")
         answered = [p for p in preds if not p.error]
-        score = metrics.scores(y_true, [p.label for p in preds])
+        labels[name] = [p.label for p in preds]
+        score = metrics.scores(y_true, labels[name])
         model = (priced_as or {}).get(item.key, item.model)
         price = _price(model, tuned=bool(item.trained_tokens))
         prompt = sum(p.prompt_tokens for p in answered)
         completion = sum(p.completion_tokens for p in answered)
         cost = None if price is None else metrics.cost_per_1000(
             prompt, completion, len(answered), price.input_per_1m, price.output_per_1m)
-        if not item.trained_tokens:
+        setup = getattr(item.results, "setup_tokens", 0) or 0
+        if not item.trained_tokens and setup:
+            training = (None if price is None or price.input_per_1m is None
+                        else setup * price.input_per_1m / 1e6)
+        elif not item.trained_tokens:
             training = 0.0
         elif price is None or price.training_per_1m is None:
             training = None
@@ -86,11 +128,17 @@ def decision_table(y_true, approaches: dict, priced_as: dict | None = None) -> p
             "priced_as": price.model if price else model,
             "currency": price.currency if price else prices.UNKNOWN,
             "cost_per_1000": cost, "training_cost": training,
-            "latency_s": statistics.median(latencies) if latencies else None}
+            "latency_s": statistics.median(latencies) if latencies else None,
+            **_intervals(y_true, labels[name]),
+            "budget_exhausted": sum(getattr(p, "outcome", "") == "budget_exhausted"
+                                    for p in preds),
+            "price_label": price.label if price else f"{model} (no price row)"}
+    _against_baselines(y_true, rows, labels)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "approach"
     for col in ("accuracy", "macro_f1", "prompt_tokens", "completion_tokens", "cost_per_1000",
-                "training_cost", "latency_s"):
+                "training_cost", "latency_s", "accuracy_low", "accuracy_high", "macro_f1_low",
+                "macro_f1_high", "p_vs_baseline"):
         table[col] = pd.array(table[col].tolist(), dtype="Float64")
     return table
 
@@ -115,23 +163,44 @@ def _latency(seconds: float) -> str:
     return "< 0.1 s" if seconds < 0.1 else f"{seconds:.1f} s"
 
 
-def shown(table: pd.DataFrame) -> pd.DataFrame:
+def _p_value(baseline, p) -> str:
+    if baseline is None or pd.isna(p):
+        return MISSING
+    return f"p={p:.3f}" + (" (<0.001)" if p < 0.001 else "") + f" vs {baseline}"
+
+
+def shown(table: pd.DataFrame, intervals: bool = False) -> pd.DataFrame:
     """``decision_table`` as people read it: shares as %, money with its currency,
-    latency to 0.1 s, one marker (—) for anything missing or unpriced."""
+    latency to 0.1 s, one marker (—) for anything missing or unpriced.
+
+    ``intervals=True`` adds the 95% intervals of accuracy and macro-F1, the answers
+    lost to the output budget, McNemar against the best baseline, and names each
+    price by its rate ("gpt-4o-mini (base inference)")."""
     out = pd.DataFrame(index=table.index)
 
     def each(col, fmt):
         return [MISSING if pd.isna(v) else fmt(v) for v in table[col]]
 
     out["accuracy"] = each("accuracy", lambda v: f"{v:.1%}")
+    if intervals:
+        out["accuracy 95% CI"] = [f"{lo:.1%}–{hi:.1%}" for lo, hi in
+                                  zip(table["accuracy_low"], table["accuracy_high"], strict=True)]
     out["macro-F1"] = each("macro_f1", lambda v: f"{v:.3f}")
+    if intervals:
+        out["macro-F1 95% CI"] = [f"{lo:.3f}–{hi:.3f}" for lo, hi in
+                                  zip(table["macro_f1_low"], table["macro_f1_high"], strict=True)]
     out["prompt tokens / request"] = each("prompt_tokens", lambda v: f"{v:,.1f}")
     out["cost / 1,000 predictions"] = [_money(v, c) for v, c in
                                        zip(table["cost_per_1000"], table["currency"])]
     out["one-time training"] = [_money(v, c) for v, c in
                                 zip(table["training_cost"], table["currency"])]
     out["median latency"] = each("latency_s", _latency)
-    out["priced as"] = table["priced_as"]
+    out["priced as"] = table["price_label"] if intervals else table["priced_as"]
+    if intervals:
+        out["budget exhausted"] = table["budget_exhausted"]
+        out["vs best baseline (McNemar)"] = [
+            _p_value(b, p) for b, p in zip(table["vs_baseline"], table["p_vs_baseline"],
+                                           strict=True)]
     return out
 
 

@@ -24,6 +24,9 @@ import pandas as pd
 from .. import chat_format, prices, tokens
 from ..fonts import use_cjk_font
 
+# Counted like OpenAI's last fine-tuning base (o200k_base) when the model's tokenizer is unknown.
+TOKEN_STAND_IN = "gpt-4.1-mini-2025-04-14"
+
 
 def counting_model(model: str) -> tuple[str, str]:
     """``(model to count tokens with, a sentence saying so)`` for the run's model.
@@ -35,7 +38,7 @@ def counting_model(model: str) -> tuple[str, str]:
     try:
         return model, f"{model}: counted with its own encoding, {tokens.encoding_name(model)}"
     except KeyError:
-        stand_in = prices.default_model("openai", "fine-tune")
+        stand_in = TOKEN_STAND_IN
         return stand_in, (f"{model}: no tokenizer known to the course; tokens are counted as for "
                           f"{stand_in} ({tokens.encoding_name(stand_in)}), an estimate")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, parse_qsl, unquote
 
 from . import chat as chat_logic
-from . import dialects, responses, responses_stream, schemas, views
+from . import dialects, embeddings, responses, responses_stream, schemas, views
 from .core import Sandbox
 from .errors import REASONS, ApiError, bad_request, render, server_error
 from .faults import FaultDice, Faults, SandboxTimeout
@@ -275,6 +275,7 @@ class SandboxApp:
             r("GET", "/batches", self.batch_list),
             r("GET", f"/batches{ident}", self.batch_get),
             r("POST", f"/batches{ident}/cancel", self.batch_cancel),
+            r("POST", "/embeddings", self.embeddings, body=True),
         ]
         openai_routes = shared + [
             r("GET", "/files", self.file_list),
@@ -403,6 +404,9 @@ class SandboxApp:
 
     def response_delete(self, request: Request, request_id: str, response_id: str):
         return responses.delete(self.core, response_id)
+
+    def embeddings(self, request: Request, request_id: str):
+        return embeddings.create(self.core, request.json(), request.provider)
 
     # batches
     def batch_create(self, request: Request, request_id: str):

@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from . import inference, reasoning, schemas, structured
+from . import context, inference, reasoning, schemas, structured
 from .catalog import BASE_MODEL
 from .errors import ApiError
 from .structured import Chosen, Plan
@@ -54,8 +54,12 @@ class _Answerer:
         model = self.sandbox._classifier(self.record)
         return inference.classifier_distribution(model, self.messages, candidates=candidates)
 
-    def choose(self, values: list) -> Chosen:
-        """The most probable enum value (ties: the first listed), with the distribution."""
+    def choose(self, values: list | None) -> Chosen | None:
+        """The most probable enum value (ties: the first listed), with the distribution;
+        ``values=None``: the most probable label read from the prompt (None if none)."""
+        if values is None:
+            dist = self.distribution()
+            return Chosen(inference.pick(dist), dist) if dist else None
         names = _candidates_of(values)
         dist = self.distribution(names) or {}
         dist = {n: float(dist.get(n, 0.0)) for n in names}
@@ -122,7 +126,12 @@ def reply(sandbox, body: dict, provider: str = "openai") -> Reply:
     messages = body["messages"]
     model_record = sandbox.get_model(body["model"])
     effort = reasoning.check_chat(body, provider)  # None unless the reasoning model
+    prompt_tokens = context.check_prompt(messages, sandbox.encoding)  # before any reading
     plan = structured.plan_for(body, provider)
+    if plan is not None and plan.schema is not None and plan.kind != "prompted":
+        # a schema sent as a parameter is part of the prompt (one in the messages is counted)
+        prompt_tokens += len(sandbox.encoding.encode(json.dumps(plan.schema, ensure_ascii=False),
+                                                     disallowed_special=()))
     answerer = _Answerer(sandbox, model_record, messages, effort)
     segments = _segments(plan, answerer)
     encoding = sandbox.encoding
@@ -132,7 +141,6 @@ def reply(sandbox, body: dict, provider: str = "openai") -> Reply:
 
     finish = "stop"
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    prompt_tokens = inference.prompt_tokens(messages, encoding)
     spent = None
     if effort is not None:  # reasoning first; a budget too small for both leaves no answer
         spent = reasoning.spend(effort, prompt_tokens, len(tokens), limit)
@@ -142,7 +150,7 @@ def reply(sandbox, body: dict, provider: str = "openai") -> Reply:
     if limit is not None and limit < len(tokens):
         tokens, entries, finish = tokens[:limit], entries[:limit], "length"
         text = encoding.decode(tokens)
-    if plan is None or plan.kind == "json_object":
+    if plan is None or plan.kind in ("json_object", "prompted"):
         cut = _stop_at(text, body.get("stop"))
         if cut is not None:
             text, finish = text[:cut], "stop"
@@ -156,16 +164,13 @@ def reply(sandbox, body: dict, provider: str = "openai") -> Reply:
 
     created = int(time.time())
     n = body.get("n") or 1
-    if plan is not None and plan.schema is not None:  # the schema is part of the prompt
-        prompt_tokens += len(encoding.encode(json.dumps(plan.schema, ensure_ascii=False),
-                                             disallowed_special=()))
     chat_id = "chatcmpl-" + sandbox.store.hex_id("chat", uuid.uuid4().int, 29)
     is_tool = plan is not None and plan.kind == "tool" and not (spent and spent.cut)
     tool = {}
     if is_tool:
         tool = {"id": "call_" + sandbox.store.hex_id("call", uuid.uuid4().int, 24),
                 "name": plan.name}
-        if finish == "stop" and plan.choice == "required":
+        if finish == "stop" and plan.choice in ("required", "auto"):
             finish = "tool_calls"  # a named, forced function ends with "stop", as on OpenAI
         message = {"role": "assistant", "content": None, "refusal": None,
                    "tool_calls": [{"id": tool["id"], "type": "function",

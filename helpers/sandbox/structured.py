@@ -16,10 +16,12 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from . import reading, tools
 from .errors import ApiError
+from .schema_check import check_schema
 
 JSON_OBJECT_KEY = "label"
-_KEY_IN_PROMPT = re.compile(r"""\{\s*["']([A-Za-z_][A-Za-z0-9_]{0,40})["']\s*:""")
+LIST_SHARE = 0.5  # an array of enums holds every label at least this share of the top one
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PROB_NAMES = re.compile(r"conf|prob|score|certainty|置信|概率", re.I)
 # Keywords that only describe (safe to ignore) and those that constrain a value we fill.
@@ -40,13 +42,14 @@ class Chosen:
 
 @dataclass
 class Plan:
-    """What a structured request wants: ``kind`` is json_object, json_schema or tool."""
+    """What a structured request wants: ``kind`` is json_object, json_schema, tool or
+    prompted (JSON mode whose prompt shows a JSON Schema: answered like json_schema)."""
     kind: str
     schema: dict | None = None
     name: str | None = None
     key: str = JSON_OBJECT_KEY
     defs: dict = field(default_factory=dict)
-    choice: str = "named"  # for tools: a function forced by name, or tool_choice "required"
+    choice: str = "named"  # for tools: "named", "required" or "auto" (see ``tools.choose``)
 
 
 # ------------------------------------------------------------ request reading
@@ -64,29 +67,25 @@ def _messages_text(messages) -> str:
 def plan_for(body: dict, provider: str) -> Plan | None:
     """The structured answer a chat request asks for, or None for plain text.
 
-    Raises a 400 for tool uses and schemas the sandbox cannot honour.
+    Raises a 400 for tool uses and schemas the sandbox cannot honour; every
+    client schema is checked first (``schema_check.check_schema``).
     """
     messages = body["messages"]
-    tools, choice = body.get("tools") or [], body.get("tool_choice")
+    tools_, choice = body.get("tools") or [], body.get("tool_choice")
     fmt = body.get("response_format") or {"type": "text"}
-    if tools or choice not in (None, "none"):
-        if fmt["type"] != "text":
+    if tools_ or choice not in (None, "none", "auto"):
+        forced = choice not in (None, "none", "auto")
+        if forced and fmt["type"] != "text":
             raise ApiError(400, "Use either 'response_format' or a forced tool call, not both: "
                            "the sandbox answers one structured question per request.",
                            param="response_format", code="unsupported_parameter")
-        plan = _tool_plan(tools, choice, provider)
+        plan = _tool_plan(tools_, choice, provider, messages)
         if plan is not None:
             return plan
     if fmt["type"] == "text":
         return None
     if fmt["type"] == "json_object":
-        text = _messages_text(messages)
-        if provider == "openai" and "json" not in text.lower():
-            raise ApiError(400, "'messages' must contain the word 'json' in some form, to use "
-                           "'response_format' of type 'json_object'.", param="messages",
-                           code="invalid_value")
-        found = _KEY_IN_PROMPT.search(text)
-        return Plan("json_object", key=found.group(1) if found else JSON_OBJECT_KEY)
+        return json_object_plan(_messages_text(messages), provider)
     if provider == "zhipu":  # schema already checked: Zhipu knows only text and json_object
         raise ApiError(400, "response_format type must be 'text' or 'json_object'.",
                        param="response_format")
@@ -100,6 +99,7 @@ def plan_for(body: dict, provider: str) -> Plan | None:
         raise ApiError(400, "Invalid 'response_format.json_schema': a 'schema' object is "
                        "required.", param="response_format.json_schema.schema",
                        code="invalid_value")
+    check_schema(schema, "response_format.json_schema.schema")
     where = f"response_format '{spec['name']}'"
     if spec.get("strict"):
         _check_strict(schema, where)
@@ -108,51 +108,60 @@ def plan_for(body: dict, provider: str) -> Plan | None:
     return plan
 
 
-def _tool_plan(tools: list, choice, provider: str) -> Plan | None:
+def json_object_plan(text: str, provider: str) -> Plan:
+    """JSON mode: the schema the prompt shows, else one key (README "Structured outputs")."""
+    if provider == "openai" and "json" not in text.lower():
+        raise ApiError(400, "'messages' must contain the word 'json' in some form, to use "
+                       "'response_format' of type 'json_object'.", param="messages",
+                       code="invalid_value")
+    objects = tools.json_objects(text)
+    for obj in objects:
+        if not tools.looks_like_schema(obj):
+            continue
+        try:
+            check_schema(obj, "messages")
+        except ApiError:
+            continue  # a prompt's schema the sandbox cannot fill: answer with one key instead
+        plan = Plan("prompted", obj, obj.get("title") if isinstance(obj.get("title"), str)
+                    else "prompted schema", defs=_defs(obj))
+        if enums(plan) or tools.label_field(obj):
+            return plan
+    return Plan("json_object", key=tools.prompted_key(text, objects) or JSON_OBJECT_KEY)
+
+
+def _tool_plan(tools_: list, choice, provider: str, messages: list) -> Plan | None:
     if provider == "zhipu":
-        raise ApiError(400, "The sandbox does not implement tools on Zhipu paths (Zhipu's "
-                       "tool_choice is 'auto' only, and the sandbox calls tools only when "
-                       "forced).", param="tools")
-    if choice in (None, "auto"):
-        raise ApiError(400, "The sandbox does not implement automatic tool choice: force one "
-                       "function with tool_choice={'type': 'function', 'function': {'name': "
-                       "...}}, or send no tools.", param="tool_choice",
-                       code="unsupported_parameter")
-    functions = {}
-    for i, tool in enumerate(tools):
-        if tool["type"] != "function":
-            raise ApiError(400, f"The sandbox does not implement '{tool['type']}' tools.",
-                           param=f"tools[{i}].type", code="unsupported_parameter")
-        functions[tool["function"]["name"]] = tool["function"]
-    if choice == "none":
-        return None
-    if choice == "required":
-        if len(functions) != 1:
-            raise ApiError(400, "With tool_choice 'required' the sandbox needs exactly one "
-                           "function to call; force one by name instead.",
-                           param="tool_choice", code="unsupported_parameter")
-        name = next(iter(functions))
-    elif choice.get("type") == "function":
-        name = choice["function"]["name"]
-    else:
+        raise ApiError(400, "The sandbox does not implement tools on Zhipu paths.",
+                       param="tools")
+    if isinstance(choice, dict) and choice.get("type") != "function":
         raise ApiError(400, f"The sandbox does not implement tool_choice type "
                        f"{choice.get('type')!r}.", param="tool_choice.type",
                        code="unsupported_parameter")
-    if not tools:
+    if choice not in (None, "none", "auto") and not tools_:
         raise ApiError(400, "Invalid value for 'tool_choice': 'tool_choice' is only allowed "
                        "when 'tools' are specified.", param="tool_choice", code="invalid_value")
-    if name not in functions:
-        raise ApiError(400, f"Invalid value for 'tool_choice': no function named {name!r} in "
-                       f"'tools' (functions: {sorted(functions)}).",
-                       param="tool_choice.function.name", code="invalid_value")
-    schema = functions[name].get("parameters") or {"type": "object", "properties": {}}
-    where = f"function '{name}'"
-    if functions[name].get("strict"):
-        _check_strict(schema, where)
-    plan = Plan("tool", schema, name, defs=_defs(schema))
-    plan.choice = "required" if choice == "required" else "named"
-    _require_enum(plan, where)
-    return plan
+    functions = []
+    for i, tool in enumerate(tools_):
+        if tool["type"] != "function":
+            raise ApiError(400, f"The sandbox does not implement '{tool['type']}' tools.",
+                           param=f"tools[{i}].type", code="unsupported_parameter")
+        fn = tool["function"]
+        params = fn.get("parameters")
+        if params is None:
+            params = {"type": "object", "properties": {}}
+        check_schema(params, f"tools[{i}].function.parameters")
+        if fn.get("strict"):
+            _check_strict(params, f"function '{fn['name']}'")
+        functions.append(tools.Function(fn["name"], params, bool(fn.get("strict"))))
+    picked = tools.choose(functions, choice, answered_already=tools.answered(messages),
+                          prompt_has_labels=lambda: bool(reading.read(messages).labels))
+    return None if picked is None else tool_plan(picked)
+
+
+def tool_plan(picked: tools.ToolChoice) -> Plan:
+    """The plan for calling a chosen function (also for the Responses API)."""
+    fn = picked.function
+    return Plan("tool", fn.parameters, fn.name, defs=_defs(fn.parameters), choice=picked.how)
 
 
 def _defs(schema: dict) -> dict:
@@ -220,19 +229,22 @@ def enums(plan: Plan) -> list[list]:
             walk(sub, depth + 1)
         for sub in _branches(node):
             walk(sub, depth + 1)
-        if isinstance(node.get("items"), dict) and node.get("minItems"):
-            walk(node["items"], depth + 1)
+        items = node.get("items")
+        if isinstance(items, dict) and (node.get("minItems") or "enum" in _resolve(
+                items, plan.defs, plan.name)):
+            walk(items, depth + 1)
 
     walk(plan.schema)
     return found
 
 
 def _require_enum(plan: Plan, where: str) -> None:
-    if not enums(plan):
+    if not enums(plan) and not tools.label_field(plan.schema):
         raise ApiError(400, f"The sandbox can answer {where} only as a classification: its "
                        "schema needs a property with an 'enum' of labels (a Literal or Enum "
-                       "field).", param="response_format" if plan.kind == "json_schema"
-                       else "tools", code="unsupported_parameter")
+                       "field) or a string property named like a label.",
+                       param="response_format" if plan.kind == "json_schema" else "tools",
+                       code="unsupported_parameter")
 
 
 def _branches(node: dict) -> list:
@@ -249,17 +261,21 @@ def _branches(node: dict) -> list:
 def instance(plan: Plan, choose) -> object:
     """A value valid under ``plan.schema``; ``choose(enum_values) -> Chosen`` fills enums.
 
-    Other values: strings "" , numbers 0 (or the chosen label's probability for a
-    number named like confidence/probability/score, clipped to the bounds),
-    booleans false, arrays their minimum number of items, nullable fields null
-    unless they hold an enum.
+    ``choose(None)`` fills a string property named like a label (``tools.label_named``)
+    from the labels read in the prompt (it may return None: then ""). An array
+    of enums holds ``list_of_labels``. Other values: strings "" , numbers 0 (or
+    the chosen label's probability for a number named like
+    confidence/probability/score, clipped to the bounds), booleans false, other
+    arrays their minimum number of items, nullable fields null unless they hold
+    an enum.
     """
     top = {"p": None}
 
     def fill(node, name: str, where: str, depth: int):
         node = _resolve(node, plan.defs, where)
         if depth > 32:
-            raise ApiError(400, f"Schema for {plan.name} nests too deeply.", param="response_format")
+            raise ApiError(400, f"Schema for {plan.name} nests too deeply.",
+                           param="response_format")
         unknown = set(node) - _DESCRIPTIVE - _STRUCTURE
         if unknown:
             key = sorted(unknown)[0]
@@ -296,10 +312,23 @@ def instance(plan: Plan, choose) -> object:
             return {k: fill(props[k], k, f"{where}.{k}" if where else k, depth + 1)
                     for k in keys}
         if kind == "array":
+            items = _resolve(node.get("items") or {}, plan.defs, where)
+            if "enum" in items:
+                chosen = choose(list(items["enum"]))
+                if top["p"] is None:
+                    top["p"] = max(chosen.dist.values())
+                return list_of_labels(list(items["enum"]), chosen, node.get("minItems"),
+                                      node.get("maxItems"))
             count = int(node.get("minItems") or 0)
             return [fill(node.get("items") or {}, name, f"{where}[{i}]", depth + 1)
                     for i in range(count)]
         if kind == "string":
+            if name and tools.label_named(name):
+                chosen = choose(None)
+                if chosen is not None:
+                    if top["p"] is None:
+                        top["p"] = max(chosen.dist.values())
+                    return chosen
             return ""
         if kind in ("number", "integer"):
             return _number(node, kind, name, top["p"])
@@ -310,6 +339,22 @@ def instance(plan: Plan, choose) -> object:
         return ""  # an unconstrained value: any JSON is valid
 
     return fill(plan.schema, "", "", 0)
+
+
+def list_of_labels(values: list, chosen: Chosen, min_items=None, max_items=None) -> list:
+    """The labels an array of enums answers: every label whose probability is at least
+    ``LIST_SHARE`` of the top one's, most probable first (ties: listed first), then cut
+    to ``maxItems`` or padded to ``minItems`` (at least one) with the next most probable,
+    cycling when the enum has fewer values than ``minItems``."""
+    probs = list(chosen.dist.values())
+    if len(probs) != len(values):  # values whose texts collide (1 and "1"): the top one
+        probs = [1.0 if v == chosen.value else 0.0 for v in values]
+    ranked = sorted(range(len(values)), key=lambda i: -probs[i])
+    picked = [i for i in ranked if probs[i] >= LIST_SHARE * probs[ranked[0]]]
+    low = max(int(min_items or 0), 1)
+    high = int(max_items) if max_items is not None else max(len(picked), low)
+    count = max(min(max(len(picked), low), high), 1)
+    return [Chosen(values[ranked[k % len(ranked)]], chosen.dist) for k in range(count)]
 
 
 def _number(node: dict, kind: str, name: str, p):

@@ -95,6 +95,17 @@ def _http_client(lib, settings: Settings, faults):
                       follow_redirects=True)
 
 
+def course_http_client(settings: Settings, sdk: str = "openai", *,
+                       cassette: str | Path | None = None, faults=None):
+    """The HTTP client ``client()`` hands to the SDK constructor, for a lesson to show that call.
+
+    Opens the cassette in record/replay (as ``client()`` does) and returns an
+    ``httpx2.Client`` (openai) or ``httpx.Client`` (zhipuai) on the course transport.
+    """
+    _activate_cassette(settings, cassette)
+    return _http_client(httpx2 if sdk == "openai" else httpx, settings, faults)
+
+
 _SDK_OF_BACKEND = {"sandbox": None, "openai": "openai", "zhipu": "zhipu", "compatible": "openai"}
 
 

@@ -1,34 +1,46 @@
-"""What every lesson must contain, read from the stored .ipynb JSON (issue 13).
+"""What every lesson must contain, read from the stored .ipynb JSON (issues 13 and 20).
 
 * The official SDK call in a visible code cell the first time an endpoint
   appears (``RAW_CALLS``): a real call in the code (found with ``ast``), not a
-  mention in prose or a comment.
+  mention in prose or a comment. In 01 that includes the client constructors.
 * The ending (NOTEBOOKS.md): ``## 小结``, then ``## 动手练习`` with 2-4
   exercises — a markdown cell starting ``**练习 N`` or ``### 练习 N`` that
-  gives a hint (提示), followed at once by its solution, a code cell tagged
-  ``solution`` with ``{"jupyter": {"source_hidden": true}}`` —, then
-  ``## 参考资料`` whose links are http(s) and dated ``（查阅于 YYYY-MM-DD）``.
+  gives a hint (提示) —, then ``## 参考资料`` whose links are http(s) and dated
+  ``（查阅于 YYYY-MM-DD）``.
+* No solutions in a lesson: ``source_hidden`` folds a cell only in JupyterLab, so
+  GitHub, nbviewer and HTML would show it. A solution is a code cell tagged
+  ``solution`` or any code cell under ``## 动手练习``. Solutions live in
+  ``notebooks/solutions/NN_<lesson>_solutions.ipynb``, linked from the lesson's
+  exercises, one ``## 练习 N`` per exercise, runnable on their own (a
+  ``parameters`` cell, ``pipeline.start`` with their own name, so their own
+  cassette) and collected by nbval like the lessons.
 * A ``parameters``-tagged cell.
 * Stored outputs read well anywhere: no progress bar stopped at 0%, no
   absolute path of the machine that ran it, no error.
 """
 import ast
 import json
+import os
 import re
+import subprocess
+import sys
+import tomllib
 
 import pytest
 
 from conftest import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS_DIR = REPO / "notebooks" / "solutions"
+SOLUTIONS = sorted(SOLUTIONS_DIR.glob("[0-9][0-9]_*_solutions.ipynb"))
 RAW_CALLS = {
-    "01": ["chat.completions.create", "chat.completions.parse"],
+    "01": ["OpenAI", "ZhipuAI", "chat.completions.create", "chat.completions.parse"],
     "04": ["files.create", "fine_tuning.jobs.create", "fine_tuning.jobs.retrieve",
            "fine_tuning.jobs.list_events", "fine_tuning.jobs.checkpoints.list"],
     "05": ["files.content"],
     "07": ["batches.create"],
 }
-EXERCISE = re.compile(r"^(?:\*\*练习\s*\d+|#{3,4}\s*练习\s*\d+)")
+EXERCISE = re.compile(r"^(?:\*\*练习\s*(\d+)|#{3,4}\s*练习\s*(\d+))")
 LINK = re.compile(r"\[[^\]]+\]\((https?://[^)\s]+)\)")
 DATED = re.compile(r"查阅于\s*\d{4}-\d{2}-\d{2}")
 # A bar drawn before any work was done: "  0%|" (but not the end of "100%|").
@@ -165,34 +177,113 @@ def test_ends_with_summary_exercises_and_references_in_that_order(path):
     assert sections[-3:] == ["小结", "动手练习", "参考资料"], sections[-3:]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
-def test_two_to_four_exercises_each_with_a_hint_and_a_collapsed_solution(path):
-    nb = _load(path)
-    cells = nb["cells"]
-    under = _sections(nb).get("动手练习", [])
-    exercises = []  # (cell index, the exercise's first line, its text)
-    for i in under:
-        if cells[i]["cell_type"] != "markdown":
+def exercises(nb) -> list[tuple[int, int, str]]:
+    """(cell index, exercise number, its text) of each exercise under ``## 动手练习``."""
+    found = []
+    for i in _sections(nb).get("动手练习", []):
+        cell = nb["cells"][i]
+        if cell["cell_type"] != "markdown":
             continue
-        lines = _source(cells[i]).splitlines()
+        lines = _source(cell).splitlines()
         starts = [n for n, line in enumerate(lines) if EXERCISE.match(line.lstrip())]
         assert len(starts) <= 1, \
-            f"{path.name}: exercises {[lines[n][:20] for n in starts]} share one cell, so not " \
-            "every one is followed by its solution"
+            f"exercises {[lines[n][:20] for n in starts]} share one cell: give each its own cell"
         if starts:
-            exercises.append((i, lines[starts[0]].strip(), "\n".join(lines[starts[0]:])))
-    assert 2 <= len(exercises) <= 4, f"{path.name}: {len(exercises)} exercises under 动手练习"
-    for i, head, text in exercises:
-        head = head[:40]
-        assert "提示" in text, f"{path.name}: {head!r} gives no hint (提示)"
-        assert i + 1 < len(cells), f"{path.name}: {head!r} has no solution cell after it"
-        solution = cells[i + 1]
-        meta = solution.get("metadata", {})
-        assert solution["cell_type"] == "code" and "solution" in meta.get("tags", []), \
-            f"{path.name}: the cell after {head!r} is not a code cell tagged 'solution'"
-        assert meta.get("jupyter", {}).get("source_hidden") is True, \
-            f"{path.name}: the solution of {head!r} is not collapsed (jupyter.source_hidden)"
-        assert _source(solution).strip(), f"{path.name}: the solution of {head!r} is empty"
+            m = EXERCISE.match(lines[starts[0]].lstrip())
+            found.append((i, int(m.group(1) or m.group(2)), "\n".join(lines[starts[0]:])))
+    return found
+
+
+def solution_cells(nb) -> list[int]:
+    """Solution code cells: tagged ``solution``, or any code cell under ``## 动手练习``."""
+    under = set(_sections(nb).get("动手练习", []))
+    return [i for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code" and (
+        "solution" in cell.get("metadata", {}).get("tags", []) or i in under)]
+
+
+def solutions_path(lesson):
+    return SOLUTIONS_DIR / f"{lesson.stem}_solutions.ipynb"
+
+
+def test_solution_cells_are_recognised():
+    def cell(kind, text, tags=()):
+        return {"cell_type": kind, "source": text, "metadata": {"tags": list(tags)}}
+
+    hidden = cell("code", "print(1)", ["solution"])
+    hidden["metadata"]["jupyter"] = {"source_hidden": True}
+    nb = {"cells": [cell("code", "x = 1"), cell("code", "y = 2", ["solution"]),
+                    cell("markdown", "## 动手练习"), cell("markdown", "**练习 1.** 提示：..."),
+                    hidden, cell("markdown", "**练习 2.** 提示：..."), cell("code", "untagged = 1"),
+                    cell("markdown", "## 参考资料"), cell("code", "after = 1")]}
+    assert solution_cells(nb) == [1, 4, 6]
+    assert [(i, n) for i, n, _ in exercises(nb)] == [(3, 1), (5, 2)]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_two_to_four_exercises_each_with_a_hint(path):
+    found = exercises(_load(path))
+    assert 2 <= len(found) <= 4, f"{path.name}: {len(found)} exercises under 动手练习"
+    for _, number, text in found:
+        assert "提示" in text, f"{path.name}: exercise {number} gives no hint (提示)"
+    assert [n for _, n, _ in found] == list(range(1, len(found) + 1)), \
+        f"{path.name}: exercises are not numbered 1..{len(found)}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_lessons_hold_no_solution_cells(path):
+    """GitHub, nbviewer and HTML show a folded cell unfolded: the answers live in solutions/."""
+    found = solution_cells(_load(path))
+    assert not found, f"{path.name}: solution code cells {found}; move them to " \
+                      f"notebooks/solutions/{solutions_path(path).name}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_each_lesson_links_its_solutions_notebook(path):
+    target = solutions_path(path)
+    assert target.exists(), f"{path.name}: no {target.relative_to(REPO)}"
+    text = _section_text(_load(path), "动手练习")
+    assert f"](solutions/{target.name})" in text, \
+        f"{path.name}: 动手练习 does not link solutions/{target.name}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+def test_solutions_notebook_answers_each_exercise_and_runs_on_its_own(path):
+    lesson = _load(path)
+    solved = _load(solutions_path(path))
+    numbers = [n for _, n, _ in exercises(lesson)]
+    headings = [int(m.group(1)) for cell in solved["cells"] if cell["cell_type"] == "markdown"
+                for m in re.finditer(r"^##\s+练习\s*(\d+)", _source(cell), re.M)]
+    name = solutions_path(path).name
+    assert headings == numbers, f"{name}: answers {headings}, the lesson has {numbers}"
+    for n, cell in enumerate(solved["cells"]):
+        if cell["cell_type"] == "markdown" and re.match(r"^##\s+练习", _source(cell)):
+            following = solved["cells"][n + 1] if n + 1 < len(solved["cells"]) else {}
+            assert following.get("cell_type") == "code" and _source(following).strip(), \
+                f"{name}: {_source(cell).splitlines()[0]!r} has no code after it"
+    code = "\n".join(_source(c) for c in solved["cells"] if c["cell_type"] == "code")
+    # its own name -> its own cassette (notebooks/cassettes/<name>.<backend>.json)
+    assert re.search(rf"pipeline\.start\(\s*\"{solutions_path(path).stem}\"", code), \
+        f"{name}: pipeline.start is not called with its own name"
+
+
+def test_every_solutions_notebook_belongs_to_a_lesson():
+    lessons = {p.stem for p in NOTEBOOKS}
+    orphans = [p.name for p in SOLUTIONS if p.stem.removesuffix("_solutions") not in lessons]
+    assert SOLUTIONS and not orphans, orphans
+
+
+@pytest.mark.slow
+def test_nbval_collects_the_solutions_notebooks():
+    """The default test paths reach notebooks/solutions/ and nbval makes items of its cells."""
+    options = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "notebooks" in options["testpaths"]
+    env = dict(os.environ, COURSE_NBVAL_WARM="0")  # collection only: start no kernel
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "notebooks"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    collected = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
+    missing = [p.name for p in SOLUTIONS if str(p.relative_to(REPO)) not in collected]
+    assert not missing, f"nbval does not collect {missing}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
@@ -204,14 +295,14 @@ def test_references_are_dated_http_links(path):
     assert not undated, f"{path.name}: links without （查阅于 YYYY-MM-DD）: {undated[:2]}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=_ids)
 def test_has_a_parameters_cell(path):
     tagged = [c for c in _load(path)["cells"]
               if c["cell_type"] == "code" and "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters'"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=_ids)
 def test_stored_outputs_have_no_zero_bars_absolute_paths_or_errors(path):
     problems = []
     for n, cell in enumerate(_load(path)["cells"]):

@@ -7,8 +7,8 @@ function of the text (README "Embeddings"):
    text character unigrams and character 2-3 grams, for other text word 1-2
    grams and within-word character 2-5 grams, one block each;
 2. 1 + log(count), each block l2-normalised and weighted (``BLOCK_WEIGHTS``:
-   Chinese unigrams 2, words 1.3, the others 1: on news_zh split 42 this
-   scored 0.69, one character 1-3 block 0.62, unigrams weighted 0.5 0.57);
+   Chinese unigrams 2, words 1.3, the others 1; README "Embeddings" has
+   the weightings compared);
 3. a fixed sparse random projection to ``dimensions`` coordinates: every
    hashed n-gram adds ±1/sqrt(3) to 3 coordinates drawn from a generator
    seeded with ``SEED`` and the dimension count (a sparse Johnson-Lindenstrauss

@@ -158,6 +158,11 @@ def test_json_mode_plain_field_phrase_and_examples(client):
     assert _json_mode(client, "Respond with JSON with a field topic.") == {"topic": "财经"}
     assert _json_mode(client, 'Answer in JSON like {"reason": "...", "category": "..."}') == {
         "category": "财经"}
+    assert _json_mode(client, 'Answer in JSON: {"topic": <one of the categories>}') == {
+        "topic": "财经"}
+    # A schema the sandbox cannot fill is not taken as an example: its keywords are no keys.
+    assert _json_mode(client, 'JSON per {"type": "object", "properties": {"x": 5}}') == {
+        "label": "财经"}
 
 
 def test_label_rule_and_tool_choice_function_are_reusable():

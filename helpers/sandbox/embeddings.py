@@ -3,10 +3,12 @@
 The sandbox has no neural encoder, so a vector is a fixed, documented
 function of the text (README "Embeddings"):
 
-1. n-gram counts by script, as the fine-tuned models read text
-   (``classifier.featurize``): character 1-3 grams for Chinese text, word 1-2
-   grams plus within-word character 2-5 grams for other text, hashed;
-2. 1 + log(count), each block l2-normalised and weighted (words 1.3);
+1. hashed n-gram counts by script (``classifier.is_chinese``): for Chinese
+   text character unigrams and character 2-3 grams, for other text word 1-2
+   grams and within-word character 2-5 grams, one block each;
+2. 1 + log(count), each block l2-normalised and weighted (``BLOCK_WEIGHTS``:
+   Chinese unigrams 2, words 1.3, the others 1; README "Embeddings" has
+   the weightings compared);
 3. a fixed sparse random projection to ``dimensions`` coordinates: every
    hashed n-gram adds ±1/sqrt(3) to 3 coordinates drawn from a generator
    seeded with ``SEED`` and the dimension count (a sparse Johnson-Lindenstrauss
@@ -25,13 +27,18 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 from openai.types import CreateEmbeddingResponse
+from sklearn.feature_extraction.text import HashingVectorizer
 from zhipuai.types.embeddings import EmbeddingsResponded
 
 from . import catalog
-from .classifier import BLOCK_FEATURES, BLOCK_WEIGHTS, BLOCKS, featurize
+from .classifier import is_chinese
 from .errors import ApiError
 
 SEED = 20261206
+BLOCK_FEATURES = 2 ** 18
+BLOCKS = (("char", (1, 1), True), ("char", (2, 3), True),      # (analyzer, n-grams, Chinese)
+          ("word", (1, 2), False), ("char_wb", (2, 5), False))
+BLOCK_WEIGHTS = (2.0, 1.0, 1.3, 1.0)
 HASHES_PER_NGRAM = 3
 DEFAULT_DIMENSIONS = 3072      # as text-embedding-3-large (1536 lost ~5 points, bench)
 MAX_DIMENSIONS = 3072
@@ -55,6 +62,19 @@ def projection(dimensions: int) -> sp.csr_matrix:
     data = signs.ravel() / np.float32(np.sqrt(HASHES_PER_NGRAM))
     indptr = np.arange(0, rows * HASHES_PER_NGRAM + 1, HASHES_PER_NGRAM)
     return sp.csr_matrix((data, cols.ravel(), indptr), shape=(rows, dimensions))
+
+
+_VECTORIZERS = tuple(HashingVectorizer(analyzer=a, ngram_range=n, n_features=BLOCK_FEATURES,
+                                       alternate_sign=False, norm=None, dtype=np.float32)
+                     for a, n, _ in BLOCKS)
+
+
+def featurize(texts: list[str]) -> sp.csr_matrix:
+    """Hashed n-gram counts, one column block per entry of ``BLOCKS`` (step 1)."""
+    chinese = [is_chinese(t) for t in texts]
+    parts = [v.transform([t if c == zh else "" for t, c in zip(texts, chinese, strict=True)])
+             for v, (_, _, zh) in zip(_VECTORIZERS, BLOCKS, strict=True)]
+    return sp.hstack(parts, format="csr", dtype=np.float32)
 
 
 def _weighted(raw: sp.csr_matrix) -> sp.csr_matrix:

@@ -149,6 +149,9 @@ _FIELD_PHRASE = re.compile(
     r"|" + _Q + r"(?P<b>[A-Za-z_]\w{0,40})" + _Q + r")"
     r"|\b(?:with|has|having|containing|includ\w*)\s+(?:a|an|one|the|a single)\s+"
     r"(?:field|key|property)\s+(?P<c>[A-Za-z_]\w{0,40})", re.I)
+_KEY_AFTER_BRACE = re.compile(r"""\{\s*["']([A-Za-z_]\w{0,40})["']\s*:""")
+_SCHEMA_WORDS = {"properties", "type", "title", "required", "items", "anyOf", "allOf", "enum",
+                 "description", "definitions", "additionalProperties"}
 _MAX_OBJECTS = 50  # JSON objects tried per prompt (each '{' is one parse)
 
 
@@ -180,7 +183,9 @@ def prompted_key(text: str, objects: list[dict]) -> str | None:
     """The answer key a JSON-mode prompt asks for, without a schema.
 
     "a field named X" (or key/property X) wins; else the key of a JSON example
-    that is not a schema, preferring one named like a label, else its first key.
+    that is not a schema, preferring one named like a label, else its first key;
+    else, when the text holds no valid JSON object, the first key written after a
+    brace (``{"category": <label>}``) unless it is a schema keyword.
     """
     phrase = _FIELD_PHRASE.search(text)
     if phrase:
@@ -190,4 +195,7 @@ def prompted_key(text: str, objects: list[dict]) -> str | None:
             keys = [k for k in obj if isinstance(k, str) and re.fullmatch(r"[A-Za-z_]\w{0,40}", k)]
             if keys:
                 return next((k for k in keys if label_named(k)), keys[0])
+    for m in _KEY_AFTER_BRACE.finditer(text if not objects else ""):
+        if m.group(1) not in _SCHEMA_WORDS:
+            return m.group(1)
     return None

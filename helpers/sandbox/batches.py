@@ -2,8 +2,9 @@
 
 Stages: validating -> in_progress -> finalizing -> completed (a cancel goes
 cancelling -> cancelled). Each input line's ``url`` is looked up in
-``ENDPOINTS`` (url -> function(sandbox, body, provider) -> dict): chat and
-responses are registered here; other endpoints register themselves with ``register_endpoint``
+``ENDPOINTS`` (url -> function(sandbox, body, provider) -> dict): chat,
+responses and embeddings are registered here; other endpoints register themselves
+with ``register_endpoint``
 (e.g. ``register_endpoint("/v1/embeddings", embeddings.create)``).
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import random
 import time
 from collections.abc import Callable
 
-from . import chat, dialects, responses
+from . import chat, dialects, embeddings, responses
 from .errors import ApiError, bad_request, not_found
 from .files import Files
 from .records import Batch, now
@@ -25,7 +26,8 @@ log = logging.getLogger("helpers.sandbox")
 
 Endpoint = Callable[..., dict]  # (sandbox, body: dict, provider: str) -> response body
 ENDPOINTS: dict[str, Endpoint] = {dialects.CHAT_URL: chat.complete,
-                                  "/v1/responses": responses.create}
+                                  "/v1/responses": responses.create,
+                                  "/v1/embeddings": embeddings.create}
 
 
 def register_endpoint(url: str, function: Endpoint) -> None:

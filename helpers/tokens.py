@@ -132,7 +132,7 @@ def chat_examples(data: bytes, path: str | Path) -> list[dict]:
     return examples
 
 
-def _as_encoding(model_or_encoding) -> tiktoken.Encoding:
+def as_encoding(model_or_encoding) -> tiktoken.Encoding:
     if isinstance(model_or_encoding, tiktoken.Encoding):
         return model_or_encoding
     return encoding_for(model_or_encoding)
@@ -140,7 +140,7 @@ def _as_encoding(model_or_encoding) -> tiktoken.Encoding:
 
 def count_strings(texts: Sequence[str], model_or_encoding) -> list[int]:
     """Token count of each string (``encode_ordinary``: special tokens count as text)."""
-    encoding = _as_encoding(model_or_encoding)
+    encoding = as_encoding(model_or_encoding)
     return [len(encoding.encode_ordinary(t)) for t in texts]
 
 
@@ -152,7 +152,7 @@ def count_chat_tokens(examples: Iterable[dict], model_or_encoding) -> list[int]:
     formula is ``chat_format.example_tokens`` itself. bench/token_count.py
     measures it against the plain per-example loop.
     """
-    encoding = _as_encoding(model_or_encoding)
+    encoding = as_encoding(model_or_encoding)
     seen: dict[str, int] = {}
 
     def count(text: str) -> int:

@@ -22,8 +22,8 @@ import pandas as pd
 from .. import clients, config, prices, throughput
 from ..answers import parse_label
 from ..batch import ID_PREFIX, index_of
-from ..jobs.wait import default_sleep
 from ..plots import done
+from ..polling import default_sleep
 from ..throughput import completeness  # noqa: F401  (notebook 07 calls scale_report.completeness)
 
 # Batch API inference is half the standard price at both providers (quoted, not
@@ -49,7 +49,7 @@ def batch_wait_options(settings: config.Settings) -> dict:
     poll = SANDBOX_POLL_SECONDS if settings.backend == "sandbox" else LIVE_POLL_SECONDS
     options = {"poll_seconds": poll}
     if settings.mode == "replay":
-        options["sleep"] = default_sleep(settings)  # the jobs helper's no-op in replay
+        options["sleep"] = default_sleep(settings)  # no sleeping in replay
     return options
 
 

@@ -138,9 +138,9 @@ def test_replay_needs_no_key(no_repo_dotenv, monkeypatch):
 
 
 def test_backend_and_sdk_mismatch_is_refused(no_repo_dotenv):
-    with pytest.raises(config.ConfigError):
+    with pytest.raises(config.ConfigError, match=r"zhipu uses zhipu_client\(\).*not openai_client"):
         clients.openai_client(config.resolve(backend="zhipu", mode="replay"), cassette="x")
-    with pytest.raises(config.ConfigError):
+    with pytest.raises(config.ConfigError, match=r"openai uses openai_client\(\).*not zhipu"):
         clients.zhipu_client(config.resolve(backend="openai", mode="replay"), cassette="x")
 
 

@@ -145,7 +145,7 @@ def test_zhipu_wait_events_and_result(env):
     with pytest.raises(jobs.NotAvailableError, match="no checkpoints endpoint"):
         jobs.sdk.raw_checkpoints(client, job.id)
     jobs.delete_model(client, job.fine_tuned_model)
-    with pytest.raises(jobs.NotFoundError):
+    with pytest.raises(jobs.NotFoundError, match=r"Deleting model .* failed: the API answered"):
         jobs.delete_model(client, job.fine_tuned_model)  # already gone (Zhipu: 400, code 1211)
 
 

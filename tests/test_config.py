@@ -73,6 +73,7 @@ def _in_another_process() -> list[str]:
     return out.stdout.split()
 
 
+@pytest.mark.slow
 def test_record_mode_uses_a_fresh_sandbox_per_process_and_resolve_creates_nothing(
         no_repo_dotenv):
     a = config.resolve(mode="record")

@@ -75,6 +75,7 @@ def test_remote_lookup_when_the_work_dir_is_new(env, tmp_path, sdk):
 
 
 # About 4 s: most of it is the new interpreter importing helpers, pandas and the SDKs.
+@pytest.mark.slow
 def test_kernel_restart_attaches_to_the_existing_job(env):
     settings, work, train = env
     client = clients.openai_client(settings)

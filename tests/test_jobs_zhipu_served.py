@@ -20,6 +20,7 @@ def server(tmp_path_factory):
         yield url
 
 
+@pytest.mark.slow
 def test_zhipu_jobs_flow_on_a_served_sandbox(server, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ZHIPUAI_API_KEY", FAKE_ZHIPU)
     monkeypatch.setenv("COURSE_BASE_URL", f"{server}/api/paas/v4")

@@ -139,6 +139,7 @@ def test_measure_throughput_reports_complete_ordered_runs_per_concurrency():
         measure_throughput(TEXTS + TEXTS[:1], LABELS)
 
 
+@pytest.mark.slow
 def test_measure_throughput_runs_apart_from_an_open_cassette(tmp_path, monkeypatch):
     """In live mode it runs in this process; with a cassette open, in a child process,
     so none of its timed requests reach the recording."""

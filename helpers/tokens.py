@@ -86,16 +86,19 @@ class ChatFileError(ValueError):
     """A chat JSONL file has a line that is not a training example."""
 
 
-def _base_model(model: str) -> str:
+def base_model(model: str) -> str:
     """Base model of an OpenAI ``ft:base:org:suffix:id`` or Zhipu ``base:n:suffix:id`` id."""
     if model.startswith("ft:"):
         return model.split(":")[1]
     return model.split(":")[0]
 
 
+_base_model = base_model  # the old private name, until lifecycle and prices call base_model
+
+
 def training_token_limit(model: str) -> int | None:
     """Longest training example ``model`` accepts, in tokens; None when not documented."""
-    base = _base_model(model)
+    base = base_model(model)
     for prefix, limit in TRAINING_TOKEN_LIMITS:
         if base.startswith(prefix):
             return limit

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from .jobs.once import create_once
 from .jobs.store import BatchRecord
 from .jobs.submit import identity_for, settings_for, store_for, upload_bytes
 from .manifest import jsonl_bytes, write_if_changed
+from .polling import default_sleep, poll
 from .progress import progress_bar
 
 ENDPOINTS = {"openai": "/v1/chat/completions", "zhipu": "/v4/chat/completions"}
@@ -188,25 +188,36 @@ def submit_batch(client, path: str | Path, metadata: dict | None = None, *, sett
 
 
 def wait_for_batch(client, batch_id: str, *, poll_seconds: float = 5.0,
-                   timeout: float | None = None, progress: bool = True, sleep=time.sleep):
-    """Poll until the batch reaches a terminal status; returns the final Batch."""
-    started = time.monotonic()
+                   timeout: float | None = None, progress: bool = True, sleep=None,
+                   settings=None):
+    """Poll until the batch reaches a terminal status; returns the final Batch.
+
+    Polls as ``jobs.wait`` does (``helpers.polling``): ``timeout`` counts the
+    seconds slept between polls (``None``: no limit), and ``sleep`` defaults to
+    ``time.sleep``, or to no sleeping at all in replay mode (the client's
+    settings, or ``settings``), where the recorded answers need no waiting.
+    """
+    sleep = sleep or default_sleep(settings_for(client, settings))
     bar = progress_bar(desc=f"batch {batch_id}", total=None, disable=not progress)
+
+    def fetch():
+        batch = _retrieve(client, batch_id)
+        counts = getattr(batch, "request_counts", None)
+        if counts is not None and counts.total:
+            bar.total = counts.total
+            bar.n = (counts.completed or 0) + (counts.failed or 0)
+        bar.set_postfix(status=batch.status)
+        bar.refresh()
+        return batch
+
+    def timed_out(batch, waited: float) -> TimeoutError:
+        return TimeoutError(f"batch {batch_id} still {batch.status} after waiting {waited:.0f} s "
+                            f"(timeout={timeout:.0f} s); call wait_for_batch again later, "
+                            "it keeps running")
+
     try:
-        while True:
-            batch = _retrieve(client, batch_id)
-            counts = getattr(batch, "request_counts", None)
-            if counts is not None and counts.total:
-                bar.total = counts.total
-                bar.n = (counts.completed or 0) + (counts.failed or 0)
-            bar.set_postfix(status=batch.status)
-            bar.refresh()
-            if batch.status in TERMINAL:
-                return batch
-            if timeout is not None and time.monotonic() - started > timeout:
-                raise TimeoutError(f"batch {batch_id} still {batch.status} after {timeout:.0f} s; "
-                                   "call wait_for_batch again later, it keeps running")
-            sleep(poll_seconds)
+        return poll(fetch, lambda batch: batch.status in TERMINAL, interval=poll_seconds,
+                    sleep=sleep, timed_out=timed_out, timeout=timeout)
     finally:
         bar.close()
 
@@ -324,12 +335,12 @@ def join_results(n: int, labels, output, errors, problems=(), top_logprobs=None,
 def run_batch(client, texts, labels, model: str, work_dir: str | Path, *, name: str = "eval",
               poll_seconds: float = 5.0, timeout: float | None = None, progress: bool = True,
               lang: str | None = None, examples=None, settings=None, force: bool = False,
-              aliases=None, sleep=time.sleep, **request_options) -> BatchResults:
+              aliases=None, sleep=None, **request_options) -> BatchResults:
     """Build, submit (once: see ``submit_batch``), wait for, download and join a batch.
 
     ``request_options`` go to ``classify.build_request`` (``structured=``,
-    ``logprobs=``...); ``sleep`` is the wait between polls (``scale_report.
-    batch_wait_options`` gives a no-op in replay mode).
+    ``logprobs=``...); ``sleep`` is the wait between polls (default: none in
+    replay mode, ``time.sleep`` otherwise; see ``wait_for_batch``).
     """
     texts = list(texts)
     sdk = sdk_of(client)
@@ -339,7 +350,7 @@ def run_batch(client, texts, labels, model: str, work_dir: str | Path, *, name: 
     batch = submit_batch(client, path, metadata={"name": name}, settings=settings,
                          work_dir=work_dir, force=force, verbose=progress)
     batch = wait_for_batch(client, batch.id, poll_seconds=poll_seconds, timeout=timeout,
-                           progress=progress, sleep=sleep)
+                           progress=progress, sleep=sleep, settings=settings)
     output, errors, problems = download_results(client, batch)
     if batch.status != "completed":
         problems.append(f"batch {batch.id} ended {batch.status}: {getattr(batch, 'errors', None)}")

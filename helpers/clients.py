@@ -28,7 +28,7 @@ import httpx2
 import openai
 import zhipuai
 
-from . import config
+from . import config, recording
 from .config import Settings
 
 SANDBOX_HOST = config.SANDBOX_HOST
@@ -63,12 +63,12 @@ def _activate_cassette(settings: Settings, cassette: str | Path | None) -> None:
     if cassette is None:
         raise config.ConfigError(
             f"COURSE_MODE={settings.mode} needs a cassette name (the notebook's name)")
-    from . import recording
-
     recording.activate(cassette, settings)
 
 
 def _sandbox_app(settings: Settings, faults):
+    # Imported here for speed: the sandbox is the heaviest import of the course, and replay
+    # or a real backend never needs it (every notebook's first cell makes a client).
     from . import sandbox
 
     return sandbox.app_for(settings.sandbox_dir, faults=faults)
@@ -82,8 +82,6 @@ def _http_client(lib, settings: Settings, faults):
     made here are recorded, replayed and have keys masked in what they receive.
     ``lib`` is the HTTP library the SDK is built on: httpx2 (openai) or httpx (zhipuai).
     """
-    from . import recording
-
     if settings.mode == "replay":
         return lib.Client(transport=recording.replay_transport(lib.__name__))
     recorded = settings.mode == "record"
@@ -225,7 +223,7 @@ NO_ENDPOINT_STATUS = (404, 405, 501)
 
 def _server(settings: Settings | None, client_obj) -> str:
     url = settings.base_url if settings is not None else base_url_of(client_obj)
-    return f"the server at {config._public_url(str(url))}"
+    return f"the server at {config.public_url(str(url))}"
 
 
 def supports_fine_tuning(client_obj) -> FineTuningSupport:

@@ -72,11 +72,13 @@ class Settings:
         has no side effect: the sandbox's id is read, never made (a client makes
         the sandbox; before that it has no identity, a ``ConfigError``).
         """
-        url = _public_url(self.base_url or SANDBOX_HOST)
+        url = public_url(self.base_url or SANDBOX_HOST)
         name = f"{self.backend}@{url}"
         if self.mode == "replay":
             return f"replay:{name}"
         if self.backend == "sandbox":
+            # Imported here for speed: the sandbox is the heaviest import of the course and
+            # only a sandbox identity needs it (and the sandbox never imports config).
             from . import sandbox
 
             instance = sandbox.read_instance_id(self.sandbox_dir)  # read only: makes nothing
@@ -88,7 +90,7 @@ class Settings:
         return name
 
 
-def _public_url(url: str) -> str:
+def public_url(url: str) -> str:
     """scheme://host[:port]/path of a URL: no credentials, query or fragment."""
     parts = urllib.parse.urlsplit(url)
     host = parts.hostname or ""
@@ -152,7 +154,7 @@ def _base_url(backend: str, explicit: str | None, env_file: Path | None) -> str 
     url = str(url).strip().rstrip("/")
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{BASE_URL_VAR}={_public_url(url)!r} is not an http(s) URL with a "
+        raise ConfigError(f"{BASE_URL_VAR}={public_url(url)!r} is not an http(s) URL with a "
                           f"host; set it to the server's base URL, for example {SERVER_EXAMPLES}.")
     return url
 

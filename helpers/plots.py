@@ -22,7 +22,7 @@ CURVE_COLUMNS = {
 }
 
 
-def _done(fig):
+def done(fig):
     """Close the figure and return it: a notebook then shows it once, as the cell's result.
 
     Left open, Jupyter's inline backend also draws every open figure at the end
@@ -67,7 +67,7 @@ def training_curves(frame: pd.DataFrame, title: str = "Fine-tuning"):
                    ncol=len(handles), frameon=False)
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.06 if handles else 0, 1, 1))
-    return _done(fig)
+    return done(fig)
 
 
 def confusion_heatmap(confusion: pd.DataFrame, title: str = "Confusion matrix",
@@ -94,7 +94,7 @@ def confusion_heatmap(confusion: pd.DataFrame, title: str = "Confusion matrix",
     fig.colorbar(image, ax=ax, fraction=0.046)
     ax.set_title(title)
     fig.tight_layout()
-    return _done(fig)
+    return done(fig)
 
 
 def grouped_bars(values: dict, title: str = "", ylabel: str = "", ylim=(0.0, 1.0)):
@@ -129,7 +129,7 @@ def grouped_bars(values: dict, title: str = "", ylabel: str = "", ylim=(0.0, 1.0
               frameon=False)
     ax.set_title(title)
     fig.tight_layout()
-    return _done(fig)
+    return done(fig)
 
 
 def before_after(before: dict, after: dict, names=("before", "after"),
@@ -177,7 +177,7 @@ def reliability_diagram(table: pd.DataFrame, title: str = "Reliability diagram")
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=3, frameon=False,
                fontsize=8)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return _done(fig)
+    return done(fig)
 
 
 def coverage_accuracy(curves: dict, title: str = "Coverage and accuracy"):
@@ -200,7 +200,7 @@ def coverage_accuracy(curves: dict, title: str = "Coverage and accuracy"):
               frameon=False)
     ax.set_title(title)
     fig.tight_layout()
-    return _done(fig)
+    return done(fig)
 
 
 def class_distribution(labels, title: str = "Class distribution"):
@@ -214,4 +214,4 @@ def class_distribution(labels, title: str = "Class distribution"):
     ax.set_ylabel("examples")
     ax.set_title(title)
     fig.tight_layout()
-    return _done(fig)
+    return done(fig)

@@ -86,16 +86,19 @@ class ChatFileError(ValueError):
     """A chat JSONL file has a line that is not a training example."""
 
 
-def _base_model(model: str) -> str:
+def base_model(model: str) -> str:
     """Base model of an OpenAI ``ft:base:org:suffix:id`` or Zhipu ``base:n:suffix:id`` id."""
     if model.startswith("ft:"):
         return model.split(":")[1]
     return model.split(":")[0]
 
 
+_base_model = base_model  # the old private name, until lifecycle and prices call base_model
+
+
 def training_token_limit(model: str) -> int | None:
     """Longest training example ``model`` accepts, in tokens; None when not documented."""
-    base = _base_model(model)
+    base = base_model(model)
     for prefix, limit in TRAINING_TOKEN_LIMITS:
         if base.startswith(prefix):
             return limit
@@ -132,7 +135,7 @@ def chat_examples(data: bytes, path: str | Path) -> list[dict]:
     return examples
 
 
-def _as_encoding(model_or_encoding) -> tiktoken.Encoding:
+def as_encoding(model_or_encoding) -> tiktoken.Encoding:
     if isinstance(model_or_encoding, tiktoken.Encoding):
         return model_or_encoding
     return encoding_for(model_or_encoding)
@@ -140,7 +143,7 @@ def _as_encoding(model_or_encoding) -> tiktoken.Encoding:
 
 def count_strings(texts: Sequence[str], model_or_encoding) -> list[int]:
     """Token count of each string (``encode_ordinary``: special tokens count as text)."""
-    encoding = _as_encoding(model_or_encoding)
+    encoding = as_encoding(model_or_encoding)
     return [len(encoding.encode_ordinary(t)) for t in texts]
 
 
@@ -152,7 +155,7 @@ def count_chat_tokens(examples: Iterable[dict], model_or_encoding) -> list[int]:
     formula is ``chat_format.example_tokens`` itself. bench/token_count.py
     measures it against the plain per-example loop.
     """
-    encoding = _as_encoding(model_or_encoding)
+    encoding = as_encoding(model_or_encoding)
     seen: dict[str, int] = {}
 
     def count(text: str) -> int:

@@ -10,6 +10,7 @@ planted, and must find it.
 """
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -22,20 +23,26 @@ SANDBOX_MAY_IMPORT = {"helpers.sandbox", "helpers.chat_format", "helpers.sqlite_
 LESSONS_MUST_NOT_IMPORT = {"helpers.course", "helpers.sandbox", "helpers.recording"}
 
 
+@functools.cache
+def _imports(root: Path) -> tuple:
+    """The import graph of one tree, read once (every planted tree is a new directory)."""
+    return tuple(imports(root))
+
+
 def sandbox_violations(root: Path) -> list[str]:
     return [f"{i.path.relative_to(root)}:{i.line}: imports {i.imported}"
-            for i in imports(root) if top(i.importer) == "helpers.sandbox"
+            for i in _imports(root) if top(i.importer) == "helpers.sandbox"
             and top(i.imported) not in SANDBOX_MAY_IMPORT and i.imported != "helpers"]
 
 
 def lessons_violations(root: Path) -> list[str]:
     return [f"{i.path.relative_to(root)}:{i.line}: imports {i.imported}"
-            for i in imports(root) if top(i.importer) == "helpers.lessons"
+            for i in _imports(root) if top(i.importer) == "helpers.lessons"
             and top(i.imported) in LESSONS_MUST_NOT_IMPORT]
 
 
 def package_cycles(root: Path) -> list[list[str]]:
-    return cycles(unit_graph(imports(root)))
+    return cycles(unit_graph(list(_imports(root))))
 
 
 def test_the_sandbox_imports_only_the_shared_format_modules():

@@ -159,7 +159,32 @@ def test_flatten_content_keeps_text_parts_only():
                                        (12_500, 2), (12_501, 1), (30_000, 1)])
 def test_auto_epochs_is_the_cookbook_heuristic(n, epochs):
     assert chat_format.auto_epochs(n) == epochs
-    assert n * 3 < 100 or n * 3 > 25_000 or epochs == 3
+
+
+# The cookbook's stated bounds: aim for 3 epochs, but see at least 100 and at most 25,000
+# examples in total, with 1 to 25 epochs.
+TARGET, LEAST_SEEN, MOST_SEEN, FEWEST, MOST = 3, 100, 25_000, 1, 25
+SIZES = sorted({*range(1, 200), *range(8_300, 8_400), *range(12_450, 12_550),
+                *range(200, 60_000, 97), 25_000, 25_001, 100_000})
+
+
+def test_auto_epochs_stays_within_the_cookbook_bounds():
+    for n in SIZES:
+        epochs = chat_format.auto_epochs(n)
+        assert FEWEST <= epochs <= MOST, n
+        if LEAST_SEEN <= n * TARGET <= MOST_SEEN:
+            assert epochs == TARGET, n
+        elif n * TARGET < LEAST_SEEN:  # as many epochs as fit in 100 examples seen, up to 25
+            assert n * epochs <= LEAST_SEEN, n
+            assert epochs == MOST or n * (epochs + 1) > LEAST_SEEN, n
+        else:  # as many epochs as fit in 25,000 examples seen, at least 1
+            assert epochs == FEWEST or n * epochs <= MOST_SEEN, n
+            assert n * (epochs + 1) > MOST_SEEN, n
+
+
+def test_auto_epochs_never_grows_with_more_examples():
+    epochs = [chat_format.auto_epochs(n) for n in SIZES]
+    assert all(a >= b for a, b in zip(epochs, epochs[1:], strict=False))
 
 
 def test_one_definition_of_the_heuristic_and_the_minimum():

@@ -76,6 +76,7 @@ def test_openai_and_zhipu_backends_take_another_base_url(monkeypatch):
     assert config.resolve(backend="openai").base_url == "http://127.0.0.1:10/v1"
 
 
+@pytest.mark.slow
 def test_zero_shot_classification_on_a_compatible_server(server, monkeypatch):
     monkeypatch.setenv("COURSE_BASE_URL", f"{server}/v1")
     settings = config.resolve(backend="compatible", mode="live")
@@ -134,6 +135,7 @@ def test_a_refusing_server_is_not_called_endpoint_less():
     assert not support and "HTTP 401" in support.reason and "COURSE_API_KEY" in support.reason
 
 
+@pytest.mark.slow
 def test_a_planted_compatible_key_appears_nowhere(server, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("COURSE_BASE_URL", f"{server}/v1")
     monkeypatch.setenv("COURSE_API_KEY", PLANTED)

@@ -73,6 +73,7 @@ def _in_another_process() -> list[str]:
     return out.stdout.split()
 
 
+@pytest.mark.slow
 def test_record_mode_uses_a_fresh_sandbox_per_process_and_resolve_creates_nothing(
         no_repo_dotenv):
     a = config.resolve(mode="record")
@@ -138,9 +139,9 @@ def test_replay_needs_no_key(no_repo_dotenv, monkeypatch):
 
 
 def test_backend_and_sdk_mismatch_is_refused(no_repo_dotenv):
-    with pytest.raises(config.ConfigError):
+    with pytest.raises(config.ConfigError, match=r"zhipu uses zhipu_client\(\).*not openai_client"):
         clients.openai_client(config.resolve(backend="zhipu", mode="replay"), cassette="x")
-    with pytest.raises(config.ConfigError):
+    with pytest.raises(config.ConfigError, match=r"openai uses openai_client\(\).*not zhipu"):
         clients.zhipu_client(config.resolve(backend="openai", mode="replay"), cassette="x")
 
 

@@ -66,6 +66,7 @@ def everything_written(out: Path) -> str:
                      for p in out.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_zero_shot_on_a_compatible_server_end_to_end(tmp_path, served):
     """kernels + server: live mode against the served sandbox at a base URL, model by --base-model."""
     url, server_log = served
@@ -96,6 +97,7 @@ def test_zero_shot_on_a_compatible_server_end_to_end(tmp_path, served):
     assert key not in "".join(server_log)
 
 
+@pytest.mark.slow
 def test_notebook_01_as_committed_on_a_compatible_server(tmp_path, served):
     """kernels + server: the real notebook 01 on the compatible backend."""
     url, _ = served

@@ -25,6 +25,7 @@ pytestmark = [
     pytest.mark.skipif(bool(missing), reason="course notebooks not written yet: "
                        + ", ".join(f"notebooks/{n}.ipynb" for n in missing)),
     pytest.mark.timeout(900),
+    pytest.mark.slow,
 ]
 
 

@@ -48,6 +48,7 @@ def test_corrupt_results_file_is_reported_with_its_path(tmp_path):
         record_results(tmp_path, notebook="01", a=1)
 
 
+@pytest.mark.slow
 def test_importing_the_package_does_not_import_papermill():
     code = "import sys, helpers.course; print('papermill' in sys.modules, 'pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

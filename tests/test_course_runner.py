@@ -43,6 +43,7 @@ def test_redact_masks_configured_and_key_shaped_secrets(monkeypatch):
     assert text == "auth [redacted] and [redacted] and [redacted] end"
 
 
+@pytest.mark.slow
 def test_bad_row_stops_before_any_notebook(tmp_path, capsys):
     data = tmp_path / "d.jsonl"
     data.write_text('{"text": "a", "label": "x"}\n{"text": "b"}\n{"text": "c", "label": "y"}\n',
@@ -68,6 +69,7 @@ def test_unknown_notebook_number_and_bad_backend_exit_2(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_csv_two_labels_full_run_then_rerun_reuses_the_job(tmp_path, capsys):
     """kernels: the fixture course on a CSV dataset, then notebook 04 again in the same DIR."""
     data = sports_csv(tmp_path / "sports.csv")
@@ -116,6 +118,7 @@ def test_csv_two_labels_full_run_then_rerun_reuses_the_job(tmp_path, capsys):
     assert again["labels"] == ["Baseball", "Ice hockey"]  # 01's figures are still in WORK_DIR
 
 
+@pytest.mark.slow
 def test_failing_cell_stops_the_run_names_the_cell_and_keeps_the_notebook(tmp_path, capsys,
                                                                           monkeypatch):
     """kernels: one notebook raises; the next one must not run."""
@@ -150,6 +153,7 @@ def test_failing_cell_stops_the_run_names_the_cell_and_keeps_the_notebook(tmp_pa
     assert absolute_paths(out) == []  # the traceback's file names too
 
 
+@pytest.mark.slow
 def test_progress_lines_heartbeat_and_a_quiet_console(tmp_path, capfd):
     """kernels: start and end lines, a heartbeat naming the running cell; kernel noise only in the log."""
     nbs = tmp_path / "notebooks"
@@ -171,6 +175,7 @@ def test_progress_lines_heartbeat_and_a_quiet_console(tmp_path, capfd):
     assert "kernel says hi" in log and "KeyboardInterrupt" not in log
 
 
+@pytest.mark.slow
 def test_plots_are_kept_as_inline_png_even_with_an_agg_shell(tmp_path, monkeypatch):
     """kernels: a closed figure shown as a cell's value (as helpers.plots returns them) and one
     shown with plt.show() are both PNG."""
@@ -186,6 +191,7 @@ def test_plots_are_kept_as_inline_png_even_with_an_agg_shell(tmp_path, monkeypat
     assert images(out / "01_plots.ipynb") == 2
 
 
+@pytest.mark.slow
 def test_papermill_and_the_test_kernels_keep_plots_too(tmp_path, monkeypatch):
     """kernels: papermill in a plain shell, and a kernel with the test suite's environment (nbval's)."""
     import papermill

@@ -4,6 +4,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from helpers.data.__main__ import main
 
 LINE = re.compile(r"^(?P<path>.+):(?P<line>\d+): (?P<code>[a-z0-9_]+): (?P<message>.+)$")
@@ -65,6 +67,7 @@ def test_missing_file_and_bad_usage_exit_2(tmp_path, capsys):
         raise AssertionError("argparse accepted a bad --kind")
 
 
+@pytest.mark.slow
 def test_runs_as_a_module(tmp_path):
     path = tmp_path / "chat.jsonl"
     path.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n', encoding="utf-8")

@@ -191,6 +191,7 @@ def test_command_line_gives_one_line_per_finding_then_a_count(tmp_path, capsys, 
     assert out[-1].startswith(f"{path}: {len(expected)} problems in ")
 
 
+@pytest.mark.slow
 def test_command_line_survives_the_deep_line_in_a_real_process(tmp_path):
     path = tmp_path / "deep.jsonl"
     path.write_bytes(CASES[0][2])

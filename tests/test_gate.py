@@ -13,12 +13,14 @@ sys.path.insert(0, str(ROOT / "tools"))
 import mypy_baseline  # noqa: E402
 
 
+@pytest.mark.slow
 def test_ruff_check_is_clean():
     out = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_ruff_finds_a_planted_problem(tmp_path):
     bad = tmp_path / "planted.py"
     bad.write_text("import os\n", encoding="utf-8")

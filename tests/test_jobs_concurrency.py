@@ -63,6 +63,7 @@ def _inputs(root):
     batch.write_jsonl(lines, root / "requests.jsonl")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("work_dir_exists", [True, False], ids=["existing", "new"])
 def test_two_processes_at_once_create_one_job_one_upload_one_batch(tmp_path, work_dir_exists):
     _inputs(tmp_path)

@@ -60,6 +60,7 @@ def _result(proc) -> dict:
     return json.loads(out.splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_deleted_sandbox_gets_exactly_the_results_of_a_fresh_run(tmp_path):
     train = write_training(tmp_path / "train.jsonl", n=24)
     shared_sandbox, shared_work = tmp_path / "sandbox", tmp_path / "work"

@@ -75,6 +75,7 @@ def test_remote_lookup_when_the_work_dir_is_new(env, tmp_path, sdk):
 
 
 # About 4 s: most of it is the new interpreter importing helpers, pandas and the SDKs.
+@pytest.mark.slow
 def test_kernel_restart_attaches_to_the_existing_job(env):
     settings, work, train = env
     client = clients.openai_client(settings)
@@ -145,7 +146,7 @@ def test_zhipu_wait_events_and_result(env):
     with pytest.raises(jobs.NotAvailableError, match="no checkpoints endpoint"):
         jobs.sdk.raw_checkpoints(client, job.id)
     jobs.delete_model(client, job.fine_tuned_model)
-    with pytest.raises(jobs.NotFoundError):
+    with pytest.raises(jobs.NotFoundError, match=r"Deleting model .* failed: the API answered"):
         jobs.delete_model(client, job.fine_tuned_model)  # already gone (Zhipu: 400, code 1211)
 
 

@@ -151,6 +151,7 @@ def zhipu_runs(served, tmp_path_factory):
         env.undo()
 
 
+@pytest.mark.slow
 def test_04_on_zhipu_runs_to_the_end_and_says_checkpoints_are_not_available(zhipu_runs):
     nb = nbformat.from_dict(zhipu_runs["04_fine_tuning_jobs"])
     assert "SDK: zhipuai | fine-tuning endpoints: True" in _all_text(nb)
@@ -168,6 +169,7 @@ def test_04_on_zhipu_runs_to_the_end_and_says_checkpoints_are_not_available(zhip
     assert FAKE_ZHIPU not in _all_text(nb) and FAKE_ZHIPU.split(".")[1] not in _all_text(nb)
 
 
+@pytest.mark.slow
 def test_05_on_zhipu_attaches_to_04s_job_and_trains_nothing_more(zhipu_runs, served, monkeypatch):
     nb = nbformat.from_dict(zhipu_runs["05_training_metrics"])
     text = _all_text(nb)
@@ -200,6 +202,7 @@ def compatible_runs(chat_only, tmp_path_factory):
     return runs, refused, results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["04_fine_tuning_jobs", "05_training_metrics"])
 def test_compatible_server_without_fine_tuning_is_said_in_one_sentence(compatible_runs, chat_only,
                                                                        name):

@@ -68,12 +68,14 @@ def executed(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_ran_on_the_other_dataset(executed, name):
     text = "\n".join(output_texts(executed[name]))
     assert "Money, markets" in text and "Tech / gadgets" in text  # its own labels were used
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_no_output_names_a_shipped_dataset(executed, name):
     leaks = [(marker, chunk[max(0, chunk.find(marker) - 80):chunk.find(marker) + 80])

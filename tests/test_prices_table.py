@@ -61,7 +61,7 @@ def test_known_training_cost_is_none_for_unpriced_or_non_usd_models():
     assert prices.known_training_cost_usd(1_000_000, "gpt-4o-mini-2024-07-18") == 3.0
     assert prices.known_training_cost_usd(1_000_000, "llama3.2:3b") is None
     assert prices.known_training_cost_usd(1_000_000, "glm-4-flash") is None
-    with pytest.raises(prices.UnknownModelError):
+    with pytest.raises(prices.UnknownModelError, match="no price row for model 'llama3.2:3b'"):
         prices.training_cost_usd(1_000_000, "llama3.2:3b")
 
 

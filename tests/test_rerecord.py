@@ -130,6 +130,7 @@ def test_normalising_ids_ignores_which_ids_but_not_how_they_are_used():
     assert comparable(broken) != comparable(data)
 
 
+@pytest.mark.slow
 def test_re_recording_a_notebook_gives_the_same_cassette(tmp_path, monkeypatch):
     committed = _job_cassette()
     if committed is None:

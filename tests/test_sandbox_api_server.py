@@ -94,6 +94,7 @@ def served(tmp_path_factory):
         stop_server(s)
 
 
+@pytest.mark.slow
 def test_sync_openai_and_zhipu_against_the_served_sandbox(served):
     c = served.openai()
     plain = c.chat.completions.create(model=BASE_MODEL, messages=MSGS)
@@ -105,6 +106,7 @@ def test_sync_openai_and_zhipu_against_the_served_sandbox(served):
     assert "".join(ch.choices[0].delta.content or "" for ch in chunks) == "体育"
 
 
+@pytest.mark.slow
 def test_async_openai_streams_from_the_served_sandbox(served):
     async def run():
         c = openai.AsyncOpenAI(api_key="any", base_url=f"{served.url}/v1", max_retries=0,
@@ -128,6 +130,7 @@ def test_async_openai_streams_from_the_served_sandbox(served):
     assert len({r.id for r in many}) == 20  # ids are unique per request
 
 
+@pytest.mark.slow
 def test_negative_missing_and_huge_content_length_answer_at_once(served):
     start = time.monotonic()
     negative = served.raw(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
@@ -144,6 +147,7 @@ def test_negative_missing_and_huge_content_length_answer_at_once(served):
     assert time.monotonic() - start < 5  # answered, not left hanging until a timeout
 
 
+@pytest.mark.slow
 def test_chunked_request_body_is_read(served):
     body = hex(len(CHAT))[2:].encode() + b"\r\n" + CHAT + b"\r\n0\r\n\r\n"
     answer = served.raw(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
@@ -154,6 +158,7 @@ def test_chunked_request_body_is_read(served):
     assert reply["choices"][0]["message"]["content"] == "体育"
 
 
+@pytest.mark.slow
 def test_405_and_non_utf8_body_over_the_wire(served):
     got = served.raw(b"GET /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n")
     assert got.startswith(b"HTTP/1.1 405")
@@ -163,6 +168,7 @@ def test_405_and_non_utf8_body_over_the_wire(served):
     assert got.startswith(b"HTTP/1.1 400") and b"UTF-8" in got
 
 
+@pytest.mark.slow
 def test_large_upload_is_streamed_to_disk_with_bounded_memory(served):
     line = (json.dumps({"messages": [{"role": "user", "content": "主场绝杀" * 20},
                                      {"role": "assistant", "content": "体育"}]},
@@ -183,6 +189,7 @@ def test_large_upload_is_streamed_to_disk_with_bounded_memory(served):
     assert grown < 24 * 1024 * 1024, f"server peak RSS grew by {grown / 2**20:.1f} MiB"
 
 
+@pytest.mark.slow
 def test_200_concurrent_clients_are_all_served(served):
     n = 200
     barrier = threading.Barrier(n)

@@ -100,6 +100,7 @@ def assert_one_run(c, sbx, job_id):
     return len(events)
 
 
+@pytest.mark.slow
 def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
     sbx = tmp_path / "sbx"
@@ -124,6 +125,7 @@ def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch
     assert len(solo.fine_tuning.jobs.list_events(again.id, limit=10000).data) == n_events
 
 
+@pytest.mark.slow
 def test_two_processes_watching_the_job_list_under_time_progression(tmp_path, monkeypatch):
     """Under 'time', listing jobs and events advances what is due, in one process only."""
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "time")
@@ -145,6 +147,7 @@ def batch_input(n):
     return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
 
 
+@pytest.mark.slow
 def test_two_processes_polling_one_batch_write_one_output_file(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
     sbx = tmp_path / "sbx"
@@ -164,6 +167,7 @@ def test_two_processes_polling_one_batch_write_one_output_file(tmp_path, monkeyp
     assert len({json.loads(r)["custom_id"] for r in rows}) == 600
 
 
+@pytest.mark.slow
 def test_a_claim_left_by_a_live_process_is_respected(tmp_path, monkeypatch):
     """While another live process holds a stage, a poll here does not run it."""
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")

@@ -220,6 +220,7 @@ def test_content_parts_are_read():
     assert reading.read([{"role": "user", "content": parts}]).text == "the goalie and the puck"
 
 
+@pytest.mark.slow
 def test_the_sandbox_does_not_import_the_course_prompt_module():
     code = ("import sys, helpers.sandbox, helpers.sandbox.core, helpers.sandbox.reading, "
             "helpers.sandbox.inference, helpers.sandbox.validation, helpers.sandbox.synthetic; "

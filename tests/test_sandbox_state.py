@@ -160,6 +160,7 @@ def test_instant_and_time_progression(tmp_path, monkeypatch):
         sandbox_pkg.app_for(tmp_path / "x", progression="sometimes")
 
 
+@pytest.mark.slow
 def test_server_answers_an_ordinary_client(tmp_path):
     env = {**os.environ, "PYTHONPATH": REPO}
     proc = subprocess.Popen(
@@ -206,6 +207,7 @@ c.fine_tuning.jobs.retrieve(job.id)  # this poll moves the job to running and tr
 """
 
 
+@pytest.mark.slow
 def test_kill_9_during_training_leaves_a_job_that_finishes(tmp_path, monkeypatch):
     """A real SIGKILL while the job trains: the store stays consistent and the job completes."""
     import signal

@@ -139,12 +139,13 @@ def test_measure_throughput_reports_complete_ordered_runs_per_concurrency():
         measure_throughput(TEXTS + TEXTS[:1], LABELS)
 
 
+@pytest.mark.slow
 def test_measure_throughput_runs_apart_from_an_open_cassette(tmp_path, monkeypatch):
     """In live mode it runs in this process; with a cassette open, in a child process,
     so none of its timed requests reach the recording."""
     import subprocess
 
-    from helpers import recording
+    from helpers import recording, throughput
     from helpers.lessons import scale_report
 
     children = []
@@ -154,7 +155,7 @@ def test_measure_throughput_runs_apart_from_an_open_cassette(tmp_path, monkeypat
         children.append(cmd)
         return real_run(cmd, *args, **kwargs)
 
-    monkeypatch.setattr(scale_report.subprocess, "run", counting_run)
+    monkeypatch.setattr(throughput.subprocess, "run", counting_run)
     scale_report.measure_throughput(TEXTS, LABELS, "zh", concurrencies=(2,), latency=0.001)
     assert children == []
 
@@ -167,5 +168,5 @@ def test_measure_throughput_runs_apart_from_an_open_cassette(tmp_path, monkeypat
         recorded = len(recording.session_for(cassette).interactions)
     finally:
         recording.deactivate()
-    assert len(children) == 1 and "throughput" in children[0]
+    assert len(children) == 1 and "helpers.throughput" in children[0]
     assert int(frame.loc[2, "requests"]) == len(TEXTS) and recorded == 0

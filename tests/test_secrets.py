@@ -1,9 +1,9 @@
 """A planted key must reach neither a cassette nor a notebook's outputs."""
 import os
 
+import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
-
 
 # Fake keys are assembled at run time so secret scanners do not flag this file.
 PLANTED_OPENAI = "sk-" + "proj-PLANTEDkey0123456789abcdefXYZ"
@@ -30,6 +30,7 @@ CELLS = [
 ]
 
 
+@pytest.mark.slow
 def test_planted_keys_appear_in_no_cassette_and_no_output(tmp_path):
     nb = new_notebook(cells=[new_code_cell(src) for src in CELLS])
     cassette = tmp_path / "secrets.sandbox.json"

@@ -26,6 +26,7 @@ def _open(kind, path, results):
         results.put(f"error: {exc!r}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["store", "cache"])
 def test_two_processes_create_one_database_at_once(tmp_path, kind):
     ctx = multiprocessing.get_context("fork")

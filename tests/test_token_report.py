@@ -76,7 +76,10 @@ def test_cost_by_model_counts_each_encoding_and_keeps_unknown():
         sum(tokens.count_chat_tokens(examples, "gpt-3.5-turbo-0125"))
     costs = T.cost_by_model(examples, ["gpt-4o-mini-2024-07-18", "gpt-3.5-turbo-0125", "glm-4-flash"])
     n35 = per_model.loc["gpt-3.5-turbo-0125", "tokens_per_epoch"]
-    assert costs.loc[2, "gpt-3.5-turbo-0125"] == round(prices.training_cost(n35 * 2, "gpt-3.5-turbo-0125"), 4)
+    n4o = per_model.loc["gpt-4o-mini-2024-07-18", "tokens_per_epoch"]
+    # training prices per 1M tokens, written here (OpenAI pricing page, 2026): $8 and $3
+    assert costs.loc[2, "gpt-3.5-turbo-0125"] == pytest.approx(n35 * 2 * 8.00 / 1e6, abs=5e-5)
+    assert costs.loc[3, "gpt-4o-mini-2024-07-18"] == pytest.approx(n4o * 3 * 3.00 / 1e6, abs=5e-5)
     assert set(costs["glm-4-flash"]) == {prices.UNKNOWN}
 
 

@@ -32,6 +32,7 @@ def _network_off_prefix():
     return ["unshare", "-n"] if probe.returncode == 0 else None
 
 
+@pytest.mark.slow
 def test_encodings_work_with_networking_disabled(tmp_path):
     prefix = _network_off_prefix()
     if prefix is None:

@@ -17,6 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import pipeline, prompts
+from ..data import NAMES, DataFileError, spec
+from .paths import relative
+
 MAX_SHOWN = 50  # report lines printed before "... and N more"
 RULE_NAMES = {"empty_text": "empty texts", "duplicate_example": "exact duplicates",
               "near_duplicate": "near duplicates", "rare_class": "rare class"}
@@ -66,14 +70,10 @@ class CheckedDataset:
 
     def shown_from(self, base) -> str:
         """The dataset's name, or its path relative to ``base`` (for the run directory's files)."""
-        from .paths import relative
-
         return self.dataset if self.named else relative(self.path, base)
 
 
 def _named_names() -> tuple[str, ...]:
-    from ..data import NAMES
-
     return NAMES
 
 
@@ -131,9 +131,6 @@ def check_dataset(dataset: str, text_field: str | None = None, label_field: str 
     JSON, JSON-lines or CSV file. Fields default to the shipped spec, or to
     ``text`` / ``label`` for a file.
     """
-    from .. import pipeline, prompts
-    from ..data import DataFileError, spec
-
     named = dataset in _named_names() and not Path(dataset).exists()
     mapping: dict = {}
     if named:

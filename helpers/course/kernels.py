@@ -28,6 +28,7 @@ import json
 from pathlib import Path
 
 from .. import secrets
+from .warmup import ENCODING
 
 KERNEL = "python3"
 LOGS_DIR = "logs"
@@ -84,8 +85,6 @@ def warm_modules(notebook: Path, backend: str | None = None) -> list[str]:
 
 
 def warmup_encoding_prefix() -> str:
-    from .warmup import ENCODING
-
     return ENCODING
 
 

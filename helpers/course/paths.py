@@ -14,6 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .. import config
+from ..atomic import write_text
+
 # A path continues until whitespace, a quote, a bracket, a colon or an ANSI escape.
 _TAIL = r"[^\s'\"`<>()\[\]{},;:|\x1b]*"
 
@@ -28,8 +31,6 @@ def relative(path, base) -> str:
 
 
 def known_roots(base) -> list[str]:
-    from .. import config
-
     roots = {str(Path(base).resolve()), str(config.REPO_ROOT), sys.prefix, sys.base_prefix,
              sys.exec_prefix, str(Path.home()), tempfile.gettempdir(),
              str(Path(tempfile.gettempdir()).resolve())}
@@ -82,8 +83,6 @@ def relative_notebook(path: Path, base, source: Path | None = None, also=None,
     notebook executed into a temporary file; default ``path`` itself.
     """
     import nbformat
-
-    from ..atomic import write_text
 
     path = Path(path)
     final = Path(target) if target is not None else path

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .. import config, secrets
 from ..atomic import write_text
+from ..pipeline import DEFAULT_BASE_MODELS
 from .dataset import CheckedDataset, DatasetError, check_dataset
 from .kernels import KERNEL, LOGS_DIR, Kernels, cell_count as _notebook_cells
 from .paths import relative, relative_notebook, relative_text
@@ -254,14 +255,11 @@ def run_course(opts: RunOptions) -> int:
         settings = config.resolve(opts.backend, opts.mode, base_url=opts.base_url)
         if settings.needs_key:
             config.require_key(settings)
-        if not opts.base_model:
-            from ..pipeline import DEFAULT_BASE_MODELS
-
-            if settings.backend not in DEFAULT_BASE_MODELS:
-                raise config.ConfigError(
-                    f"--backend {settings.backend} has no default model: name the model your "
-                    "server serves with --base-model (for example --base-model llama3.2 for "
-                    "Ollama)")
+        if not opts.base_model and settings.backend not in DEFAULT_BASE_MODELS:
+            raise config.ConfigError(
+                f"--backend {settings.backend} has no default model: name the model your "
+                "server serves with --base-model (for example --base-model llama3.2 for "
+                "Ollama)")
     except (NotebookSelectionError, config.ConfigError, config.MissingKeyError) as err:
         say(redact(str(err)), err=True)
         return 2

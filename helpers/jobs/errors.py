@@ -14,6 +14,9 @@ from contextlib import contextmanager
 import openai
 from zhipuai.core import _errors as zhipu_errors
 
+from ..clients import base_url_of
+from ..config import public_url
+
 WIND_DOWN = (
     "OpenAI is winding down self-serve fine-tuning: since 2026-05-07 organisations that never "
     "fine-tuned get this 403, since 2026-07-02 also those without recent fine-tuned inference, "
@@ -161,13 +164,10 @@ def client_secrets(client) -> tuple[str, ...]:
     return (key,) if isinstance(key, str) else ()
 
 
-def _server_of(client) -> str | None:
+def server_of(client) -> str | None:
     if client is None:
         return None
-    from ..clients import base_url_of
-    from ..config import _public_url
-
-    return _public_url(base_url_of(client)) or None
+    return public_url(base_url_of(client)) or None
 
 
 @contextmanager
@@ -181,4 +181,4 @@ def api_call(action: str, client=None, feature: str | None = None):
         yield
     except SDK_ERRORS as exc:
         raise translate(exc, action, client_secrets(client), feature=feature,
-                        server=_server_of(client)) from None
+                        server=server_of(client)) from None

@@ -17,7 +17,7 @@ import openai
 from zhipuai.core import _errors as zhipu_errors
 
 from .. import clients
-from .errors import SDK_ERRORS, _server_of, client_secrets, translate
+from .errors import SDK_ERRORS, client_secrets, server_of, translate
 
 ATTEMPTS = 3
 UNCERTAIN_STATUSES = {408, 409, 429, 500, 502, 503, 504}
@@ -62,7 +62,7 @@ def create_once(action: str, client, create: Callable, find: Callable, *,
         except SDK_ERRORS as exc:
             if not uncertain(exc):
                 raise translate(exc, action, client_secrets(client), feature=feature,
-                                server=_server_of(client)) from None
+                                server=server_of(client)) from None
             last = exc
         found = find()
         if found is not None:
@@ -70,4 +70,4 @@ def create_once(action: str, client, create: Callable, find: Callable, *,
         if attempt + 1 < attempts:
             sleep(min(BACKOFF_SECONDS * 2 ** attempt, MAX_BACKOFF_SECONDS))
     raise translate(last, action, client_secrets(client), feature=feature,
-                    server=_server_of(client)) from None
+                    server=server_of(client)) from None

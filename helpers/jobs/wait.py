@@ -9,28 +9,19 @@ returns the job and writes its ledger; ``failed`` and ``cancelled`` raise.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from .. import config
+from ..polling import default_sleep, poll
 from ..progress import progress_bar
-from .accounting import record_ledger
 from . import sdk
+from .accounting import record_ledger
 from .errors import JobCancelledError, JobFailedError, JobTimeoutError
 from .store import JobRecord, JobStore
 from .submit import identity_for, settings_for
 
 FINAL = ("succeeded", "failed", "cancelled")
 DEFAULT_TIMEOUT = 6 * 3600.0
-
-
-def _no_sleep(_seconds: float) -> None:
-    return None
-
-
-def default_sleep(settings: config.Settings):
-    """time.sleep, except in replay mode where recorded answers need no waiting."""
-    return _no_sleep if settings.mode == "replay" else time.sleep
 
 
 def default_interval(settings: config.Settings) -> float:
@@ -82,9 +73,9 @@ def wait(client, job, *, settings: config.Settings | None = None,
     SDK job or a job id (pass ``work_dir`` to find its record in the store;
     without ``settings`` the client's own settings name the backend).
 
-    ``timeout`` counts the seconds spent sleeping between polls, so it behaves
-    the same when ``sleep`` is skipped (replay mode) or injected (tests). On
-    timeout the job keeps running remotely; calling ``wait`` again resumes.
+    ``timeout`` counts the seconds spent sleeping between polls (``helpers.polling``),
+    so it behaves the same when ``sleep`` is skipped (replay mode) or injected
+    (tests). On timeout the job keeps running remotely; calling ``wait`` again resumes.
     """
     backend = identity_for(client, settings)
     settings = settings_for(client, settings)
@@ -98,24 +89,25 @@ def wait(client, job, *, settings: config.Settings | None = None,
         record = store.job(backend, sdk.sdk_name(client), job_id)
     sleep = sleep or default_sleep(settings)
     interval = poll_interval if poll_interval is not None else default_interval(settings)
-    waited = 0.0
     bar = progress_bar(desc=f"{job_id}", unit="step", disable=not progress, leave=True)
+
+    def fetch():
+        current = sdk.retrieve(client, job_id)
+        metrics = latest_metrics(client, job_id) if progress else {}
+        _show(bar, job_id, current.status, metrics)
+        return current
+
+    def timed_out(current, waited: float) -> JobTimeoutError:
+        return JobTimeoutError(
+            f"Job {job_id} is still {current.status} after waiting {waited:.0f} s "
+            f"(timeout={timeout:.0f} s); it keeps running, so call wait() again later "
+            "or cancel it.")
+
     try:
-        while True:
-            current = sdk.retrieve(client, job_id)
-            metrics = latest_metrics(client, job_id) if progress else {}
-            _show(bar, job_id, current.status, metrics)
-            if current.status in FINAL:
-                return _finish(current, record, store)
-            if waited >= timeout:
-                raise JobTimeoutError(
-                    f"Job {job_id} is still {current.status} after waiting {waited:.0f} s "
-                    f"(timeout={timeout:.0f} s); it keeps running, so call wait() again later "
-                    "or cancel it.")
-            step = min(interval, max(timeout - waited, 0.0))
-            sleep(step)
-            waited += step
-            interval = min(interval * backoff, max_interval)
+        current = poll(fetch, lambda job: job.status in FINAL, interval=interval, sleep=sleep,
+                       timed_out=timed_out, timeout=timeout, backoff=backoff,
+                       max_interval=max_interval)
+        return _finish(current, record, store)
     finally:
         bar.close()
 

@@ -6,27 +6,25 @@ cost of the same tokens at standard and batch prices.
 The Batch API path itself lives in ``helpers.batch`` and the concurrent path in
 ``helpers.classify``; this module only adds what the lesson needs to show them.
 
-``measure_throughput`` always talks to a fresh sandbox of its own. When a
-cassette is open (record or replay mode) it runs in a child process
-(``python -m helpers.lessons.scale_report throughput``): the cassette is active
-for every HTTP client of the process, and timing is the one thing a recording
-cannot replay. In live mode it runs in the notebook's process, which saves a
-Python start and its imports (about 2 s).
+``measure_throughput`` only tabulates what ``helpers.throughput`` measures (a
+fresh sandbox of its own, in a child process while a cassette is open), and
+``completeness`` is ``helpers.throughput``'s: this module starts nothing and
+records nothing.
 """
 from __future__ import annotations
 
 import copy
-import json
-import subprocess
-import sys
-from collections import Counter
+from dataclasses import asdict
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
-from .. import config, prices, recording
+from .. import clients, config, prices, throughput
 from ..answers import parse_label
 from ..batch import ID_PREFIX, index_of
-from ..jobs.wait import default_sleep
+from ..plots import done
+from ..polling import default_sleep
+from ..throughput import completeness  # noqa: F401  (notebook 07 calls scale_report.completeness)
 
 # Batch API inference is half the standard price at both providers (quoted, not
 # measured here): OpenAI's Batch API guide ("50% cost discount") and Zhipu's
@@ -51,7 +49,7 @@ def batch_wait_options(settings: config.Settings) -> dict:
     poll = SANDBOX_POLL_SECONDS if settings.backend == "sandbox" else LIVE_POLL_SECONDS
     options = {"poll_seconds": poll}
     if settings.mode == "replay":
-        options["sleep"] = default_sleep(settings)  # the jobs helper's no-op in replay
+        options["sleep"] = default_sleep(settings)  # no sleeping in replay
     return options
 
 
@@ -92,22 +90,6 @@ def labels_in_file_order(records, labels) -> list[str]:
             for r in records]
 
 
-def completeness(predictions, n: int) -> dict[str, int]:
-    """How many inputs are lost, duplicated or out of place among ``predictions``.
-
-    ``lost``: indices below ``n`` with no prediction, or whose prediction is an
-    error; ``duplicated``: extra predictions for an index; ``misordered``:
-    predictions whose index differs from their position.
-    """
-    predictions = list(predictions)
-    counts = Counter(p.index for p in predictions)
-    return {"n": n,
-            "lost": sum(1 for i in range(n) if i not in counts)
-            + sum(1 for p in predictions if p.error),
-            "duplicated": sum(c - 1 for c in counts.values() if c > 1),
-            "misordered": sum(1 for pos, p in enumerate(predictions) if p.index != pos)}
-
-
 def summary_counts(results) -> dict:
     """``results.summary()`` without the wall-clock ``seconds``, which differ between runs."""
     return results.summary(timing=False)
@@ -120,12 +102,10 @@ def batch_support(client) -> tuple[bool, str]:
     backend: Ollama, vLLM, llama.cpp's server...) is asked with one
     ``batches.list(limit=1)``, and 404/405/501 means it has none.
     """
-    from .. import clients
-
     settings = clients.settings_of(client)
     if settings is not None and settings.backend != "compatible":
         return True, ""
-    where = config._public_url(clients.base_url_of(client))
+    where = config.public_url(clients.base_url_of(client))
     try:
         client.batches.list(limit=1)
     except Exception as err:  # the SDK's APIStatusError or a connection error
@@ -195,68 +175,28 @@ def batch_usage(output_records) -> dict:
 
 
 # ------------------------------------------------------------------ throughput
-THROUGHPUT_LATENCY = 0.05
-THROUGHPUT_CONCURRENCY = (1, 2, 4, 8, 16)
-
-
-def _throughput_rows(texts, labels, lang, concurrencies, latency) -> list[dict]:
-    import tempfile
-    import time
-
-    from .. import clients
-    from ..classify import classify
-    from ..sandbox import Faults
-
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="course-throughput-") as sandbox_dir:
-        settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=sandbox_dir)
-        client = clients.openai_client(settings, faults=Faults(latency=latency))
-        for concurrency in concurrencies:
-            started = time.perf_counter()
-            results = classify(client, texts, labels, "sandbox-base", lang=lang,
-                               concurrency=concurrency, progress=False)
-            seconds = time.perf_counter() - started
-            rows.append({"concurrency": concurrency, "requests": results.requests,
-                         "seconds": seconds, "requests_per_s": results.requests / seconds,
-                         "ideal_requests_per_s": concurrency / latency,
-                         **{k: v for k, v in completeness(results, len(texts)).items()
-                            if k != "n"}})
-    return rows
+THROUGHPUT_LATENCY = throughput.LATENCY
+THROUGHPUT_CONCURRENCY = throughput.CONCURRENCY
 
 
 def measure_throughput(texts, labels, lang: str | None = None,
                        concurrencies=THROUGHPUT_CONCURRENCY,
                        latency: float = THROUGHPUT_LATENCY) -> pd.DataFrame:
-    """Requests per second of ``helpers.classify`` at each concurrency, measured now
-    against a fresh local sandbox that waits ``latency`` seconds per request.
+    """``helpers.throughput.measure_apart`` as a table indexed by concurrency.
 
-    In a child process while a cassette is open (see the module docstring). Every text must be
-    distinct (identical requests are sent once). Columns: concurrency,
-    requests, seconds, requests_per_s, ideal_requests_per_s (concurrency /
-    latency: no overhead at all), lost, duplicated, misordered.
+    Requests per second of ``helpers.classify`` at each concurrency, measured now
+    against a fresh local sandbox that waits ``latency`` seconds per request (in a
+    child process while a cassette is open). Every text must be distinct
+    (identical requests are sent once). Columns: requests, seconds,
+    requests_per_s, ideal_requests_per_s (concurrency / latency: no overhead at
+    all), lost, duplicated, misordered.
     """
-    texts = list(texts)
-    if len(set(texts)) != len(texts):
-        raise ValueError("measure_throughput needs distinct texts (repeats are sent once)")
-    if not recording.any_active():
-        rows = _throughput_rows(texts, list(labels), lang, list(concurrencies), latency)
-        return pd.DataFrame(rows).set_index("concurrency")
-    job = {"texts": texts, "labels": list(labels), "lang": lang,
-           "concurrencies": list(concurrencies), "latency": latency}
-    done = subprocess.run([sys.executable, "-m", "helpers.lessons.scale_report", "throughput"],
-                          input=json.dumps(job, ensure_ascii=False), capture_output=True,
-                          text=True, cwd=str(config.REPO_ROOT), check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"the throughput measurement failed: {done.stderr.strip()[-2000:]}")
-    return pd.DataFrame(json.loads(done.stdout)).set_index("concurrency")
+    rows = throughput.measure_apart(texts, labels, lang, concurrencies, latency)
+    return pd.DataFrame([asdict(row) for row in rows]).set_index("concurrency")
 
 
 def plot_throughput(frame: pd.DataFrame, title: str = "Throughput against concurrency"):
     """Measured requests per second against concurrency, with the no-overhead ideal."""
-    import matplotlib.pyplot as plt
-
-    from ..plots import _done
-
     fig, ax = plt.subplots(figsize=(6, 3.6))
     x = frame.index.to_numpy()
     ax.plot(x, frame["ideal_requests_per_s"], linestyle="--", color="grey",
@@ -270,19 +210,5 @@ def plot_throughput(frame: pd.DataFrame, title: str = "Throughput against concur
     ax.set_title(title)
     ax.legend(loc="upper left", frameon=False)
     fig.tight_layout()
-    return _done(fig)
+    return done(fig)
 
-
-def _main(argv) -> int:
-    if argv[:1] != ["throughput"]:
-        print("usage: python -m helpers.lessons.scale_report throughput < job.json", file=sys.stderr)
-        return 2
-    job = json.loads(sys.stdin.read())
-    rows = _throughput_rows(job["texts"], job["labels"], job["lang"], job["concurrencies"],
-                            job["latency"])
-    print(json.dumps(rows))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

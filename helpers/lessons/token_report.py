@@ -62,7 +62,7 @@ def cookbook_example_tokens(example: dict, model_or_encoding) -> int:
     only encode strings: a message holding an int ``weight``, a list of content
     parts or a null content raises TypeError naming the key.
     """
-    encoding = tokens._as_encoding(model_or_encoding)
+    encoding = tokens.as_encoding(model_or_encoding)
     total = chat_format.REPLY_PRIMING
     for i, message in enumerate(example["messages"], 1):
         total += chat_format.TOKENS_PER_MESSAGE

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import metrics, prices
 from ..answers import UNKNOWN, fold, label_key, parse_label
+from ..results import approach_figures as keyed
 
 # The sentences real models wrap a label in, per prompt language. {x} is the
 # answer, {y} another label, {a} an alias, {t} the classified text.
@@ -232,8 +233,6 @@ def record_figures(y_true, model: str, free, shots, structured=None,
     ``helpers.results.APPROACH_FIGURES``; the structured run's figures
     get the same names under ``zero_shot_structured_*``, with the mode used.
     """
-    from ..results import approach_figures as keyed
-
     y_true = list(y_true)
     zero = approach_figures(free, y_true, model)
     few = approach_figures(shots, y_true, model)

@@ -10,11 +10,12 @@ Requests are vcrpy ``Request`` objects (``method``, ``uri``, ``body``, ``headers
 from __future__ import annotations
 
 import contextlib
-import email.parser
-import email.policy
 import hashlib
+import io
 import json
 import urllib.parse
+
+from multipart import MultipartError, MultipartParser, parse_options_header
 
 MULTIPART_KEY = "__multipart__"  # how a cassette stores an upload's summary (``serialising``)
 
@@ -27,20 +28,31 @@ def content_type(headers) -> str:
 
 
 def multipart_summary(body: bytes, ctype: str) -> list[dict]:
-    """The fields of a multipart body: small values verbatim, files by size and sha256."""
-    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
+    """The fields of a multipart body: small values verbatim, files by size and sha256.
+
+    Parsed with the ``multipart`` package, as the sandbox parses uploads
+    (``helpers.sandbox.multipart``). A body that is not well-formed multipart
+    raises ``ValueError`` (callers then compare or store its bytes instead).
+    """
+    _, options = parse_options_header(ctype)
+    if not options.get("boundary"):
+        raise ValueError(f"multipart body without a boundary in its Content-Type {ctype!r}")
+    limit = max(len(body) + 1, 8 * 2**20)  # the body is in memory already: parse it there
     fields = []
-    for part in msg.iter_parts():
-        payload = part.get_payload(decode=True) or b""
-        field = {"name": part.get_param("name", header="content-disposition") or ""}
-        if part.get_filename() is None:
-            field["value"] = payload.decode("utf-8", "replace")
-        else:
-            field.update(filename=part.get_filename(), bytes=len(payload),
-                         sha256=hashlib.sha256(payload).hexdigest(),
-                         head=payload[:120].decode("utf-8", "replace"))
-        fields.append(field)
+    try:
+        for part in MultipartParser(io.BytesIO(body), options["boundary"], len(body),
+                                    spool_limit=limit, memory_limit=limit):
+            payload = part.raw
+            field = {"name": part.name or ""}
+            if part.filename is None:
+                field["value"] = payload.decode("utf-8", "replace")
+            else:
+                field.update(filename=part.filename, bytes=len(payload),
+                             sha256=hashlib.sha256(payload).hexdigest(),
+                             head=payload[:120].decode("utf-8", "replace"))
+            fields.append(field)
+    except MultipartError as err:
+        raise ValueError(f"not a well-formed multipart body: {err}") from None
     return sorted(fields, key=lambda f: f["name"])
 
 
@@ -60,7 +72,8 @@ def canonical_body(request):
     except ValueError:
         ctype = content_type(request.headers)
         if ctype.startswith("multipart/form-data"):
-            return ("multipart", _multipart_canonical(multipart_summary(body, ctype)))
+            with contextlib.suppress(ValueError):  # not well-formed: compared as bytes below
+                return ("multipart", _multipart_canonical(multipart_summary(body, ctype)))
         return ("bytes", hashlib.sha256(body).hexdigest())
     if isinstance(data, dict) and MULTIPART_KEY in data:  # a recorded upload's summary
         return ("multipart", _multipart_canonical(data[MULTIPART_KEY]))

@@ -11,6 +11,7 @@ to read and the json module 0.03 s.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -56,11 +57,12 @@ def readable(data: dict) -> dict:
     for item in data["interactions"]:
         req = dict(item["request"])
         ctype = content_type(req.get("headers"))
+        req["body"] = _to_readable(req.get("body"))
         if ctype.startswith("multipart/form-data") and req.get("body"):
-            body = req["body"] if isinstance(req["body"], bytes) else req["body"].encode()
-            req["body"] = {MULTIPART_KEY: multipart_summary(body, ctype)}
-        else:
-            req["body"] = _to_readable(req.get("body"))
+            body = item["request"]["body"]
+            with contextlib.suppress(ValueError):  # not well-formed: kept readable as it is
+                req["body"] = {MULTIPART_KEY: multipart_summary(
+                    body if isinstance(body, bytes) else body.encode(), ctype)}
         resp = dict(item["response"])
         resp["body"] = {"string": _to_readable(resp["body"]["string"])}
         interactions.append({"request": req, "response": resp})

@@ -22,7 +22,7 @@ from datetime import date
 
 import pandas as pd
 
-from .tokens import _base_model
+from .tokens import base_model as _tokens_base_model
 
 CHECKED = "2026-12-01"  # the day the sources below were read for this table
 WARN_WITHIN_DAYS = 60   # warn when a shutdown or a job-creation end is this close
@@ -207,7 +207,7 @@ def fine_tuning_ended(provider: str = "openai", today: date | str | None = None)
     access = ACCESS.get(provider)
     if access is None or access.jobs_end is None:
         raise KeyError(f"no fine-tuning wind-down known for provider {provider!r}")
-    day = _today(today)
+    day = as_date(today)
     name = PROVIDER_NAMES.get(provider, provider)
     stages = "; ".join(f"from {since.isoformat()}, {who}" for since, who in access.stages())
     ended = "ended" if day >= access.jobs_end else "ends"
@@ -276,7 +276,8 @@ class ModelStatus:
     warning: bool = False              # whether check_model issued a ModelLifecycleWarning
 
 
-def _today(today: date | str | None) -> date:
+def as_date(today: date | str | None) -> date:
+    """A day given as a date, an ISO string or None (today)."""
     if today is None:
         return date.today()
     return date.fromisoformat(today) if isinstance(today, str) else today
@@ -284,7 +285,7 @@ def _today(today: date | str | None) -> date:
 
 def lifecycle_for(model: str) -> Lifecycle | None:
     """The lifecycle row for ``model`` (fine-tuned ids use their base); None when unknown."""
-    base = _base_model(model)
+    base = _tokens_base_model(model)
     for row in LIFECYCLE:
         if base in row.ids:
             return row
@@ -294,7 +295,7 @@ def lifecycle_for(model: str) -> Lifecycle | None:
 def fine_tunable_for(model: str) -> FineTunable | None:
     """The fine-tuning row for ``model``'s base (dated snapshot or alias); None when not listed."""
     row = lifecycle_for(model)
-    names = row.ids if row else (_base_model(model),)
+    names = row.ids if row else (_tokens_base_model(model),)
     return next((f for f in FINE_TUNABLE if f.model in names), None)
 
 
@@ -306,8 +307,8 @@ def _cite(sources: tuple[Source, ...]) -> str:
 def model_status(model: str, today: date | str | None = None,
                  warn_within_days: int = WARN_WITHIN_DAYS) -> ModelStatus:
     """The model's state on ``today`` (default: the real date) with a sentence naming the source."""
-    day = _today(today)
-    base = _base_model(model)
+    day = as_date(today)
+    base = _tokens_base_model(model)
     row = lifecycle_for(model)
     derived = "" if base == model else f" (the base of {model})"
     if row is None:  # an unknown id (e.g. "llama3.2:3b") is named as given, not split
@@ -384,7 +385,7 @@ def check_model(model: str, purpose: str = "chat", *, today: date | str | None =
     """
     if purpose not in ("chat", "fine-tune"):
         raise ValueError(f"purpose must be 'chat' or 'fine-tune', not {purpose!r}")
-    day = _today(today)
+    day = as_date(today)
     status = model_status(model, day, warn_within_days)
     should_warn = status.state in ("shutting-down", "shut-down")
     if purpose == "fine-tune":
@@ -539,7 +540,7 @@ DEFAULT_CAPABILITIES = Capabilities(
 
 def capabilities_for(model: str) -> Capabilities:
     """The capability row of ``model`` (a fine-tune uses its base's); the default otherwise."""
-    base = _base_model(model)
+    base = _tokens_base_model(model)
     for row in CAPABILITIES:
         if model in row.ids or base in row.ids:
             return row
@@ -618,7 +619,7 @@ def service_shutdown(models, model: str, today: date | str | None = None,
                      warn_within_days: int = WARN_WITHIN_DAYS) -> ServiceShutdown:
     """``model``'s shutdown from a model list (``client.models.list()``, its ``.data`` or
     dicts): the service's own word, checked at run time beside the course's table."""
-    day = _today(today)
+    day = as_date(today)
     items = getattr(models, "data", models)
     found = next((m for m in items if _field(m, "id") == model), None)
     if found is None:

@@ -120,7 +120,7 @@ class UnknownModelError(KeyError):
 
 def price_for(model: str) -> Price:
     """The table row for ``model`` (fine-tuned ids use their base model)."""
-    base = tokens._base_model(model)
+    base = tokens.base_model(model)
     by_name = {p.model: p for p in PRICES + CHAT_PRICES}
     if base in by_name:
         return by_name[base]
@@ -146,7 +146,7 @@ def inference_price(model: str) -> Price:
     Raises UnknownModelError when the model has no row at all.
     """
     row = price_for(model)
-    base = tokens._base_model(model)
+    base = tokens.base_model(model)
     tuned = model != base
     if tuned:
         if row.provider in _FREE_TO_CALL_FINE_TUNED:
@@ -254,7 +254,7 @@ def model_table(kind: str = "fine-tunable", provider: str | None = None,
     last day for new jobs; ``kind="chat"`` lists the chat models
     (``CHAT_PRICES`` and the base chat rows). Unknown stays "unknown".
     """
-    day = lifecycle._today(today)
+    day = lifecycle.as_date(today)
     rows = []
     if kind == "fine-tunable":
         for item in lifecycle.FINE_TUNABLE:
@@ -365,7 +365,7 @@ def default_model(backend: str, purpose: str = "chat") -> str:
 def default_note(backend: str, purpose: str = "chat", today: date | str | None = None) -> str:
     """One sentence a notebook prints: the default, why, its price and dates, the source."""
     item = default_for(backend, purpose)
-    day = lifecycle._today(today)
+    day = lifecycle.as_date(today)
     status = lifecycle.model_status(item.model, day)
     price = _price_or_none(item.model)
     what = "chat model" if purpose == "chat" else "fine-tuning base"

@@ -93,7 +93,6 @@ def base_model(model: str) -> str:
     return model.split(":")[0]
 
 
-_base_model = base_model  # the old private name, until lifecycle and prices call base_model
 
 
 def training_token_limit(model: str) -> int | None:

@@ -354,6 +354,9 @@ for _td in (_ZhipuHyperparameters, _ZhipuJob):
     _td.__pydantic_config__ = STRICT
 ZHIPU_JOB = TypeAdapter(_ZhipuJob)
 HYPERPARAMETER_RANGES = {"n_epochs": (1, 50), "batch_size": (1, 256)}
+# learning_rate_multiplier: above 0, at most this. Ten times the default step is
+# already far past where training helps; larger values only make the loss diverge.
+MAX_LEARNING_RATE_MULTIPLIER = 10.0
 
 
 def _hyperparameters(hp: dict | None, param: str) -> None:
@@ -368,9 +371,10 @@ def _hyperparameters(hp: dict | None, param: str) -> None:
                                f"{high}, but got {value!r} instead.", param=where,
                                code="invalid_value")
         elif key == "learning_rate_multiplier":
-            if not (math.isfinite(value) and value > 0):
-                raise ApiError(400, f"Invalid '{where}': expected a finite number > 0, but got "
-                               f"{value!r} instead.", param=where, code="invalid_value")
+            if not (math.isfinite(value) and 0 < value <= MAX_LEARNING_RATE_MULTIPLIER):
+                raise ApiError(400, f"Invalid '{where}': expected a number above 0 and at most "
+                               f"{MAX_LEARNING_RATE_MULTIPLIER:g}, but got {value!r} instead.",
+                               param=where, code="invalid_value")
         else:
             raise ApiError(400, f"The sandbox does not implement the hyperparameter '{key}'.",
                            param=where, code="unsupported_parameter")

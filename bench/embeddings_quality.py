@@ -26,33 +26,11 @@ import httpx2  # noqa: E402
 import numpy as np  # noqa: E402
 import openai  # noqa: E402
 import sandbox_quality as sq  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from helpers.data import prepare  # noqa: E402
 from helpers.sandbox import app_for  # noqa: E402
-from helpers.sandbox.catalog import EMBEDDING_MODEL  # noqa: E402
 
 GOAL = 0.85
-CHUNK = 512  # inputs per request
-
-
-def embed(client, texts) -> np.ndarray:
-    out = []
-    for i in range(0, len(texts), CHUNK):
-        r = client.embeddings.create(model=EMBEDDING_MODEL, input=list(texts[i:i + CHUNK]))
-        out += [d.embedding for d in r.data]
-    return np.asarray(out, dtype=np.float32)
-
-
-def embedding_accuracy(client, train, valid, test) -> tuple[float, str]:
-    xs = [embed(client, part["text"].tolist()) for part in (train, valid, test)]
-    best = None
-    for c in (1.0, 10.0, 100.0):
-        clf = LogisticRegression(C=c, max_iter=3000).fit(xs[0], train["label"])
-        v = float((clf.predict(xs[1]) == valid["label"]).mean())
-        if best is None or v > best[0]:
-            best = (v, float((clf.predict(xs[2]) == test["label"]).mean()), f"C={c:g}")
-    return best[1], best[2]
 
 
 def main() -> None:
@@ -80,7 +58,7 @@ def main() -> None:
             for seed in args.seeds:
                 start = time.perf_counter()
                 train, valid, test = prepare.split(df, seed=seed)
-                e, chosen = embedding_accuracy(client, train, valid, test)
+                e, chosen = sq.embedding_accuracy(client, train, valid, test)
                 b, b_chosen = sq.baseline(train, valid, test, lang)
                 emb.append(e)
                 base.append(b)

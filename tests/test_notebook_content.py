@@ -34,7 +34,8 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOLUTIONS_DIR = REPO / "notebooks" / "solutions"
 SOLUTIONS = sorted(SOLUTIONS_DIR.glob("[0-9][0-9]_*_solutions.ipynb"))
 RAW_CALLS = {
-    "01": ["OpenAI", "ZhipuAI", "chat.completions.create", "chat.completions.parse"],
+    "01": ["OpenAI", "ZhipuAI", "responses.create", "responses.parse", "chat.completions.create",
+           "chat.completions.parse"],
     "04": ["files.create", "fine_tuning.jobs.create", "fine_tuning.jobs.retrieve",
            "fine_tuning.jobs.list_events", "fine_tuning.jobs.checkpoints.list"],
     "05": ["files.content"],
@@ -167,6 +168,40 @@ def test_the_raw_sdk_calls_are_in_code_cells(number):
     missing = [call for call in RAW_CALLS[number]
                if not any(n == call or n.endswith("." + call) for n in names)]
     assert not missing, f"{paths[0].name} never calls {missing} in a code cell"
+
+
+def _calls_with_keyword(code: str, name: str, keyword: str) -> list[str]:
+    """Dotted names of calls ending in ``name`` that pass ``keyword=`` in ``code``."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    return [_dotted(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and (_dotted(node.func) == name or _dotted(node.func).endswith("." + name))
+            and any(kw.arg == keyword for kw in node.keywords)]
+
+
+def test_calls_with_keyword_sees_the_keyword_not_a_mention():
+    code = ('# classify.classify(client, t, l, m, reasoning_effort="high")\n'
+            'x = classify.classify(client, t, l, m, api="chat")\n'
+            'y = {e: classify.classify(client, t, l, m, reasoning_effort=e) for e in efforts}')
+    found = _calls_with_keyword(code, "classify.classify", "reasoning_effort")
+    assert found == ["classify.classify"]
+    assert _calls_with_keyword(code, "classify.classify", "api") == ["classify.classify"]
+    assert not _calls_with_keyword("classify.classify(c, t, l, m)", "classify.classify", "api")
+
+
+def test_01_measures_reasoning_effort_and_both_apis_with_the_helper():
+    """Issue 20: 01 measures reasoning_effort on the test set, and both APIs side by side."""
+    nb = _load(REPO / "notebooks" / "01_zero_shot.ipynb")
+    code = "\n".join(_source(c) for c in nb["cells"] if c["cell_type"] == "code")
+    assert _calls_with_keyword(code, "classify.classify", "reasoning_effort"), \
+        "01 never calls classify.classify(..., reasoning_effort=...) in a code cell"
+    assert _calls_with_keyword(code, "classify.classify", "api"), \
+        "01 never calls classify.classify(..., api=...) in a code cell"
+    assert _calls_with_keyword(code, "classify.classify", "max_completion_tokens"), \
+        "01 never shows the budget trap through classify(..., max_completion_tokens=...)"
+    assert "zero_shot_report.record_reasoning" in code, "01 does not record zero_shot_reasoning"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)

@@ -106,3 +106,36 @@ def test_record_figures_names_every_approach_and_the_structured_mode():
     assert figures["zero_shot_structured_unparseable"] == 1
     assert figures["zero_shot_structured_mode"] == "json_schema"
     assert "zero_shot_structured_accuracy" not in z.record_figures(y, "m", free, shots)
+
+
+def test_effort_table_prices_reasoning_as_output_at_the_named_model_and_counts_lost_answers():
+    y = ["体育", "财经"]
+    none = _results([dict(label="体育", prompt_tokens=100, completion_tokens=2, latency=0.01),
+                     dict(label="国际", prompt_tokens=100, completion_tokens=2, latency=0.01)])
+    high = _results([dict(label="体育", prompt_tokens=100, completion_tokens=302,
+                          reasoning_tokens=300, latency=1.26),
+                     dict(label=UNKNOWN, outcome="budget_exhausted", prompt_tokens=100,
+                          completion_tokens=64, reasoning_tokens=64, latency=1.0)])
+    table = z.effort_table(y, {"none": none, "high": high}, priced_as="gpt-6-luna")
+    cost = [c for c in table.columns if c.startswith("cost / 1,000")]
+    assert cost == ["cost / 1,000 (USD, at gpt-6-luna (base inference))"]
+    # reasoning tokens are billed as output: $0.10 in, $0.50 out per 1M
+    assert table.loc["high", cost[0]] == pytest.approx((200 * 0.10 + 366 * 0.50) / 1e6 / 2 * 1000)
+    assert table.loc["high", "reasoning_tokens"] == 182
+    assert table.loc["none", "reasoning_tokens"] == 0
+    assert table.loc["high", "budget_exhausted"] == 1 and table.loc["none", "budget_exhausted"] == 0
+    assert table.loc["none", "accuracy"] == 0.5 and table.loc["high", "accuracy"] == 0.5
+    assert table.loc["none", "median latency"] == "< 0.1 s"
+    assert table.loc["high", "median latency"] == "1.1 s"
+
+
+def test_record_reasoning_uses_the_zero_shot_reasoning_names_and_keeps_lost_answers_apart():
+    y = ["体育", "财经"]
+    res = _results([dict(label="体育", prompt_tokens=10, completion_tokens=40, reasoning_tokens=38),
+                    dict(label=UNKNOWN, outcome="budget_exhausted", completion_tokens=16,
+                         reasoning_tokens=16)])
+    figures = z.record_reasoning(y, "sandbox-reasoning", res, "medium")
+    assert all(f"zero_shot_reasoning_{name}" in figures for name in APPROACH_FIGURES)
+    assert figures["zero_shot_reasoning_accuracy"] == 0.5
+    assert figures["zero_shot_reasoning_effort"] == "medium"
+    assert figures["zero_shot_reasoning_budget_exhausted"] == 1

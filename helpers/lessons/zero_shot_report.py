@@ -248,3 +248,51 @@ def record_figures(y_true, model: str, free, shots, structured=None,
         out["zero_shot_structured_mode"] = structured_mode
         out["zero_shot_structured_unparseable"] = unparseable(structured)
     return out
+
+
+def latency_text(seconds: float | None) -> str:
+    """A latency to 0.1 s (finer digits are noise between runs; in-process answers are all
+    "< 0.1 s"), or "-" when every answer came from the cache."""
+    if seconds is None:
+        return "-"
+    return "< 0.1 s" if seconds < 0.1 else f"{seconds:.1f} s"
+
+
+def effort_table(y_true, runs: dict, priced_as: str) -> pd.DataFrame:
+    """One row per reasoning effort, measured on the same rows: accuracy, mean reasoning
+    tokens, answers lost to the budget, USD per 1,000 predictions at ``priced_as``'s list
+    price (the column says whose: a stand-in is priced as the model it stands in for) and
+    the median latency. Reasoning tokens are billed as output, so they are in the cost."""
+    y_true = list(y_true)
+    price = prices.inference_price(priced_as)
+    cost_column = f"cost / 1,000 (USD, at {price.label})"
+    rows = {}
+    for effort, results in runs.items():
+        preds = list(results.predictions)
+        answered = [p for p in preds if not p.error]
+        score = metrics.scores(y_true, [p.label for p in preds])
+        latencies = [p.latency for p in answered if p.latency is not None and not p.cached]
+        rows[effort] = {
+            "accuracy": score["accuracy"],
+            "reasoning_tokens": _mean(p.reasoning_tokens for p in answered),
+            "completion_tokens": _mean(p.completion_tokens for p in answered),
+            "budget_exhausted": sum(p.outcome == "budget_exhausted" for p in preds),
+            cost_column: metrics.cost_per_1000(
+                sum(p.prompt_tokens for p in answered),
+                sum(p.completion_tokens for p in answered), len(answered),
+                price.input_per_1m, price.output_per_1m) if answered else None,
+            "median latency": latency_text(statistics.median(latencies) if latencies else None)}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "reasoning_effort"
+    return table
+
+
+def record_reasoning(y_true, model: str, results, effort: str) -> dict:
+    """The ``zero_shot_reasoning_*`` figures (``helpers.results.APPROACH_FIGURES`` names)
+    for the decision table, priced at ``model``'s own list price, with the effort used and
+    the answers lost to the budget."""
+    from ..results import approach_figures as keyed
+
+    figures = keyed("zero_shot_reasoning", **approach_figures(results, list(y_true), model))
+    return {**figures, "zero_shot_reasoning_model": model, "zero_shot_reasoning_effort": effort,
+            "zero_shot_reasoning_budget_exhausted": len(results.exhausted)}

@@ -93,10 +93,15 @@ def parse_upload(content_type: str, stream, length: int | None, tmp_dir: Path,
                                            f"than {MAX_FIELD_BYTES} bytes.", param=current.name)
     except MultipartError as exc:
         upload.discard()
+        if any(isinstance(arg, UnicodeDecodeError) for arg in exc.args):
+            raise ApiError(400, "A part header of the upload (its name or filename) is not "
+                           "valid UTF-8.", param="file", code="invalid_unicode") from None
         raise ApiError(400, f"Could not parse the upload: {exc}", param="file") from None
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, LookupError):  # bytes not in the part's charset, or no such charset
         upload.discard()
-        raise ApiError(400, "A form field is not valid UTF-8.", param="purpose") from None
+        raise ApiError(400, f"The form field {current.name!r} is not valid text in its charset "
+                       f"({current.charset or 'utf-8'}).",
+                       param=current.name, code="invalid_unicode") from None
     except BaseException:
         upload.discard()
         raise

@@ -28,6 +28,7 @@ from .core import Sandbox
 from .errors import REASONS, ApiError, bad_request, render, server_error
 from .faults import FaultDice, Faults, SandboxTimeout
 from .multipart import CHUNK, max_upload_bytes, parse_upload
+from .store import StateError
 
 OPENAI_PREFIX = "/v1"
 ZHIPU_PREFIX = "/api/paas/v4"
@@ -158,6 +159,10 @@ class SandboxApp:
         except ApiError as exc:
             status, payload = render(exc, provider)
             headers = exc.headers
+        except StateError as exc:  # the sandbox's own files are damaged: say which, and how
+            log.error("request %s: %s", request_id, exc)
+            status, payload = render(ApiError(500, str(exc), type="server_error",
+                                              code="sandbox_state_damaged"), provider)
         except UnicodeError as exc:  # undecodable text the checks above did not name
             log.warning("undecodable text in %s (request id %s): %s",
                         environ.get("REQUEST_METHOD"), request_id, exc)

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 from ..tokens import encoding_for
-from . import chat, training
+from . import chat, textcheck, training
 from .classifier import SoftmaxModel
 from .catalog import BASE_MODEL
 from .errors import ApiError, bad_request, not_found
-from .store import Store
+from .store import StateError, Store
 from .validation import InvalidFileError, parse_examples
 
 ORG = "sandbox-org"
@@ -87,8 +87,7 @@ class Sandbox:
         seq = self.store.next_seq("file")
         file_id = "file-" + self.store.hex_id("file", seq)
         if isinstance(data, Path):  # an upload already streamed to disk (sandbox.multipart)
-            size = data.stat().st_size
-            os.replace(data, self.store.blob_path(file_id))
+            size = self.store.adopt_blob(file_id, data)  # sbrobust: records size and sha256
         else:
             size = len(data)
             self.store.write_blob(file_id, data)
@@ -305,6 +304,8 @@ class Sandbox:
 
     def _crashed(self, kind: str, exc: Exception):
         detail = f"{type(exc).__name__}: {exc}"[:300]
+        if isinstance(exc, StateError):  # sbrobust: names the damaged file and how to reset
+            detail = str(exc)
         if kind == "job":
             message = f"The job failed due to an internal error in the sandbox ({detail})."
             return lambda job: self._fail_job(job, "server_error", message, None)
@@ -638,6 +639,9 @@ class Sandbox:
                 problem = ("invalid_url", "url", f"needs url {CHAT_URL!r}")
             elif not isinstance(obj.get("body"), dict):
                 problem = ("missing_required_parameter", "body", "needs a JSON object body")
+            elif found := textcheck.find_surrogate(obj):  # sbrobust: not valid Unicode
+                problem = ("invalid_unicode", found[0], f"holds a lone UTF-16 surrogate "
+                           f"({found[1]}) at {found[0]}")
             if problem:
                 errors.append({"code": problem[0], "line": n, "param": problem[1],
                                "message": f"Line {n} {problem[2]}."})

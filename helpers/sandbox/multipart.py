@@ -7,14 +7,13 @@ a few chunks whatever the file's size. The size limit is checked while reading.
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from multipart import MultipartError, MultipartSegment, PushMultipartParser, \
-    parse_options_header
+from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from .errors import ApiError
+from .store import temp_name
 
 CHUNK = 64 * 1024
 MAX_FIELD_BYTES = 64 * 1024
@@ -70,7 +69,7 @@ def parse_upload(content_type: str, stream, length: int | None, tmp_dir: Path,
                                                "send one file, in the field 'file'.",
                                                param=event.name)
                             upload.filename = event.filename
-                            upload.path = tmp_dir / f".upload-{uuid.uuid4().hex}.tmp"
+                            upload.path = tmp_dir / temp_name("upload")
                             out = open(upload.path, "wb")
                     elif event is None:
                         if out is not None and current.filename is not None:

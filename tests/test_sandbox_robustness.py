@@ -10,6 +10,7 @@ lone surrogate themselves, so such requests are sent as raw bytes (in-process
 through the same WSGI transport the course uses, or over a socket to ``serve``).
 """
 import json
+import os
 import re
 import socket
 import sqlite3
@@ -203,3 +204,227 @@ def test_a_body_over_its_limit_is_refused_before_it_is_read(served, path, declar
     assert re.fullmatch(r"req_[0-9a-f]{32}", headers["x-request-id"])
     error = json.loads(raw)["error"]
     assert error["code"] == code and str(declared) in error["message"]
+
+
+# --------------------------------------------------- files the SDKs can send
+def sdk_client(path):
+    return clients.openai_client(config.resolve(backend="sandbox", mode="live", sandbox_dir=path),
+                                 strict=True, max_retries=0)
+
+
+def zhipu_sdk_client(path):
+    return clients.zhipu_client(config.resolve(backend="sandbox", mode="live", sandbox_dir=path),
+                                max_retries=0)
+
+
+def with_surrogate_on_line(data: bytes, line: int) -> bytes:
+    rows = data.decode().splitlines()
+    rows[line - 1] = rows[line - 1].replace('"content": "', '"content": "' + SUR, 1)
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_a_training_file_with_a_lone_surrogate_fails_its_job_naming_the_line(tmp_path):
+    c = sdk_client(tmp_path / "sbx")
+    data = synthetic.chat_jsonl(synthetic.headlines(20), LABELS)
+    f = c.files.create(file=("t.jsonl", with_surrogate_on_line(data, 7)), purpose="fine-tune")
+    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id)
+    while job.status not in ("succeeded", "failed"):
+        job = c.fine_tuning.jobs.retrieve(job.id)
+    assert job.status == "failed" and job.error.code == "invalid_training_file"
+    assert re.search(r"Line 7, the value at messages\[\d\]\.content contains a lone UTF-16 "
+                     r"surrogate \(\\ud800\)", job.error.message)
+    z = zhipu_sdk_client(tmp_path / "sbx")
+    zf = z.files.create(file=("t.jsonl", with_surrogate_on_line(data, 3)), purpose="fine-tune")
+    zjob = z.fine_tuning.jobs.create(model=BASE_MODEL, training_file=zf.id)
+    for _ in range(10):
+        zjob = z.fine_tuning.jobs.retrieve(zjob.id)
+    assert zjob.status == "failed"
+
+
+def test_a_batch_line_with_a_lone_surrogate_fails_the_batch_naming_it(tmp_path):
+    c = sdk_client(tmp_path / "sbx")
+    lines = [{"custom_id": f"r{i}", "method": "POST", "url": "/v1/chat/completions",
+              "body": {"model": BASE_MODEL, "messages": [{"role": "user", "content": "@"}]}}
+             for i in range(3)]
+    text = "".join(json.dumps(x) + "\n" for x in lines).replace("@", "ok", 2).replace("@", SUR)
+    f = c.files.create(file=("b.jsonl", text.encode()), purpose="batch")
+    batch = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                             completion_window="24h")
+    while batch.status not in ("completed", "failed"):
+        batch = c.batches.retrieve(batch.id)
+    assert batch.status == "failed"
+    [error] = batch.errors.data
+    assert (error.code, error.line, error.param) == ("invalid_unicode", 3,
+                                                     "body.messages[0].content")
+
+
+# ------------------------------------------------------------ state checks
+def test_temporary_files_of_dead_writers_are_removed_when_the_directory_opens(tmp_path):
+    from helpers.sandbox.store import Store, temp_name
+
+    root = tmp_path / "sbx"
+    Store(root).close()
+    dead = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    started = open(f"/proc/{dead.pid}/stat").read().rsplit(")", 1)[1].split()[19]
+    dead.kill()
+    dead.wait()
+    blobs = root / "files"
+    killed_upload = blobs / f".tmp-{dead.pid}-{started}-upload-0a1b2c.tmp"
+    failed_write = blobs / f".tmp-{dead.pid}-{started}-blob-3d4e5f.tmp"
+    live = blobs / temp_name("upload")  # this process is alive: its upload is in flight
+    old_legacy, new_legacy = blobs / ".upload-aa.tmp", blobs / ".upload-bb.tmp"
+    for p in (killed_upload, failed_write, live, old_legacy, new_legacy):
+        p.write_bytes(b"partial")
+    os.utime(old_legacy, (1_000_000_000, 1_000_000_000))
+    store = Store(root)
+    assert sorted(store.swept) == sorted(p.name for p in (killed_upload, failed_write,
+                                                          old_legacy))
+    assert sorted(p.name for p in blobs.iterdir()) == sorted([live.name, new_legacy.name])
+
+
+UPLOADER = """
+import io, sys, threading
+from helpers.sandbox import app_for
+root, size = sys.argv[1], int(sys.argv[2])
+head = (b"--XX\\r\\nContent-Disposition: form-data; name=\\"purpose\\"\\r\\n\\r\\nfine-tune"
+        b"\\r\\n--XX\\r\\nContent-Disposition: form-data; name=\\"file\\"; filename=\\"t.jsonl\\""
+        b"\\r\\n\\r\\n" + b"x" * 300000)
+
+class Stalled(io.RawIOBase):  # the first part of the body, then a client that never sends more
+    def __init__(self):
+        self.data = io.BytesIO(head)
+    def read(self, n=-1):
+        return self.data.read(n) or threading.Event().wait() or b""
+
+app_for(root)({"REQUEST_METHOD": "POST", "PATH_INFO": "/v1/files", "wsgi.input": Stalled(),
+               "CONTENT_TYPE": "multipart/form-data; boundary=XX",
+               "CONTENT_LENGTH": str(size)}, lambda *a: None)
+"""
+
+
+@pytest.mark.slow
+def test_an_upload_killed_midway_leaves_nothing_once_reopened(tmp_path):
+    """A process killed while it writes an upload leaves its temporary file; reopening sweeps it."""
+    from helpers.sandbox.store import Store
+
+    root = tmp_path / "sbx"
+    proc = subprocess.Popen([sys.executable, "-c", UPLOADER, str(root), str(10 ** 7)], cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        for _ in range(60000):  # until the upload is being written (the count only bounds a bug)
+            partial = list((root / "files").glob(".tmp-*upload*")) if root.exists() else []
+            if partial and partial[0].stat().st_size > 0:
+                break
+            threading.Event().wait(0.005)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert partial, "the upload was being written when the process was killed"
+    store = Store(root)
+    assert store.swept == [partial[0].name] and not list((root / "files").glob(".*tmp"))
+
+
+def test_a_short_or_altered_stored_file_is_an_error_naming_it(tmp_path):
+    c = sdk_client(tmp_path / "sbx")
+    data = synthetic.chat_jsonl(synthetic.headlines(20), LABELS)
+    short = c.files.create(file=("t.jsonl", data), purpose="fine-tune")
+    altered = c.files.create(file=("u.jsonl", data), purpose="fine-tune")
+    blob = tmp_path / "sbx" / "files"
+    (blob / short.id).write_bytes(data[:-10])
+    raw = bytearray(data)
+    raw[5] ^= 1
+    (blob / altered.id).write_bytes(bytes(raw))
+    with pytest.raises(openai.InternalServerError, match=rf"{short.id} is {len(data) - 10} "
+                       rf"bytes, but {len(data)} were written.*COURSE_SANDBOX_DIR"):
+        c.files.content(short.id)
+    with pytest.raises(openai.InternalServerError,
+                       match=rf"{altered.id} differs .*sha256.*delete .*sbx"):
+        c.files.content(altered.id)
+    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=short.id)
+    while job.status not in ("succeeded", "failed"):
+        job = c.fine_tuning.jobs.retrieve(job.id)
+    assert job.status == "failed" and short.id in job.error.message
+    assert "COURSE_SANDBOX_DIR" in job.error.message  # the whole advice, not cut off
+
+
+def test_a_damaged_model_blob_is_an_error_naming_it(tmp_path):
+    from helpers.sandbox.core import Sandbox
+    from helpers.sandbox.store import StateError
+
+    c = sdk_client(tmp_path / "sbx")
+    f = c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(20), LABELS)),
+                       purpose="fine-tune")
+    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id, method={
+        "type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 1}}})
+    while job.status != "succeeded":
+        job = c.fine_tuning.jobs.retrieve(job.id)
+    [npz] = [p for p in (tmp_path / "sbx" / "files").glob("*.npz") if "step" not in p.name]
+    npz.write_bytes(npz.read_bytes()[:100])
+    fresh = Sandbox(tmp_path / "sbx")  # a new process would load the weights from the file
+    with pytest.raises(StateError, match=rf"{npz.name} is 100 bytes.*COURSE_SANDBOX_DIR"):
+        fresh.chat({"model": job.fine_tuned_model, "messages": MSGS})
+
+
+def garble_header(db: Path) -> None:
+    raw = bytearray(db.read_bytes())
+    raw[:16] = b"not a sqlite db!"
+    db.write_bytes(bytes(raw))
+
+
+def serve_exit(data_dir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "helpers.sandbox", "serve", "--port", "0",
+                           "--data-dir", str(data_dir)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def test_a_garbled_database_is_one_line_naming_it(tmp_path):
+    from helpers.sandbox.store import DB_NAME, StateError, Store
+
+    Store(tmp_path / "sbx").close()
+    garble_header(tmp_path / "sbx" / DB_NAME)
+    with pytest.raises(StateError, match=rf"{DB_NAME} is not a SQLite database .*delete "
+                       r".*sbx or set COURSE_SANDBOX_DIR to a new directory"):
+        app_for(tmp_path / "sbx")
+
+
+@pytest.mark.slow
+def test_serve_on_a_garbled_database_prints_one_line_and_exits_non_zero(tmp_path):
+    from helpers.sandbox.store import DB_NAME, Store
+
+    Store(tmp_path / "sbx").close()
+    garble_header(tmp_path / "sbx" / DB_NAME)
+    done = serve_exit(tmp_path / "sbx")
+    assert done.returncode == 1 and done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: sandbox database") and DB_NAME in line
+    assert "COURSE_SANDBOX_DIR" in line
+
+
+def test_schema_version_new_upgraded_and_refused(tmp_path):
+    from helpers.sandbox.store import DB_NAME, SCHEMA, SCHEMA_VERSION, StateError, Store
+
+    def version(root):
+        with sqlite3.connect(root / DB_NAME) as db:
+            return db.execute("PRAGMA user_version").fetchone()[0]
+
+    Store(tmp_path / "new").close()
+    assert version(tmp_path / "new") == SCHEMA_VERSION >= 1
+    old = tmp_path / "old"
+    old.mkdir()
+    with sqlite3.connect(old / DB_NAME) as db:  # a store from before versions were kept
+        db.executescript(SCHEMA.split("CREATE TABLE IF NOT EXISTS blobs")[0])
+        db.execute("INSERT INTO meta VALUES ('instance_id', 'feedfacecafebeef')")
+    upgraded = Store(old)
+    assert upgraded.instance_id == "feedfacecafebeef" and version(old) == SCHEMA_VERSION
+    assert upgraded.execute("SELECT count(*) FROM blobs") == [(0,)]
+    upgraded.close()
+    for newer in (SCHEMA_VERSION + 1, 99):
+        with sqlite3.connect(old / DB_NAME) as db:
+            db.execute(f"PRAGMA user_version = {newer}")
+        with pytest.raises(StateError, match=rf"schema version {newer}, newer than this "
+                           rf"sandbox's {SCHEMA_VERSION}.*COURSE_SANDBOX_DIR"):
+            Store(old)
+    with sqlite3.connect(old / DB_NAME) as db:
+        db.execute("PRAGMA user_version = -3")
+    with pytest.raises(StateError, match="schema version -3, which this sandbox cannot upgrade"):
+        Store(old)

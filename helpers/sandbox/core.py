@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..tokens import encoding_for
-from . import chat, textcheck, training
+from . import chat, pacing, textcheck, training
 from .classifier import SoftmaxModel
 from .catalog import BASE_MODEL
 from .errors import ApiError, bad_request, not_found
@@ -237,12 +237,14 @@ class Sandbox:
                 self._run_stage(kind, obj_id)
             return
         record = read(obj_id)
+        # sbrobust: stage length from pacing (serve's --pace); a poll catches up on every due stage
+        clock = pacing.StageClock(record["_stage_at"], pacing.stage_seconds(STAGE_SECONDS))
         while record["status"] not in terminal and (
-                progression == "instant" or record["status"] == "cancelling"
-                or time.time() >= record["_stage_at"] + STAGE_SECONDS):
+                progression == "instant" or record["status"] == "cancelling" or clock.due()):
             if not self._run_stage(kind, obj_id):
                 return  # someone else holds this stage
             record = read(obj_id)
+            clock.advance()
 
     def _progress_listed(self, kind: str, obj_id: str, progression: str) -> None:
         """Advance a job or batch that a listing shows; a failure must not fail the listing."""

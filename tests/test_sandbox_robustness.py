@@ -428,3 +428,73 @@ def test_schema_version_new_upgraded_and_refused(tmp_path):
         db.execute("PRAGMA user_version = -3")
     with pytest.raises(StateError, match="schema version -3, which this sandbox cannot upgrade"):
         Store(old)
+
+
+# ------------------------------------------------------------------ pacing
+def batch_lines(n: int) -> bytes:
+    rows = [{"custom_id": f"r{i}", "method": "POST", "url": "/v1/chat/completions",
+             "body": {"model": BASE_MODEL, "messages": prompts.messages(text, LABELS)}}
+            for i, (text, _) in enumerate(synthetic.headlines(n, seed=5))]
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+
+
+@pytest.fixture
+def paced():
+    from helpers.sandbox import pacing
+
+    yield pacing
+    pacing.clear_pace()
+
+
+def test_stage_clock_chains_due_times():
+    from helpers.sandbox.pacing import StageClock
+
+    now = [100.0]
+    clock = StageClock(stage_started=90.0, seconds=3.0, now=lambda: now[0])
+    dues = []
+    while clock.due():
+        dues.append(clock.due_at)
+        clock.advance()
+    assert dues == [93.0, 96.0, 99.0] and clock.due_at == 102.0
+
+
+def test_one_late_poll_catches_up_on_every_due_stage(tmp_path, monkeypatch, paced):
+    """Under 'time', a poll runs every stage that came due, so pollers need one late look."""
+    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "time")
+    c = sdk_client(tmp_path / "sbx")
+    f = c.files.create(file=("b.jsonl", batch_lines(20)), purpose="batch")
+    paced.set_pace("course", 0)  # every stage is due at once
+    batch = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                             completion_window="24h")
+    done = c.batches.retrieve(batch.id)  # one poll: validating -> ... -> completed
+    assert done.status == "completed" and done.request_counts.completed == 20
+    paced.set_pace("real")
+    slow = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                            completion_window="24h")
+    assert [c.batches.retrieve(slow.id).status for _ in range(3)] == ["validating"] * 3
+    with pytest.raises(ValueError, match="pace 'fast' is not one of course, real"):
+        paced.set_pace("fast")
+
+
+@pytest.mark.slow
+def test_a_served_batch_of_300_requests_completes_under_time_progression(tmp_path):
+    """serve's default pace keeps course timing: polled as the course polls the sandbox."""
+    from served_sandbox import served_sandbox
+
+    with served_sandbox(tmp_path / "sbx", "--progression", "time") as url:
+        c = openai.OpenAI(api_key="any", base_url=f"{url}/v1", max_retries=0)
+        f = c.files.create(file=("b.jsonl", batch_lines(300)), purpose="batch")
+        batch = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                                 completion_window="24h")
+        statuses = [batch.status]
+        while statuses[-1] not in ("completed", "failed") and len(statuses) < 10000:
+            threading.Event().wait(0.05)  # the course's sandbox poll interval
+            statuses.append(c.batches.retrieve(batch.id).status)
+        done = c.batches.retrieve(batch.id)
+        rows = c.files.content(done.output_file_id).text.splitlines()
+    assert done.status == "completed" and done.request_counts.completed == 300
+    assert len({json.loads(r)["custom_id"] for r in rows}) == 300
+    # the statuses only moved forward, in the service's order
+    order = ["validating", "in_progress", "finalizing", "completed"]
+    seen = [s for i, s in enumerate(statuses) if i == 0 or s != statuses[i - 1]]
+    assert seen[0] == "validating" and seen == [s for s in order if s in seen]

@@ -24,6 +24,8 @@ from helpers.sandbox.core import BASE_MODEL
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LABELS = list(synthetic.WORDS)
+# The rendezvous forces the overlap, so the sizes need not buy time for the pollers to meet.
+N_EXAMPLES, N_REQUESTS = 500, 200
 
 POLLER = """
 import glob, json, os, sys, time
@@ -149,7 +151,8 @@ def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
     sbx = tmp_path / "sbx"
     c = client_for(sbx)
-    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, 2000).id, seed=1,
+    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, N_EXAMPLES).id,
+                                    seed=1,
                                     method={"type": "supervised", "supervised": {
                                         "hyperparameters": {"n_epochs": 3}}})
     seen = race("job", sbx, job.id, tmp_path, {"COURSE_SANDBOX_PROGRESSION": "poll"})
@@ -160,8 +163,8 @@ def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch
 
     # the same job run by one process alone logs exactly as many events
     solo = client_for(tmp_path / "solo")
-    again = solo.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(solo, 2000).id,
-                                         seed=1, method={"type": "supervised", "supervised": {
+    again = solo.fine_tuning.jobs.create(model=BASE_MODEL,
+                                         training_file=job_file(solo, N_EXAMPLES).id, seed=1, method={"type": "supervised", "supervised": {
                                              "hyperparameters": {"n_epochs": 3}}})
     while again.status != "succeeded":
         again = solo.fine_tuning.jobs.retrieve(again.id)
@@ -174,7 +177,8 @@ def test_two_processes_watching_the_job_list_under_time_progression(tmp_path, mo
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "time")
     sbx = tmp_path / "sbx"
     c = client_for(sbx)
-    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, 2000).id, seed=2,
+    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, N_EXAMPLES).id,
+                                    seed=2,
                                     method={"type": "supervised", "supervised": {
                                         "hyperparameters": {"n_epochs": 3}}})
     env = {"COURSE_SANDBOX_PROGRESSION": "time", "COURSE_SANDBOX_STAGE_SECONDS": "0"}
@@ -195,7 +199,7 @@ def test_two_processes_polling_one_batch_write_one_output_file(tmp_path, monkeyp
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
     sbx = tmp_path / "sbx"
     c = client_for(sbx)
-    f = c.files.create(file=("b.jsonl", batch_input(600)), purpose="batch")
+    f = c.files.create(file=("b.jsonl", batch_input(N_REQUESTS)), purpose="batch")
     batch = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
                              completion_window="24h")
     seen = race("batch", sbx, batch.id, tmp_path, {"COURSE_SANDBOX_PROGRESSION": "poll"})
@@ -206,8 +210,8 @@ def test_two_processes_polling_one_batch_write_one_output_file(tmp_path, monkeyp
     assert [x.id for x in outputs] == [done.output_file_id]
     assert done.error_file_id is None
     rows = c.files.content(done.output_file_id).text.splitlines()
-    assert len(rows) == 600 and done.request_counts.completed == 600
-    assert len({json.loads(r)["custom_id"] for r in rows}) == 600
+    assert len(rows) == N_REQUESTS and done.request_counts.completed == N_REQUESTS
+    assert len({json.loads(r)["custom_id"] for r in rows}) == N_REQUESTS
 
 
 @pytest.mark.slow

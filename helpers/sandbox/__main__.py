@@ -71,6 +71,13 @@ def faults_from(args) -> Faults:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return serve(args)
+    finally:
+        pacing.clear_pace()  # the pace belongs to this serve, not to what the process does next
+
+
+def serve(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
                         "%(message)s", stream=sys.stderr)
     # A burst of clients queues tasks for the worker threads: normal, not worth a warning each.

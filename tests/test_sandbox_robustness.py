@@ -19,14 +19,12 @@ import sys
 import threading
 from pathlib import Path
 
-import httpx
 import httpx2
 import openai
 import pytest
-import zhipuai
 
 from helpers import clients, config, prompts
-from helpers.sandbox import app_for, core_for, synthetic
+from helpers.sandbox import app_for, synthetic
 from helpers.sandbox.core import BASE_MODEL
 
 REPO = Path(__file__).resolve().parent.parent
@@ -265,7 +263,7 @@ def test_temporary_files_of_dead_writers_are_removed_when_the_directory_opens(tm
     root = tmp_path / "sbx"
     Store(root).close()
     dead = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    started = open(f"/proc/{dead.pid}/stat").read().rsplit(")", 1)[1].split()[19]
+    started = Path(f"/proc/{dead.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
     dead.kill()
     dead.wait()
     blobs = root / "files"
@@ -498,3 +496,36 @@ def test_a_served_batch_of_300_requests_completes_under_time_progression(tmp_pat
     order = ["validating", "in_progress", "finalizing", "completed"]
     seen = [s for i, s in enumerate(statuses) if i == 0 or s != statuses[i - 1]]
     assert seen[0] == "validating" and seen == [s for s in order if s in seen]
+
+
+# ------------------------------------------------------ the response writer
+def test_a_response_that_cannot_be_encoded_is_an_error_in_shape(tmp_path, monkeypatch):
+    app = app_for(tmp_path / "sbx")
+    http = httpx2.Client(transport=httpx2.WSGITransport(app=app), base_url="http://sandbox")
+    model = {"id": "m\udc80", "object": "model", "created": 0, "owned_by": "x"}
+    monkeypatch.setattr(app.core, "list_models", lambda: [model])
+    r = http.get("/v1/models")
+    check_error(r.status_code, r.headers, r.json(), "/v1/models", "data[0].id")
+    monkeypatch.setattr(app, "model_list", lambda *a: {"data": object()})
+    app.routes = app._routes()
+    r = http.get("/v1/models")
+    assert r.status_code == 500 and r.json()["error"]["code"] == "server_error"
+    assert r.headers["x-request-id"] in r.json()["error"]["message"]
+
+
+def test_a_stream_that_fails_midway_ends_with_an_error_event(tmp_path, monkeypatch):
+    from helpers.sandbox import streaming
+
+    def broken(reply, request_id):
+        yield b'data: {"id": "x"}\n\n'
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(streaming, "zhipu_events", broken)
+    app = app_for(tmp_path / "sbx")
+    http = httpx2.Client(transport=httpx2.WSGITransport(app=app), base_url="http://sandbox")
+    r = http.post(f"{Z}/chat/completions", content=body(stream=True),
+                  headers={"Content-Type": JSON_TYPE})
+    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+    assert r.status_code == 200 and events[0] == {"id": "x"}
+    assert events[-1] == {"error": {"code": "500", "message": events[-1]["error"]["message"]}}
+    assert r.headers["x-request-id"] in events[-1]["error"]["message"]

@@ -11,8 +11,10 @@ from pathlib import Path
 from .app import SandboxApp
 from .core import BASE_MODEL, Sandbox, resolve_progression
 from .faults import Faults, SandboxTimeout
+from .store import StateError
 
-__all__ = ["app_for", "core_for", "instance_id", "Faults", "SandboxTimeout", "BASE_MODEL"]
+__all__ = ["app_for", "core_for", "instance_id", "Faults", "SandboxTimeout", "BASE_MODEL",
+           "StateError"]
 
 _cores: dict[Path, Sandbox] = {}
 _cores_lock = threading.Lock()

@@ -2,9 +2,12 @@
 
 Each test prepares a job or a batch, then starts two Python processes that
 wait for the same go signal and poll it at once through the OpenAI SDK, as a
-``serve`` and a notebook sharing ``.sandbox/`` would. Whatever the interleaving,
-the store must end with one set of events, at most 3 checkpoints and one
-result file (one output file for a batch).
+``serve`` and a notebook sharing ``.sandbox/`` would. The overlap is forced,
+not left to the OS scheduler: each process's first stage run waits until both
+have reached it, and the process that wins the first claim starts its work
+only after the other has tried the same claim (and been refused). So every
+run really contends, and the store must still end with one set of events,
+3 checkpoints and one result file (one output file for a batch).
 """
 import collections
 import json
@@ -21,13 +24,52 @@ from helpers.sandbox.core import BASE_MODEL
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LABELS = list(synthetic.WORDS)
+# The rendezvous forces the overlap, so the sizes need not buy time for the pollers to meet.
+N_EXAMPLES, N_REQUESTS = 500, 200
 
 POLLER = """
-import json, os, sys, time
+import glob, json, os, sys, time
 from helpers import clients, config
+from helpers.sandbox import core, store
 kind, sbx, obj_id, go = sys.argv[1:5]
 c = clients.openai_client(config.resolve(backend="sandbox", mode="live", sandbox_dir=sbx),
                           max_retries=0)
+first = {"run": True, "claim": True, "work": True}
+refused = [0]
+
+def mark(step):
+    open(f"{go}.{step}.{os.getpid()}", "w").close()
+
+def wait_both(step):
+    while len(glob.glob(f"{go}.{step}.*")) < 2:
+        time.sleep(0.002)
+
+def run_stage(self, *args, _real=core.Sandbox._run_stage):
+    if first["run"]:  # both processes reach the stage claim together
+        first["run"] = False
+        mark("arrived")
+        wait_both("arrived")
+    return _real(self, *args)
+
+def claim(self, obj_id, stage, _real=store.Store.claim):
+    token = _real(self, obj_id, stage)
+    refused[0] += token is None
+    if first["claim"]:  # inside the claim's transaction: mark only, never wait here
+        first["claim"] = False
+        mark("claimed")
+    return token
+
+def holding(real):
+    def work(self, *args):
+        if first["work"]:  # the winner works only once the other has tried this claim too
+            first["work"] = False
+            wait_both("claimed")
+        return real(self, *args)
+    return work
+
+core.Sandbox._run_stage, store.Store.claim = run_stage, claim
+for name in ("_job_stage", "_batch_stage"):
+    setattr(core.Sandbox, name, holding(getattr(core.Sandbox, name)))
 print("ready", flush=True)
 while not os.path.exists(go):
     time.sleep(0.005)
@@ -44,7 +86,7 @@ for _ in range(100000):
     seen.append(obj.status)
     if obj.status in ("succeeded", "failed", "cancelled", "completed", "expired"):
         break
-print(json.dumps(seen), flush=True)
+print(json.dumps({"seen": seen, "refused": refused[0]}), flush=True)
 """
 
 
@@ -54,7 +96,10 @@ def client_for(path):
 
 
 def race(kind, sbx, obj_id, tmp_path, env=None):
-    """Two processes poll ``obj_id`` at once; returns each one's list of statuses seen."""
+    """Two processes poll ``obj_id`` at once; each one's list of statuses seen.
+
+    Also checks that the contention was real: one process was refused a claim.
+    """
     go = tmp_path / f"go-{obj_id}"
     env = {**os.environ, "PYTHONPATH": REPO, **(env or {})}
     procs = [subprocess.Popen([sys.executable, "-c", POLLER, kind, str(sbx), obj_id, str(go)],
@@ -64,14 +109,15 @@ def race(kind, sbx, obj_id, tmp_path, env=None):
         for p in procs:
             assert p.stdout.readline().strip() == "ready"
         go.write_text("go")
-        seen = [json.loads(p.stdout.readline()) for p in procs]
+        results = [json.loads(p.stdout.readline()) for p in procs]
         for p in procs:
             assert p.wait(timeout=300) == 0
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    return seen
+    assert sum(r["refused"] for r in results) >= 1, "the two processes never met on a claim"
+    return [r["seen"] for r in results]
 
 
 def job_file(c, n):
@@ -105,20 +151,20 @@ def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
     sbx = tmp_path / "sbx"
     c = client_for(sbx)
-    # Training 2,000 examples x 3 epochs takes long enough for both pollers to meet it.
-    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, 2000).id, seed=1,
+    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, N_EXAMPLES).id,
+                                    seed=1,
                                     method={"type": "supervised", "supervised": {
                                         "hyperparameters": {"n_epochs": 3}}})
     seen = race("job", sbx, job.id, tmp_path, {"COURSE_SANDBOX_PROGRESSION": "poll"})
     assert all(s[-1] == "succeeded" for s in seen)
-    # both processes polled before the job had finished: they really met on its stages
+    # both processes polled before the job had finished (forced by the rendezvous)
     assert all(len(s) >= 2 for s in seen)
     n_events = assert_one_run(c, sbx, job.id)
 
     # the same job run by one process alone logs exactly as many events
     solo = client_for(tmp_path / "solo")
-    again = solo.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(solo, 2000).id,
-                                         seed=1, method={"type": "supervised", "supervised": {
+    again = solo.fine_tuning.jobs.create(model=BASE_MODEL,
+                                         training_file=job_file(solo, N_EXAMPLES).id, seed=1, method={"type": "supervised", "supervised": {
                                              "hyperparameters": {"n_epochs": 3}}})
     while again.status != "succeeded":
         again = solo.fine_tuning.jobs.retrieve(again.id)
@@ -131,7 +177,8 @@ def test_two_processes_watching_the_job_list_under_time_progression(tmp_path, mo
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "time")
     sbx = tmp_path / "sbx"
     c = client_for(sbx)
-    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, 2000).id, seed=2,
+    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, N_EXAMPLES).id,
+                                    seed=2,
                                     method={"type": "supervised", "supervised": {
                                         "hyperparameters": {"n_epochs": 3}}})
     env = {"COURSE_SANDBOX_PROGRESSION": "time", "COURSE_SANDBOX_STAGE_SECONDS": "0"}
@@ -152,19 +199,19 @@ def test_two_processes_polling_one_batch_write_one_output_file(tmp_path, monkeyp
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
     sbx = tmp_path / "sbx"
     c = client_for(sbx)
-    f = c.files.create(file=("b.jsonl", batch_input(600)), purpose="batch")
+    f = c.files.create(file=("b.jsonl", batch_input(N_REQUESTS)), purpose="batch")
     batch = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
                              completion_window="24h")
     seen = race("batch", sbx, batch.id, tmp_path, {"COURSE_SANDBOX_PROGRESSION": "poll"})
     assert all(s[-1] == "completed" for s in seen)
-    assert all(len(s) >= 2 for s in seen)  # both polled before it had finished
+    assert all(len(s) >= 2 for s in seen)  # both met it unfinished (forced by the rendezvous)
     done = c.batches.retrieve(batch.id)
     outputs = [x for x in c.files.list().data if x.purpose == "batch_output"]
     assert [x.id for x in outputs] == [done.output_file_id]
     assert done.error_file_id is None
     rows = c.files.content(done.output_file_id).text.splitlines()
-    assert len(rows) == 600 and done.request_counts.completed == 600
-    assert len({json.loads(r)["custom_id"] for r in rows}) == 600
+    assert len(rows) == N_REQUESTS and done.request_counts.completed == N_REQUESTS
+    assert len({json.loads(r)["custom_id"] for r in rows}) == N_REQUESTS
 
 
 @pytest.mark.slow

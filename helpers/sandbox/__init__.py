@@ -14,10 +14,10 @@ from .app import SandboxApp
 from .catalog import BASE_MODEL
 from .core import Sandbox
 from .faults import Faults, SandboxTimeout
-from .store import DB_NAME
+from .store import DB_NAME, StateError
 
 __all__ = ["app_for", "core_for", "instance_id", "read_instance_id", "Faults", "SandboxTimeout",
-           "BASE_MODEL"]
+           "BASE_MODEL", "StateError"]
 
 _cores: dict[Path, Sandbox] = {}
 _cores_lock = threading.Lock()

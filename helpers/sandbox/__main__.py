@@ -4,7 +4,10 @@ Runs on waitress (``helpers.sandbox.server``). Binds 127.0.0.1 unless told
 otherwise and warns when bound elsewhere (the sandbox accepts any key). Jobs
 advance with wall time by default here (``--progression time``); the in-process
 default stays ``poll`` so recordings are deterministic. ``--port 0`` picks a
-free port; the first line printed names the real address.
+free port; the first line printed names the real address. ``--pace course``
+(default) advances a stage every 0.5 s and ``--pace real`` every minute
+(``helpers.sandbox.pacing``). A damaged or too-new state directory is one line
+on stderr and exit status 1.
 """
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ import signal
 import sys
 from pathlib import Path
 
-from . import app_for, settings
+from . import app_for, pacing, settings
 from .faults import Faults
 from .server import is_loopback, make_server
+from .store import StateError
 
 
 def default_dir() -> Path:
@@ -34,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="state directory (default: $COURSE_SANDBOX_DIR or .sandbox/)")
     serve.add_argument("--progression", choices=("poll", "instant", "time"), default=None,
                        help="how jobs advance (default: $COURSE_SANDBOX_PROGRESSION or time)")
+    serve.add_argument("--pace", choices=tuple(pacing.PACES), default="course",
+                       help="under --progression time: 'course' advances a stage every "
+                            f"{pacing.PACES['course']:g} s (course timing), 'real' every "
+                            f"{pacing.PACES['real']:g} s (closer to a hosted service)")
+    serve.add_argument("--stage-seconds", type=float, default=None,
+                       help="seconds a stage lasts under --progression time (overrides --pace)")
     serve.add_argument("--threads", type=int, default=None, help="worker threads (default 8)")
     serve.add_argument("--max-upload-bytes", type=int, default=None,
                        help="largest file upload (default: $COURSE_SANDBOX_MAX_UPLOAD_BYTES "
@@ -58,6 +68,13 @@ def faults_from(args) -> Faults:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return serve(args)
+    finally:
+        pacing.clear_pace()  # the pace belongs to this serve, not to what the process does next
+
+
+def serve(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s "
                         "%(message)s", stream=sys.stderr)
     # A burst of clients queues tasks for the worker threads: normal, not worth a warning each.
@@ -65,8 +82,12 @@ def main(argv=None) -> int:
     data_dir = (args.data_dir or default_dir()).expanduser().resolve()
     try:
         progression = settings.progression(args.progression, default="time")
+        pace = pacing.set_pace(args.pace, args.stage_seconds)
         app = app_for(data_dir, faults_from(args), progression=progression,
                       stall_on_timeout=args.timeout_stall)
+    except StateError as exc:  # a damaged or too-new state directory: one line, how to reset
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -81,7 +102,8 @@ def main(argv=None) -> int:
     port = server.effective_port
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"sandbox serving {data_dir} at http://{shown}:{port} "
-          f"(OpenAI: /v1, Zhipu: /api/paas/v4; progression {progression}); Ctrl-C stops it",
+          f"(OpenAI: /v1, Zhipu: /api/paas/v4; progression {progression}, pace {pace.name}: "
+          f"{pace.stage_seconds:g} s a stage); Ctrl-C stops it",
           flush=True)
     if not is_loopback(args.host):
         print(f"warning: bound to {args.host}, not loopback: anyone who can reach this "

@@ -5,7 +5,11 @@ path, 405 for a known path with the wrong method, 411/413/400 for a body
 without a length, too large, not UTF-8 or not JSON (read before anything is
 parsed or saved), 400 for a body that fails its schema (``schemas``), and a
 JSON 500 ``server_error`` with the request id for anything unexpected, logged
-with its traceback on the ``helpers.sandbox`` logger.
+with its traceback on the ``helpers.sandbox`` logger. Text that is not valid Unicode
+anywhere in a request (a lone surrogate such as ``"\\ud800"`` in JSON, bytes that
+are not UTF-8 in the path, query or a form field) is a 400 naming where it is
+(``textcheck``), and a response that cannot be encoded is an error in the same
+shape, never a traceback from the WSGI server.
 """
 from __future__ import annotations
 
@@ -18,16 +22,28 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, parse_qsl, unquote
 
 from . import chat as chat_logic
-from . import dialects, embeddings, responses, responses_stream, schemas, views
+from . import (
+    dialects,
+    embeddings,
+    responses,
+    responses_stream,
+    schemas,
+    streaming,
+    textcheck,
+    views,
+)
 from .core import Sandbox
 from .errors import REASONS, ApiError, bad_request, render, server_error
 from .faults import FaultDice, Faults, SandboxTimeout
 from .multipart import CHUNK, max_upload_bytes, parse_upload
 from .settings import max_body_bytes
+from .store import StateError
 
 OPENAI_PREFIX = dialects.OPENAI.prefix
 ZHIPU_PREFIX = dialects.ZHIPU.prefix
 MULTIPART_SLACK = 1024 * 1024  # form headers and fields around the file in an upload body
+# environ key a server sets when the URL it received is not UTF-8 (``server.text_environ``)
+UNDECODABLE = "helpers.sandbox.undecodable"
 log = logging.getLogger("helpers.sandbox")
 
 
@@ -56,7 +72,19 @@ def parse_json(data: bytes) -> dict:
         raise bad_request(f"We could not parse the JSON body of your request. ({exc})") from None
     if not isinstance(value, dict):
         raise bad_request("The request body must be a JSON object.")
+    found = textcheck.find_surrogate(value)
+    if found:
+        raise bad_request(textcheck.describe(*found), param=found[0], code="invalid_unicode")
     return value
+
+
+def unicode_error(exc: UnicodeError, where: str | None = None) -> ApiError:
+    """A 400 for text that is not valid Unicode, wherever in a request it was met."""
+    reason = getattr(exc, "reason", None) or str(exc)
+    place = f"'{where}'" if where else "the request"
+    return ApiError(400, f"Invalid text in {place}: it is not valid Unicode ({reason}). Send "
+                    "text as valid UTF-8, without lone surrogates.", param=where,
+                    code="invalid_unicode")
 
 
 @dataclass
@@ -125,6 +153,11 @@ class SandboxApp:
         self.max_body_bytes = max_body_bytes()
         self.routes = self._routes()
 
+    def limit_for(self, path: str) -> int:
+        """The largest body a request to ``path`` may send: uploads go to ``/files``."""
+        upload = path.rstrip("/") in (OPENAI_PREFIX + "/files", ZHIPU_PREFIX + "/files")
+        return self.max_upload_bytes + MULTIPART_SLACK if upload else self.max_body_bytes
+
     # ------------------------------------------------------------ WSGI entry
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -143,11 +176,19 @@ class SandboxApp:
         except ApiError as exc:
             status, payload = render(exc, provider)
             headers = exc.headers
+        except StateError as exc:  # the sandbox's own files are damaged: say which, and how
+            log.error("request %s: %s", request_id, exc)
+            status, payload = render(ApiError(500, str(exc), type="server_error",
+                                              code="sandbox_state_damaged"), provider)
+        except UnicodeError as exc:  # undecodable text the checks above did not name
+            log.warning("undecodable text in %s (request id %s): %s",
+                        environ.get("REQUEST_METHOD"), request_id, exc)
+            status, payload = render(unicode_error(exc), provider)
         except Exception:
             log.exception("unexpected error in %s %s (request id %s)",
                           environ.get("REQUEST_METHOD"), path, request_id)
             status, payload = render(server_error(request_id), provider)
-        return self._respond(start_response, status, payload, headers, request_id)
+        return self._respond(start_response, status, payload, headers, request_id, provider)
 
     def _inject(self, provider: str) -> None:
         fault = self.dice.draw()
@@ -168,6 +209,12 @@ class SandboxApp:
 
     def _route(self, environ, provider: str):
         path = environ.get("PATH_INFO", "")
+        if environ.get(UNDECODABLE):
+            raise unicode_error(UnicodeError(environ[UNDECODABLE]), "url")
+        bad = textcheck.surrogate_in(path)
+        if bad:
+            raise ApiError(400, textcheck.describe("url", bad), param="url",
+                           code="invalid_unicode")
         method = environ.get("REQUEST_METHOD", "GET").upper()
         prefix = dialects.get(provider).prefix
         if not path.startswith(prefix):
@@ -178,7 +225,7 @@ class SandboxApp:
         for route in self.routes[provider]:
             m = route.pattern.fullmatch(sub)
             if m and route.method == method:
-                return route, [unquote(g) for g in m.groups()]
+                return route, [self._segment(g) for g in m.groups()]
             if m:
                 allowed.append(route.method)
         if allowed:
@@ -186,6 +233,27 @@ class SandboxApp:
                            f"{' or '.join(sorted(set(allowed)))}.", code="method_not_allowed",
                            headers={"Allow": ", ".join(sorted(set(allowed)))})
         raise ApiError(404, f"Invalid URL ({method} {path})", code="unknown_url")
+
+    @staticmethod
+    def _segment(raw: str) -> str:
+        try:
+            return unquote(raw, errors="strict")
+        except UnicodeDecodeError as exc:
+            raise unicode_error(exc, "url") from None
+
+    @staticmethod
+    def _query(environ) -> dict:
+        try:
+            query = parse_qs(environ.get("QUERY_STRING", ""), errors="strict")
+        except UnicodeDecodeError as exc:
+            raise unicode_error(exc, "query") from None
+        for key, values in query.items():
+            for value in [key, *values]:
+                bad = textcheck.surrogate_in(value)
+                if bad:
+                    raise ApiError(400, textcheck.describe(f"query.{key}", bad),
+                                   param="query", code="invalid_unicode")
+        return query
 
     def _length(self, environ, needs_body: bool, limit: int) -> int | None:
         """The declared body length; None means 'read to the end' (a chunked body)."""
@@ -233,23 +301,40 @@ class SandboxApp:
         path = environ.get("PATH_INFO", "")
         prefix = dialects.get(provider).prefix
         return Request(method, path[len(prefix):].rstrip("/") or "/",
-                       parse_qs(environ.get("QUERY_STRING", "")),
+                       self._query(environ),
                        environ.get("CONTENT_TYPE", ""), body, provider, environ, length)
 
     @staticmethod
-    def _respond(start_response, status: int, payload, headers: dict, request_id: str):
+    def _encode(status: int, payload, headers: dict, request_id: str, provider: str):
+        """(status, body bytes, headers) of a response; an error in its shape if it cannot be."""
         headers = dict(headers)
+        if isinstance(payload, bytes):
+            headers.setdefault("Content-Type", "application/octet-stream")
+            return status, payload, headers
+        headers = {"Content-Type": "application/json", **headers}
+        try:
+            return status, json.dumps(payload, ensure_ascii=False, allow_nan=False).encode(), \
+                headers
+        except UnicodeEncodeError as exc:
+            found = textcheck.find_surrogate(payload)
+            error = unicode_error(exc, found[0] if found else None)
+            log.warning("response of request %s holds text that is not valid Unicode: %s",
+                        request_id, exc)
+        except Exception:
+            log.exception("could not encode the response of request %s", request_id)
+            error = server_error(request_id)
+        status, payload = render(error, provider)
+        return status, json.dumps(payload, ensure_ascii=True).encode(), \
+            {"Content-Type": "application/json"}
+
+    def _respond(self, start_response, status: int, payload, headers: dict, request_id: str,
+                 provider: str = "openai"):
         if isinstance(payload, Stream):
             out = [("Content-Type", "text/event-stream; charset=utf-8"),
                    ("Cache-Control", "no-cache"), ("x-request-id", request_id)]
             start_response(f"{status} {REASONS.get(status, 'Error')}", out)
-            return payload.events
-        if isinstance(payload, bytes):
-            data = payload
-            headers.setdefault("Content-Type", "application/octet-stream")
-        else:
-            data = json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
-            headers = {"Content-Type": "application/json", **headers}
+            return streaming.guarded(payload.events, request_id, provider)
+        status, data, headers = self._encode(status, payload, headers, request_id, provider)
         out = [(k, str(v)) for k, v in headers.items()]
         out += [("Content-Length", str(len(data))), ("x-request-id", request_id)]
         start_response(f"{status} {REASONS.get(status, 'Error')}", out)

@@ -15,11 +15,12 @@ import random
 import time
 from collections.abc import Callable
 
-from . import chat, dialects, embeddings, responses
+from . import chat, dialects, embeddings, responses, textcheck
 from .errors import ApiError, bad_request, not_found
 from .files import Files
 from .records import Batch, now
 from .stages import StagedObjects
+from .store import StateError
 
 BATCH_TERMINAL = ("completed", "failed", "expired", "cancelled")
 log = logging.getLogger("helpers.sandbox")
@@ -139,7 +140,8 @@ class Batches(StagedObjects):
                   output_file_id=batch.pending_output, error_file_id=batch.pending_errors)
 
     def crashed(self, exc: Exception):
-        detail = f"{type(exc).__name__}: {exc}"[:300]
+        # a damaged state file's message names the file and how to reset: keep it whole
+        detail = str(exc) if isinstance(exc, StateError) else f"{type(exc).__name__}: {exc}"[:300]
         message = f"The batch failed due to an internal error in the sandbox ({detail})."
         return lambda batch: self.save(batch, status="failed", failed_at=now(), errors={
             "object": "list", "data": [{"code": "server_error", "line": None, "param": None,
@@ -171,6 +173,9 @@ class Batches(StagedObjects):
                 problem = ("invalid_url", "url", f"needs url {batch.endpoint!r}")
             elif not isinstance(obj.get("body"), dict):
                 problem = ("missing_required_parameter", "body", "needs a JSON object body")
+            elif found := textcheck.find_surrogate(obj):  # not valid Unicode
+                problem = ("invalid_unicode", found[0], f"holds a lone UTF-16 surrogate "
+                           f"({found[1]}) at {found[0]}")
             if problem:
                 errors.append({"code": problem[0], "line": n, "param": problem[1],
                                "message": f"Line {n} {problem[2]}."})

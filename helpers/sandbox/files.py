@@ -1,7 +1,6 @@
 """Uploaded and generated files: stored blobs plus their records."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .errors import bad_request, not_found
@@ -27,8 +26,7 @@ class Files:
         seq = self.store.next_seq("file")
         file_id = "file-" + self.store.hex_id("file", seq)
         if isinstance(data, Path):  # an upload already streamed to disk (sandbox.multipart)
-            size = data.stat().st_size
-            os.replace(data, self.store.blob_path(file_id))
+            size = self.store.adopt_blob(file_id, data)  # records its size and sha256
         else:
             size = len(data)
             self.store.write_blob(file_id, data)

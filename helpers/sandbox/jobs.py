@@ -18,6 +18,7 @@ from .files import Files
 from .models import ORG, Models
 from .records import Checkpoint, Event, Job, metric, now
 from .stages import StagedObjects
+from .store import StateError
 from .validation import InvalidFileError, parse_examples
 
 JOB_TERMINAL = ("succeeded", "failed", "cancelled")
@@ -208,7 +209,8 @@ class Jobs(StagedObjects):
         return self._finish(job)
 
     def crashed(self, exc: Exception):
-        detail = f"{type(exc).__name__}: {exc}"[:300]
+        # a damaged state file's message names the file and how to reset: keep it whole
+        detail = str(exc) if isinstance(exc, StateError) else f"{type(exc).__name__}: {exc}"[:300]
         message = f"The job failed due to an internal error in the sandbox ({detail})."
         return lambda job: self.fail(job, "server_error", message, None)
 

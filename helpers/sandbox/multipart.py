@@ -6,7 +6,6 @@ a few chunks whatever the file's size. The size limit is checked while reading.
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 
 from .errors import ApiError
 from .settings import max_upload_bytes  # noqa: F401  (app and server import it from here)
+from .store import temp_name
 
 CHUNK = 64 * 1024
 MAX_FIELD_BYTES = 64 * 1024
@@ -69,7 +69,7 @@ def parse_upload(content_type: str, stream, length: int | None, tmp_dir: Path,
                                                "send one file, in the field 'file'.",
                                                param=event.name)
                             upload.filename = event.filename
-                            upload.path = tmp_dir / f".upload-{uuid.uuid4().hex}.tmp"
+                            upload.path = tmp_dir / temp_name("upload")
                             out = open(upload.path, "wb")
                     elif event is None:
                         if out is not None and current.filename is not None:
@@ -92,10 +92,15 @@ def parse_upload(content_type: str, stream, length: int | None, tmp_dir: Path,
                                            f"than {MAX_FIELD_BYTES} bytes.", param=current.name)
     except MultipartError as exc:
         upload.discard()
+        if any(isinstance(arg, UnicodeDecodeError) for arg in exc.args):
+            raise ApiError(400, "A part header of the upload (its name or filename) is not "
+                           "valid UTF-8.", param="file", code="invalid_unicode") from None
         raise ApiError(400, f"Could not parse the upload: {exc}", param="file") from None
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, LookupError):  # bytes not in the part's charset, or no such charset
         upload.discard()
-        raise ApiError(400, "A form field is not valid UTF-8.", param="purpose") from None
+        raise ApiError(400, f"The form field {current.name!r} is not valid text in its charset "
+                       f"({current.charset or 'utf-8'}).",
+                       param=current.name, code="invalid_unicode") from None
     except BaseException:
         upload.discard()
         raise

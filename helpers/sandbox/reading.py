@@ -98,7 +98,7 @@ _INSTRUCTION = re.compile(
     r".{0,20}(?:是|属于))", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])|(?<=[。！？])")
 _OR_EN = re.compile(r"(?P<a>[\w\-'/&+]+)\s*,?\s+or\s+(?P<b>[\w\-'/&+]+)", re.I)
-_OR_ZH = re.compile(rf"是?(?P<a>[^\s，,。？?！!、是]{{1,8}}?)的?还是(?P<b>[^\s，,。？?！!的]{{1,8}})")
+_OR_ZH = re.compile(r"是?(?P<a>[^\s，,。？?！!、是]{1,8}?)的?还是(?P<b>[^\s，,。？?！!的]{1,8})")
 _STAR_RANGE = re.compile(r"(?<!\d)([1-5])\s*(?:-|–|~|～|to|到|至)\s*([2-9]|10)(?!\d)\s*"
                          r"(?:stars?|星|分|points?)?", re.I)
 _STOP_WORDS = {"is", "it", "this", "the", "a", "an", "as", "be", "either", "into", "with",

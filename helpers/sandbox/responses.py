@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from openai.types.responses import Response
 
 from . import chat, reasoning, responses_schemas
-from .records import public
 from .errors import ApiError
+from .records import public
 
 TABLE = "responses"
 _PARAMS = (("messages", "input"), ("response_format", "text.format"),

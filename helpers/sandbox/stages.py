@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from . import settings
+from . import pacing, settings
 from .errors import ApiError
 from .records import Record
 from .store import Store
@@ -61,11 +61,13 @@ class StagedObjects:
                 self.run_stage(obj_id)
             return
         record = self.load(obj_id)
+        # serve's --pace sets the stage length; a late poll catches up on every stage due
+        clock = pacing.StageClock(record.stage_at, pacing.stage_seconds(settings.stage_seconds()))
         while self.runnable(record.status) and (
-                progression == "instant" or self.due_now(record)
-                or time.time() >= record.stage_at + settings.stage_seconds()):
+                progression == "instant" or self.due_now(record) or clock.due()):
             if not self.run_stage(obj_id):
                 return  # someone else holds this stage
+            clock.advance()
             record = self.load(obj_id)
 
     def progress_listed(self, obj_id: str, progression: str) -> None:

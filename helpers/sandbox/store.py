@@ -13,6 +13,14 @@ held, and committed only by the claim's holder (``holds``). A claim whose
 process has died (same host: its pid is gone, or now belongs to a process that
 started later) is taken over; SQLite's own locks only cover the short
 transactions, never the training in between.
+
+The store checks itself: every blob's size and sha256 are recorded when it is
+written (table ``blobs``) and checked whenever it is read, so a truncated or
+altered file is a ``StateError`` naming it, never silently short data; a
+database that is not SQLite, or that a newer sandbox wrote (``PRAGMA
+user_version``), is a ``StateError`` too, one line with how to reset. Temporary
+files carry their writer's pid and start time; opening a directory removes
+those whose writer has died (a killed upload, a failed write).
 """
 from __future__ import annotations
 
@@ -51,7 +59,16 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS claims (
     obj_id TEXT PRIMARY KEY, stage TEXT NOT NULL, token TEXT NOT NULL, host TEXT NOT NULL,
     pid INTEGER NOT NULL, started TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL);
 """
+# PRAGMA user_version of the schema above. 0: a database from before versions were kept
+# (no ``blobs`` table; upgraded by creating what is missing, its old blobs stay unchecked).
+SCHEMA_VERSION = 1
+UPGRADABLE_FROM = (0,)
+RESET = "to reset the sandbox, delete {root} or set COURSE_SANDBOX_DIR to a new directory"
+TEMP_PREFIX = ".tmp-"
+LEGACY_TEMP_SECONDS = 3600.0  # temp names without an owner (older sandboxes): removed when older
 TABLES = ("files", "jobs", "models", "batches")
 DB_NAME = "sandbox.sqlite3"
 # A claim made on another host cannot be checked for liveness; it lapses after this long.
@@ -60,6 +77,52 @@ FOREIGN_CLAIM_SECONDS = 3600.0
 _HOST = socket.gethostname()
 _active: set[str] = set()  # tokens of the claims this process is working on right now
 _active_lock = threading.Lock()
+
+
+class StateError(RuntimeError):
+    """The sandbox's own state is damaged or from another version: one line, how to reset."""
+
+
+def _reset(root: Path) -> str:
+    return RESET.format(root=root)
+
+
+def temp_name(label: str) -> str:
+    """A temporary file name in the blob directory that records its writer (pid, start)."""
+    pid = os.getpid()
+    return f"{TEMP_PREFIX}{pid}-{_process_start(pid) or 0}-{label}-{secrets.token_hex(6)}.tmp"
+
+
+def sweep_temp(blobs: Path) -> list[str]:
+    """Remove temporary files whose writer has died; the names removed."""
+    removed = []
+    for path in blobs.glob(".*.tmp"):
+        name = path.name
+        if name.startswith(TEMP_PREFIX):
+            pid, _, rest = name[len(TEMP_PREFIX):].partition("-")
+            started = rest.partition("-")[0]
+            if not pid.isdigit() or process_alive(int(pid), "" if started == "0" else started):
+                continue
+        else:
+            try:
+                if time.time() - path.stat().st_mtime < LEGACY_TEMP_SECONDS:
+                    continue
+            except FileNotFoundError:
+                continue
+        path.unlink(missing_ok=True)
+        removed.append(name)
+    return removed
+
+
+def _db_problem(db: Path, exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "not a database" in text:
+        what = "is not a SQLite database (its header is damaged or it is another file)"
+    elif "malformed" in text or "corrupt" in text:
+        what = f"is corrupted ({text})"
+    else:
+        what = f"cannot be used ({text})"
+    return f"sandbox database {db} {what}; {_reset(db.parent)}"
 
 
 def hex_id(instance: str, kind: str, n: int, length: int = 24) -> str:
@@ -108,16 +171,51 @@ class Store:
         self.blobs.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
         self._depth = 0  # transaction nesting, guarded by self.lock
-        self._db = sqlite3.connect(self.root / DB_NAME, isolation_level=None,
-                                   check_same_thread=False, timeout=30)
-        enable_wal(self._db)
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        # The first process to open a new directory names the instance; later ones read it.
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('instance_id', ?)",
-                         (secrets.token_hex(8),))
-        self.instance_id = self._db.execute(
-            "SELECT value FROM meta WHERE key = 'instance_id'").fetchone()[0]
+        db = self.root / DB_NAME
+        self._db = sqlite3.connect(db, isolation_level=None, check_same_thread=False,
+                                   timeout=30)
+        try:
+            enable_wal(self._db)
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._upgrade(db)
+                # The first process to open a new directory names the instance; later ones
+                # read it.
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('instance_id', ?)",
+                                 (secrets.token_hex(8),))
+                self.instance_id = self._db.execute(
+                    "SELECT value FROM meta WHERE key = 'instance_id'").fetchone()[0]
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise
+            raise StateError(_db_problem(db, exc)) from None
+        except StateError:
+            self._db.close()
+            raise
+        self.swept = sweep_temp(self.blobs)
+
+    def _upgrade(self, db: Path) -> None:
+        """Bring the schema to SCHEMA_VERSION (inside the opening transaction), or refuse."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StateError(f"sandbox database {db} has schema version {version}, newer than "
+                             f"this sandbox's {SCHEMA_VERSION} (written by a newer course "
+                             f"version): update the course code, or {_reset(self.root)}")
+        if version == SCHEMA_VERSION:
+            return
+        if version not in UPGRADABLE_FROM:
+            raise StateError(f"sandbox database {db} has schema version {version}, which this "
+                             f"sandbox cannot upgrade to {SCHEMA_VERSION}; {_reset(self.root)}")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def hex_id(self, kind: str, n: int, length: int = 24) -> str:
         return hex_id(self.instance_id, kind, n, length)
@@ -251,15 +349,55 @@ class Store:
     def blob_path(self, name: str) -> Path:
         return self.blobs / name
 
+    def _record_blob(self, name: str, size: int, sha256: str) -> None:
+        with self.lock:
+            self._db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)", (name, size, sha256))
+
     def write_blob(self, name: str, data: bytes) -> Path:
         path = self.blob_path(name)
-        tmp = path.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        tmp = self.blobs / temp_name("blob")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self._record_blob(name, len(data), hashlib.sha256(data).hexdigest())
         return path
 
+    def adopt_blob(self, name: str, source: Path) -> int:
+        """Move a file written elsewhere (an upload's temporary file) in as blob ``name``."""
+        digest, size = hashlib.sha256(), 0
+        with open(source, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+        os.replace(source, self.blob_path(name))
+        self._record_blob(name, size, digest.hexdigest())
+        return size
+
     def read_blob(self, name: str) -> bytes:
-        return self.blob_path(name).read_bytes()
+        """A blob's bytes, checked against the size and sha256 recorded when it was written."""
+        path = self.blob_path(name)
+        with self.lock:
+            row = self._db.execute("SELECT size, sha256 FROM blobs WHERE name = ?",
+                                   (name,)).fetchone()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            if row is None:
+                raise
+            raise StateError(f"sandbox file {path} is missing (recorded {row[0]} bytes); "
+                             f"{_reset(self.root)}") from None
+        if row is not None:
+            if len(data) != row[0]:
+                raise StateError(f"sandbox file {path} is {len(data)} bytes, but {row[0]} were "
+                                 f"written: it is truncated or was changed; {_reset(self.root)}")
+            if hashlib.sha256(data).hexdigest() != row[1]:
+                raise StateError(f"sandbox file {path} differs from what was written (sha256 "
+                                 f"mismatch): it was altered; {_reset(self.root)}")
+        return data
 
     def delete_blob(self, name: str) -> None:
         self.blob_path(name).unlink(missing_ok=True)
+        with self.lock:
+            self._db.execute("DELETE FROM blobs WHERE name = ?", (name,))

@@ -11,11 +11,13 @@ then ``data: [DONE]``. Each chunk is checked against the SDK's
 from __future__ import annotations
 
 import json
+import logging
 
 from openai.types.chat import ChatCompletionChunk
 from zhipuai.types.chat.chat_completion_chunk import ChatCompletionChunk as ZhipuChunk
 
 from .chat import Reply
+from .errors import ApiError, render, server_error
 
 
 def _event(payload: dict) -> bytes:
@@ -84,3 +86,23 @@ def zhipu_events(reply: Reply, request_id: str):
     ZhipuChunk.model_validate({**last, "extra_json": {}})
     yield _event(last)
     yield DONE
+
+
+def guarded(events, request_id: str, provider: str):
+    """``events``, but an exception while producing them ends the stream with an error event.
+
+    The status line is already sent, so the error goes in the stream, in the
+    provider's shape with the request id, and is logged; the WSGI server never
+    sees the exception.
+    """
+    try:
+        yield from events
+    except Exception as exc:
+        logging.getLogger("helpers.sandbox").exception(
+            "stream of request %s failed", request_id)
+        if isinstance(exc, UnicodeError):
+            error = ApiError(400, f"The stream holds text that is not valid Unicode ({exc}).",
+                             code="invalid_unicode")
+        else:
+            error = server_error(request_id)
+        yield b"data: " + json.dumps(render(error, provider)[1]).encode() + b"\n\n"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .. import chat_format
 from ..chat_format import MIN_EXAMPLES, flatten_content  # noqa: F401  (MIN_EXAMPLES: callers)
-from . import reading
+from . import reading, textcheck
 
 MAX_EXAMPLE_TOKENS = 65_536
 LEGACY_SEPARATORS = (" ->", "\n\n###\n\n", "\n\n===\n\n", "\n\n&&&\n\n", "\n\n@@@\n\n", "->")
@@ -87,7 +87,8 @@ def parse_examples(data: bytes, encoding, *, param: str = "training_file",
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InvalidFileError(f"Invalid file format. The file is not UTF-8 ({exc}).", param=param)
+        raise InvalidFileError(f"Invalid file format. The file is not UTF-8 ({exc}).",
+                               param=param) from None
     examples = []
     for line, obj in chat_format.json_lines(text):
         if isinstance(obj, chat_format.LineError):
@@ -99,6 +100,11 @@ def parse_examples(data: bytes, encoding, *, param: str = "training_file",
             raise InvalidFileError(
                 "Invalid file format. Expected file to have JSONL format, where every line is a "
                 f"valid JSON dictionary. Line {line} is not a dictionary.", param=param)
+        found = textcheck.find_surrogate(obj)
+        if found:
+            raise InvalidFileError(f"Invalid file format. Line {line}, the value at {found[0]} "
+                                   f"contains a lone UTF-16 surrogate ({found[1]}), which is not "
+                                   "valid Unicode text.", param=param)
         if "messages" in obj:
             ex = _chat_example(obj, line, encoding, param)
         elif "prompt" in obj or "completion" in obj:

@@ -30,7 +30,7 @@ N_EXAMPLES, N_REQUESTS = 500, 200
 POLLER = """
 import glob, json, os, sys, time
 from helpers import clients, config
-from helpers.sandbox import core, store
+from helpers.sandbox import batches, jobs, stages, store
 kind, sbx, obj_id, go = sys.argv[1:5]
 c = clients.openai_client(config.resolve(backend="sandbox", mode="live", sandbox_dir=sbx),
                           max_retries=0)
@@ -44,7 +44,7 @@ def wait_both(step):
     while len(glob.glob(f"{go}.{step}.*")) < 2:
         time.sleep(0.002)
 
-def run_stage(self, *args, _real=core.Sandbox._run_stage):
+def run_stage(self, *args, _real=stages.StagedObjects.run_stage):
     if first["run"]:  # both processes reach the stage claim together
         first["run"] = False
         mark("arrived")
@@ -67,9 +67,9 @@ def holding(real):
         return real(self, *args)
     return work
 
-core.Sandbox._run_stage, store.Store.claim = run_stage, claim
-for name in ("_job_stage", "_batch_stage"):
-    setattr(core.Sandbox, name, holding(getattr(core.Sandbox, name)))
+stages.StagedObjects.run_stage, store.Store.claim = run_stage, claim
+for owner in (jobs.Jobs, batches.Batches):
+    owner.work = holding(owner.work)
 print("ready", flush=True)
 while not os.path.exists(go):
     time.sleep(0.005)

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -138,7 +139,14 @@ def parse_json_line(line: str):
 
 
 def json_lines(text: str) -> Iterator[tuple[int, object]]:
-    """``(line number, value or LineError)`` for each line; a final newline ends the last line."""
+    """``(line number, value or LineError)`` for each line; a final newline ends the last line.
+
+    The one JSON-lines reader of the course (data files, training files, Batch
+    API output): lines are split on ``"\\n"`` only — U+2028, U+0085 and form
+    feeds inside a text are characters, not line breaks (``str.splitlines``
+    would cut there) — numbered from 1, a trailing ``"\\r"`` is removed, and a
+    bad line yields a LineError instead of raising.
+    """
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -147,6 +155,28 @@ def json_lines(text: str) -> Iterator[tuple[int, object]]:
             yield number, parse_json_line(line.removesuffix("\r"))
         except LineError as err:
             yield number, err
+
+
+def is_blank(value) -> bool:
+    """True for the LineError of a blank line (readers of service output may skip those)."""
+    return isinstance(value, LineError) and value.problem.message.startswith("blank line")
+
+
+def dumps_json_lines(rows) -> str:
+    """The one JSON-lines writer: one compact value per line, non-ASCII kept, ``"\\n"`` endings.
+
+    ``json.dumps`` escapes U+2028/U+2029 nowhere and writes ``"\\n"`` inside strings
+    as an escape, so every value stays on its own line. NaN/Infinity are refused
+    (``allow_nan=False``): they are not JSON and the reader would reject them.
+    """
+    return "".join(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n" for row in rows)
+
+
+def write_json_lines(path, rows) -> Path:
+    """Write ``rows`` as UTF-8 JSON lines, atomically (``helpers.atomic``): whole or not at all."""
+    from . import atomic  # imports no course module either
+
+    return atomic.write_text(path, dumps_json_lines(rows))
 
 
 # --- the example -------------------------------------------------------------

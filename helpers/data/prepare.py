@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import chat_format
 from ..prompts import detect_language, messages
 from .dedup import DEFAULT_THRESHOLD, near_duplicate_matches
 
@@ -133,17 +134,12 @@ def chat_rows(df: pd.DataFrame, label_map: dict | None = None, labels=None,
 
 
 def write_jsonl(path, rows) -> Path:
-    """Write JSON lines as UTF-8 (no BOM, non-ASCII kept readable).
+    """Write JSON lines as UTF-8, atomically (``chat_format.write_json_lines``, the one writer).
 
     Not ``pnlp.write_list_dict_to_file``: it opens the file in the platform's
     default encoding, which writes GBK on Chinese Windows.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return path
+    return chat_format.write_json_lines(path, rows)
 
 
 def write_chat_jsonl(path, df: pd.DataFrame, **kwargs) -> Path:

@@ -13,6 +13,7 @@ will be dropped and why (empty texts, exact and near duplicates, classes under
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +134,7 @@ def check_dataset(dataset: str, text_field: str | None = None, label_field: str 
     """
     from .. import pipeline, prompts
     from ..data import DataFileError, spec
+    from ..data.sources import NotReadable, check_path
 
     named = dataset in _named_names() and not Path(dataset).exists()
     mapping: dict = {}
@@ -146,12 +148,16 @@ def check_dataset(dataset: str, text_field: str | None = None, label_field: str 
             raise DatasetError([f"{path}: the shipped dataset {dataset!r} is missing from this "
                                 "checkout"])
     else:
-        path = Path(dataset).expanduser().resolve()
         text_field = text_field or "text"
         label_field = label_field or "label"
-        if not path.is_file():
+        if not os.path.lexists(os.path.expanduser(dataset)):
             names = ", ".join(_named_names())
             raise DatasetError([f"{dataset}: no such file (and not a shipped dataset: {names})"])
+        try:  # a directory, FIFO, symlink loop or unreadable file: say which
+            check_path(os.path.expanduser(dataset))
+        except NotReadable as err:
+            raise DatasetError([f"{dataset}: cannot read the dataset: it is {err.what}"]) from None
+        path = Path(dataset).expanduser().resolve()
     if label_map is not None:
         mapping = _read_label_map(label_map)
     try:  # as the notebooks read it; a file is validated on the way (helpers.data.load_records)

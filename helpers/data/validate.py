@@ -23,6 +23,7 @@ from ftfy.badness import BADNESS_RE, is_bad
 from .. import chat_format
 from ..prompts import parse_prompt
 from ..tokens import TRAINING_TOKEN_LIMITS, encoding_for, training_token_limit
+from . import labels
 from .plan import preparation_plan
 from .report import ERROR, Report
 from .sources import Record, file_format, read_records
@@ -195,10 +196,14 @@ def _table_data_problems(report: Report, rows: list[tuple[int, dict]], text_fiel
     frame = pd.DataFrame({"text": [r[text_field] for _, r in rows],
                           "label": [str(r[label_field]).strip() for _, r in rows]},
                          index=pd.Index([line for line, _ in rows], name="line"))
+    labels.check_label_variants(report, list(zip(frame.index, frame["label"], strict=True)))
     plan = preparation_plan(frame, min_class_rows)
     for drop in plan.drops:
         reason = drop.reason.replace("field 'text'", f"field {text_field!r}")
         report.add(drop.line, drop.rule, reason)
+    kept = plan.kept["label"]
+    first = {label: line for line, label in reversed(list(kept.items()))}
+    labels.check_imbalance(report, plan.class_counts, first)
     return {drop.line for drop in plan.drops}
 
 

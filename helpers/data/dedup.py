@@ -6,12 +6,16 @@ Jaccard similarity of their gram sets is >= ``threshold`` (0.8).
 
 Comparing every pair is quadratic (30,000 rows took 44 s and 2.9 GB, 100,000
 could not be allocated), so candidates come from MinHash LSH: each text gets
-``NUM_PERM`` min-hashes (``BANDS`` bands of ``ROWS`` each); two texts become a
-candidate pair when all hashes of at least one band agree. A pair of Jaccard
-``s`` is a candidate with probability ``1 - (1 - s**ROWS)**BANDS``, an S-curve
-whose midpoint, the LSH threshold, is ``(1/BANDS)**(1/ROWS)`` ≈ 0.60 — set well
-below the similarity threshold so that pairs at 0.8 are found with probability
-0.998 (0.93 at 0.7). Every candidate is then checked with the exact Jaccard of
+``NUM_PERM`` = 126 min-hashes (``BANDS`` = 21 bands of ``ROWS`` = 6); two texts
+become a candidate pair when all hashes of at least ``MIN_BANDS`` = 2 bands
+agree. A band agrees with probability ``p = s**6`` for a pair of Jaccard ``s``,
+so the pair is a candidate with probability P(Binomial(21, p) >= 2)
+(``candidate_probability``): an S-curve whose midpoint, the LSH threshold, is
+about 0.66 (``lsh_threshold``), below the similarity threshold 0.8, where the
+probability is 0.986 (0.9994 at 0.85), while unrelated texts sharing common
+grams (Jaccard 0.15) pair up with probability 3e-8. Asking for two bands
+rather than one keeps those chance pairs from growing with the square of the
+rows. Every candidate is then checked with the exact Jaccard of
 its gram sets, so nothing under ``threshold`` is ever reported: LSH can miss a
 pair (rarely), never invent one. Exact duplicates are found by hashing
 (``prepare.drop_exact_duplicates``) before this runs.
@@ -25,25 +29,34 @@ pairwise method, to measure recall against.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import sparse
 
 DEFAULT_THRESHOLD = 0.8
 BANDS, ROWS = 21, 6
+MIN_BANDS = 2            # bands a pair must agree on to be compared
 NUM_PERM = BANDS * ROWS
 BLOCK = 20_000           # texts hashed at once
 MAX_BUCKET = 64          # a bigger bucket is paired with its first MAX_BUCKET members only
 _SEED = 20261206
 
 
-def lsh_threshold() -> float:
-    """The Jaccard at which a pair becomes a candidate with probability about 1/2."""
-    return (1 / BANDS) ** (1 / ROWS)
-
-
 def candidate_probability(similarity: float) -> float:
-    """Chance that a pair of this Jaccard similarity is compared at all."""
-    return 1 - (1 - similarity ** ROWS) ** BANDS
+    """Chance that a pair of this Jaccard similarity agrees on at least MIN_BANDS bands."""
+    p = similarity ** ROWS
+    return 1 - sum(math.comb(BANDS, k) * p ** k * (1 - p) ** (BANDS - k)
+                   for k in range(MIN_BANDS))
+
+
+def lsh_threshold() -> float:
+    """The Jaccard at which a pair becomes a candidate with probability 1/2 (by bisection)."""
+    low, high = 0.0, 1.0
+    for _ in range(50):
+        mid = (low + high) / 2
+        low, high = (mid, high) if candidate_probability(mid) < 0.5 else (low, mid)
+    return (low + high) / 2
 
 
 def char_ngrams(text: str, n: int = 3) -> set[str]:
@@ -111,13 +124,25 @@ def band_keys(texts, n: int = 3, block: int = BLOCK) -> np.ndarray:
     return out
 
 
+def _bucket_pairs(members: np.ndarray) -> np.ndarray:
+    members = np.sort(members)
+    head = members[:MAX_BUCKET]
+    i, j = np.triu_indices(len(head), 1)
+    found = [np.stack([head[i], head[j]], axis=1)]
+    if len(members) > MAX_BUCKET:
+        rest = members[MAX_BUCKET:]
+        found.append(np.stack([np.repeat(head, len(rest)), np.tile(rest, len(head))], axis=1))
+    return np.concatenate(found)
+
+
 def candidate_pairs(texts, n: int = 3, block: int = BLOCK) -> np.ndarray:
     """``(k, 2)`` array of positions ``i < j`` that share a band (each pair once)."""
     keys = band_keys(texts, n, block)
+    size = np.int64(len(keys))
     found = []
     for band in range(BANDS):
         column = keys[:, band]
-        order = np.argsort(column, kind="stable")
+        order = np.argsort(column, kind="stable").astype(np.int64)
         sorted_keys = column[order]
         same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
         if not len(same):
@@ -126,19 +151,18 @@ def candidate_pairs(texts, n: int = 3, block: int = BLOCK) -> np.ndarray:
         breaks = np.flatnonzero(np.diff(same) != 1)
         run_starts = np.concatenate([[same[0]], same[breaks + 1]])
         run_ends = np.concatenate([same[breaks], [same[-1]]]) + 1
-        for s, e in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
-            members = np.sort(order[s:e + 1])
-            head = members[:MAX_BUCKET]
-            i, j = np.triu_indices(len(head), 1)
-            found.append(np.stack([head[i], head[j]], axis=1))
-            if len(members) > MAX_BUCKET:
-                rest = members[MAX_BUCKET:]
-                found.append(np.stack([np.repeat(head, len(rest)),
-                                       np.tile(rest, len(head))], axis=1))
+        two = run_ends - run_starts == 1  # most buckets hold one pair: done at once
+        first, second = order[run_starts[two]], order[run_ends[two]]
+        found.append(np.minimum(first, second) * size + np.maximum(first, second))
+        for s, e in zip(run_starts[~two].tolist(), run_ends[~two].tolist(), strict=True):
+            pairs = _bucket_pairs(order[s:e + 1])
+            found.append(pairs[:, 0] * size + pairs[:, 1])
     if not found:
         return np.empty((0, 2), dtype=np.int64)
-    pairs = np.concatenate(found).astype(np.int64)
-    return np.unique(pairs, axis=0)
+    codes = np.concatenate(found)  # pair (i, j) as i * n + j: 8 bytes a pair
+    codes, agree = np.unique(codes, return_counts=True)
+    codes = codes[agree >= MIN_BANDS]
+    return np.stack([codes // len(keys), codes % len(keys)], axis=1)
 
 
 def near_duplicate_pairs(texts, threshold: float = DEFAULT_THRESHOLD, n: int = 3,

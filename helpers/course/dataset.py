@@ -113,8 +113,9 @@ def preparation_report(plan, mapping: dict) -> dict:
         lines = [d.line for d in plan.drops if d.rule == rule]
         if lines:
             listed = ", ".join(map(str, lines[:10])) + (" …" if len(lines) > 10 else "")
+            word = "line" if len(lines) == 1 else "lines"
             drops.append({"rule": rule, "what": RULE_NAMES[rule], "rows": len(lines),
-                          "why": f"{RULE_WHY[rule]}; lines {listed}"})
+                          "why": f"{RULE_WHY[rule]}; {word} {listed}"})
     for label, rows in plan.rare_classes.items():
         drops.append({"rule": "rare_class", "what": f"class {mapping.get(label, label)!r}",
                       "rows": rows, "why": f"fewer than min_class_rows={plan.min_class_rows} "

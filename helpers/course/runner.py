@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import config, secrets
+from ..words import plural
 from .dataset import CheckedDataset, DatasetError, check_dataset
 from .kernels import KERNEL, LOGS_DIR, Kernels, cell_count as _notebook_cells
 from .paths import relative, relative_notebook, relative_text
@@ -182,7 +183,7 @@ def _announce(ds: CheckedDataset, labels: list[str], out: Path) -> None:
     say(f"dataset {ds.shown}: {ds.rows:,} rows; preparation keeps {prep['rows_kept']:,} rows in "
         f"{len(labels)} labels ({', '.join(labels)})")
     for drop in prep["drops"]:
-        say(f"  drops {drop['rows']:,} rows ({drop['what']}): {drop['why']}")
+        say(f"  drops {plural(drop['rows'], 'row')} ({drop['what']}): {drop['why']}")
     say(f"  every dropped row, with its line and reason: {out / PREPARATION_FILE}")
 
 

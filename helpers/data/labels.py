@@ -15,7 +15,8 @@ import re
 import unicodedata
 from collections import Counter
 
-from .report import MAX_IMBALANCE, Report, plural
+from ..words import plural
+from .report import MAX_IMBALANCE, Report
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..words import plural
+
 # Every code the validator can report. The first seven are the checks of
 # OpenAI's cookbook "data preparation and analysis for chat model fine-tuning".
 CODES = {
@@ -55,10 +57,6 @@ CODES = {
 ERROR, DATA = "error", "data"
 MAX_IMBALANCE = 20  # largest class / smallest class above this is reported (class_imbalance)
 
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 row``, ``2 rows``, ``1,000 rows``: every count the data layer and the runner print."""
-    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 DATA_CODES = frozenset({"duplicate_example", "near_duplicate", "empty_text", "rare_class",
                         "class_imbalance"})
 # Findings about the whole data, not a row: what happens (instead of HANDLED's row drop).

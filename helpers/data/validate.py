@@ -25,7 +25,7 @@ from ..prompts import parse_prompt
 from ..tokens import TRAINING_TOKEN_LIMITS, encoding_for, training_token_limit
 from . import labels
 from .plan import preparation_plan
-from .report import ERROR, Report
+from .report import ERROR, Report, plural
 from .sources import Record, file_format, read_records
 
 KINDS = ("chat", "legacy", "table")
@@ -272,7 +272,8 @@ def validate_file(path, kind: str | None = None, *, text_field: str = "text",
         flagged |= _table_data_problems(report, checked, text_field, label_field, min_class_rows)
     clean = [(line, value) for line, value in checked if line not in flagged]
     if records and min_examples and len(checked) < min_examples:
-        report.add(1, "too_few_examples", f"{len(checked)} of {len(records)} records are usable "
+        report.add(1, "too_few_examples", f"{len(checked)} of {plural(len(records), 'record')} "
+                   f"{'is a usable example' if len(checked) == 1 else 'are usable examples'}"
                    f"examples; the fine-tuning service needs at least {min_examples}")
     report.problems.sort(key=lambda problem: problem.line)  # stable: same-line order kept
     return (checked if keep_data_problems else clean), report

@@ -126,15 +126,18 @@ def preparation_report(plan, mapping: dict) -> dict:
 
 
 def check_dataset(dataset: str, text_field: str | None = None, label_field: str | None = None,
-                  label_map=None) -> CheckedDataset:
+                  label_map=None, work_dir=None) -> CheckedDataset:
     """Validate the file and plan its preparation; raise DatasetError if it cannot be used.
 
     ``dataset`` is a shipped name (news_zh, sports_en, reviews_en) or a path to a
     JSON, JSON-lines or CSV file. Fields default to the shipped spec, or to
-    ``text`` / ``label`` for a file.
+    ``text`` / ``label`` for a file. The rows and plan are stored in ``work_dir``
+    (default: ``COURSE_WORK_DIR``, which the runner sets to the run's work
+    directory) for the notebooks' ``pipeline.load_data`` to reuse.
     """
+    work_dir = work_dir or os.environ.get("COURSE_WORK_DIR")
     from .. import pipeline, prompts
-    from ..data import DataFileError, spec
+    from ..data import DataFileError, load_prepared, spec
     from ..data.sources import NotReadable, check_path
 
     named = dataset in _named_names() and not Path(dataset).exists()
@@ -161,8 +164,9 @@ def check_dataset(dataset: str, text_field: str | None = None, label_field: str 
         path = Path(dataset).expanduser().resolve()
     if label_map is not None:
         mapping = _read_label_map(label_map)
-    try:  # as the notebooks read it; a file is validated on the way (helpers.data.load_records)
-        raw, _ = pipeline.read_rows(dataset if named else str(path), text_field, label_field)
+    try:  # as the notebooks read it, and stored for them in the run's work directory
+        raw, plan = load_prepared(dataset if named else str(path), text_field, label_field,
+                                  pipeline.MIN_CLASS_ROWS, work_dir=work_dir)
     except DataFileError as err:
         report = err.report
         raise DatasetError(_limited([report.annotated(p) for p in report.errors],
@@ -170,7 +174,6 @@ def check_dataset(dataset: str, text_field: str | None = None, label_field: str 
     except OSError as err:
         raise DatasetError([f"{path}: cannot read the dataset ({err.strerror})"]) from None
     counts = Counter(raw["label"])
-    plan = pipeline.preparation(raw)
     if not plan.ok:
         raise DatasetError([f"{path}: {plan.message}"])
     kept = sorted(plan.class_counts)

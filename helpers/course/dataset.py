@@ -3,11 +3,12 @@
 Errors stop the run: the file cannot be read or parsed, a field is missing,
 the encoding is wrong, a label map does not name a class, a label cannot be
 listed in a prompt (``helpers.prompts.label_problems``), or fewer than 2
-classes survive preparation. Data problems do not: the pre-check reads the
-rows the way the notebooks do (``pipeline.read_rows``) and asks
-``pipeline.preparation`` — the same plan ``pipeline.load_data`` applies — what
-will be dropped and why (empty texts, exact and near duplicates, classes under
-``pipeline.MIN_CLASS_ROWS``); the runner prints that and writes it into
+classes survive preparation. Data problems do not: the pre-check reads and
+plans the rows with ``helpers.data.load_prepared`` — the call
+``pipeline.load_data`` makes, with the same ``pipeline.MIN_CLASS_ROWS``; the
+result is stored in the run's work directory so the notebooks reuse this one
+pass — and so knows what will be dropped and why (empty texts, exact and near
+duplicates, classes under ``pipeline.MIN_CLASS_ROWS``); the runner prints that and writes it into
 ``summary.md`` and ``preparation.txt``. Nothing is dropped silently.
 """
 from __future__ import annotations

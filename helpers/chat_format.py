@@ -147,14 +147,16 @@ def json_lines(text: str) -> Iterator[tuple[int, object]]:
     would cut there) — numbered from 1, a trailing ``"\\r"`` is removed, and a
     bad line yields a LineError instead of raising.
     """
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    for number, line in enumerate(lines, 1):
+    start, number = 0, 0
+    while start < len(text):  # one line at a time: no second copy of a large file in memory
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        number += 1
         try:
-            yield number, parse_json_line(line.removesuffix("\r"))
+            yield number, parse_json_line(text[start:end].removesuffix("\r"))
         except LineError as err:
             yield number, err
+        start = end + 1
 
 
 def is_blank(value) -> bool:

@@ -495,6 +495,7 @@ def read_records(path: str, report: Report, fmt: str | None = None) -> list[Reco
         report.records = 0
         return []
     text = _line_endings(decode(path, raw, report), report)
+    del raw  # the decoded text is all that is needed now
     if not text.strip():
         records: list[Record] = []
     else:

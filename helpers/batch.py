@@ -29,7 +29,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import prompts
+from . import chat_format, prompts
 from .answers import UNKNOWN
 from .classify import Prediction, build_request, make_prediction, normalize_completion
 from .clients import sdk_of
@@ -225,13 +225,11 @@ def wait_for_batch(client, batch_id: str, *, poll_seconds: float = 5.0,
 def read_jsonl_text(text: str, source: str) -> tuple[list[dict], list[str]]:
     """Records of a JSONL text, and one problem line per unreadable line."""
     records, problems = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    for number, record in chat_format.json_lines(text):  # "\n" only: U+2028 is not a break
+        if chat_format.is_blank(record):
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            problems.append(f"{source}:{number}: invalid JSON: {err.msg}")
+        if isinstance(record, chat_format.LineError):
+            problems.append(f"{source}:{number}: invalid JSON: {record.problem.message}")
             continue
         if not isinstance(record, dict) or "custom_id" not in record:
             problems.append(f"{source}:{number}: no custom_id")

@@ -49,10 +49,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -138,15 +146,46 @@ def parse_json_line(line: str):
 
 
 def json_lines(text: str) -> Iterator[tuple[int, object]]:
-    """``(line number, value or LineError)`` for each line; a final newline ends the last line."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    for number, line in enumerate(lines, 1):
+    """``(line number, value or LineError)`` for each line; a final newline ends the last line.
+
+    The one JSON-lines reader of the course (data files, training files, Batch
+    API output): lines are split on ``"\\n"`` only — U+2028, U+0085 and form
+    feeds inside a text are characters, not line breaks (``str.splitlines``
+    would cut there) — numbered from 1, a trailing ``"\\r"`` is removed, and a
+    bad line yields a LineError instead of raising.
+    """
+    start, number = 0, 0
+    while start < len(text):  # one line at a time: no second copy of a large file in memory
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        number += 1
         try:
-            yield number, parse_json_line(line.removesuffix("\r"))
+            yield number, parse_json_line(text[start:end].removesuffix("\r"))
         except LineError as err:
             yield number, err
+        start = end + 1
+
+
+def is_blank(value) -> bool:
+    """True for the LineError of a blank line (readers of service output may skip those)."""
+    return isinstance(value, LineError) and value.problem.message.startswith("blank line")
+
+
+def dumps_json_lines(rows) -> str:
+    """The one JSON-lines writer: one compact value per line, non-ASCII kept, ``"\\n"`` endings.
+
+    ``json.dumps`` escapes U+2028/U+2029 nowhere and writes ``"\\n"`` inside strings
+    as an escape, so every value stays on its own line. NaN/Infinity are refused
+    (``allow_nan=False``): they are not JSON and the reader would reject them.
+    """
+    return "".join(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n" for row in rows)
+
+
+def write_json_lines(path, rows) -> Path:
+    """Write ``rows`` as UTF-8 JSON lines, atomically (``helpers.atomic``): whole or not at all."""
+    from . import atomic  # imports no course module either
+
+    return atomic.write_text(path, dumps_json_lines(rows))
 
 
 # --- the example -------------------------------------------------------------

@@ -140,8 +140,10 @@ def preparation(raw: pd.DataFrame, min_class_rows: int = MIN_CLASS_ROWS):
 
 def load_data(run: Run, min_class_rows: int = MIN_CLASS_ROWS) -> CourseData:
     """Dataset with display names, prepared by ``preparation`` (the same in every notebook)."""
-    raw, mapping = read_dataset(run)
-    plan = preparation(raw, min_class_rows)
+    # One pass per run: the runner's pre-check stored this plan in the work directory.
+    raw, plan = data.load_prepared(run.dataset, run.text_field, run.label_field, min_class_rows,
+                                   work_dir=run.work_dir)
+    mapping = data.label_mapping(run.dataset, run.label_map)
     if not plan.ok:
         raise ValueError(f"{run.dataset}: {plan.message}")
     kept = plan.kept

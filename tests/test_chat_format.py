@@ -204,3 +204,38 @@ def test_chat_format_imports_no_course_module():
     imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
     assert not [m for m in imported if m and (m.startswith("helpers") or m.startswith("."))]
     assert not [m for m in imported if m and m.split(".")[0] in ("tiktoken", "pandas")]
+
+
+# --- the one JSON-lines reader and writer (issue 22) ------------------------------------------
+
+def test_reader_splits_on_newline_only_and_numbers_from_one():
+    from helpers import chat_format
+
+    text = '{"t": "a\u2028b"}\r\n{"t": "c\u0085d"}\n{"t": "raw\x0cfeed"}\n\n{"t": 1}\n'
+    got = list(chat_format.json_lines(text))
+    assert [n for n, _ in got] == [1, 2, 3, 4, 5]  # str.splitlines would give 7 lines
+    assert got[0][1] == {"t": "a\u2028b"} and got[1][1] == {"t": "c\u0085d"}
+    assert got[2][1].problem.code == "invalid_json"  # a raw form feed is not JSON, one line
+    assert chat_format.is_blank(got[3][1]) and got[4][1] == {"t": 1}
+
+
+def test_writer_round_trips_through_the_reader_atomically(tmp_path):
+    from helpers import atomic, chat_format
+
+    rows = [{"text": "第一\u2028行", "label": "体育"}, {"text": "x\ny\u0085z", "label": 1}]
+    path = chat_format.write_json_lines(tmp_path / "out.jsonl", rows)
+    raw = path.read_bytes()
+    assert raw.count(b"\n") == 2 and b"\r" not in raw and "体育".encode() in raw
+    assert [v for _, v in chat_format.json_lines(raw.decode("utf-8"))] == rows
+    assert atomic.stale_temporaries(tmp_path) == []
+    with pytest.raises(ValueError, match="Out of range float"):
+        chat_format.dumps_json_lines([{"x": float("nan")}])
+
+
+def test_batch_output_with_u2028_in_a_reply_is_one_record():
+    from helpers.batch import read_jsonl_text
+
+    line = '{"custom_id": "r-1", "response": {"body": {"text": "好\u2028的\u0085"}}}'
+    records, problems = read_jsonl_text(line + "\r\n\n" + "not json\n", "output_file_id f")
+    assert [r["custom_id"] for r in records] == ["r-1"] and len(problems) == 1
+    assert problems[0].startswith("output_file_id f:3: invalid JSON: ")

@@ -160,15 +160,15 @@ def test_labels_with_list_separators_and_emoji_are_usable(tmp_path, names):
     assert sorted(ds.labels_kept) == sorted(names)  # none split, none merged
 
 
-@pytest.mark.parametrize("labels, problem", [
-    (["Sport", "sport "], "same label once normalised"),
-    (["a\nb", "c"], "line break"),
+@pytest.mark.parametrize("labels, problem, code", [
+    (["Sport", "sport "], "written 2 ways", "label_variants"),  # caught when the file is read
+    (["a\nb", "c"], "line break", "label_unusable"),
 ])
-def test_labels_no_prompt_can_tell_apart_are_an_error(tmp_path, labels, problem):
+def test_labels_no_prompt_can_tell_apart_are_an_error(tmp_path, labels, problem, code):
     texts = [t for t, _ in distinct(news_rows())]
     rows = [(texts[i], labels[i % 2]) for i in range(60)]
     data = tmp_path / "bad.jsonl"
     write_jsonl(data, [{"text": t, "label": lab} for t, lab in rows])
     with pytest.raises(DatasetError) as err:
         check_dataset(str(data))
-    assert problem in "\n".join(err.value.lines) and "label_unusable" in err.value.lines[0]
+    assert problem in "\n".join(err.value.lines) and code in err.value.lines[0]

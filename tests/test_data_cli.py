@@ -51,7 +51,7 @@ def test_problems_exit_1_with_one_line_each_and_a_count(tmp_path, capsys):
         (str(path), 2, "empty_text"), (str(path), 3, "unknown_label")]
     assert out[-1].startswith(f"{path}: 2 problems in 3 records")
     assert out[-1].endswith("1 error to fix before the file can be used; 1 data problem "
-                            "(preparation drops these rows and reports them)")
+                            "(preparation drops this row)")
 
 
 def test_missing_file_and_bad_usage_exit_2(tmp_path, capsys):

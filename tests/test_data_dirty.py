@@ -56,7 +56,9 @@ def test_dirty_training_files_are_also_too_small_for_the_service(name):
 
 
 FILE_LEVEL = {"nul_byte", "not_json_lines", "csv_delimiter", "near_duplicate", "rare_class",
-              "empty_file", "too_few_examples"}
+              "empty_file", "too_few_examples",
+              # covered by tests/test_data_files_users_have.py
+              "binary_file", "line_endings", "duplicate_column", "label_variants", "class_imbalance"}
 
 
 def test_dirty_files_cover_every_row_level_code():

@@ -76,7 +76,7 @@ def test_bad_rows_raise_with_file_and_line(tmp_path):
 def test_bad_rows_can_be_skipped_with_a_warning_and_report(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"text": "ok", "label": "a"}\n{"text": "no label"}\n', encoding="utf-8")
-    with pytest.warns(UserWarning, match="1 problems in 2 records"):
+    with pytest.warns(UserWarning, match="1 problem in 2 records"):
         df = load_records(path, on_error="warn")
     assert df.index.tolist() == [1]
     assert df.attrs["report"].lines("missing_field") == [2]

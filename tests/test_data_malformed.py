@@ -188,7 +188,8 @@ def test_command_line_gives_one_line_per_finding_then_a_count(tmp_path, capsys, 
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == len(expected) + 1
     assert {(int(m["line"]), m["code"]) for m in map(LINE.match, out[:-1])} == expected
-    assert out[-1].startswith(f"{path}: {len(expected)} problems in ")
+    n = len(expected)
+    assert out[-1].startswith(f"{path}: {n} problem{'' if n == 1 else 's'} in ")
 
 
 @pytest.mark.slow

@@ -3,22 +3,25 @@
 Errors stop the run: the file cannot be read or parsed, a field is missing,
 the encoding is wrong, a label map does not name a class, a label cannot be
 listed in a prompt (``helpers.prompts.label_problems``), or fewer than 2
-classes survive preparation. Data problems do not: the pre-check reads the
-rows the way the notebooks do (``pipeline.read_rows``) and asks
-``pipeline.preparation`` — the same plan ``pipeline.load_data`` applies — what
-will be dropped and why (empty texts, exact and near duplicates, classes under
-``pipeline.MIN_CLASS_ROWS``); the runner prints that and writes it into
+classes survive preparation. Data problems do not: the pre-check reads and
+plans the rows with ``helpers.data.load_prepared`` — the call
+``pipeline.load_data`` makes, with the same ``pipeline.MIN_CLASS_ROWS``; the
+result is stored in the run's work directory so the notebooks reuse this one
+pass — and so knows what will be dropped and why (empty texts, exact and near
+duplicates, classes under ``pipeline.MIN_CLASS_ROWS``); the runner prints that and writes it into
 ``summary.md`` and ``preparation.txt``. Nothing is dropped silently.
 """
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import pipeline, prompts
-from ..data import NAMES, DataFileError, spec
+from ..data import NAMES, DataFileError, load_prepared, spec
+from ..data.sources import NotReadable, check_path
 from .paths import relative
 
 MAX_SHOWN = 50  # report lines printed before "... and N more"
@@ -112,8 +115,9 @@ def preparation_report(plan, mapping: dict) -> dict:
         lines = [d.line for d in plan.drops if d.rule == rule]
         if lines:
             listed = ", ".join(map(str, lines[:10])) + (" …" if len(lines) > 10 else "")
+            word = "line" if len(lines) == 1 else "lines"
             drops.append({"rule": rule, "what": RULE_NAMES[rule], "rows": len(lines),
-                          "why": f"{RULE_WHY[rule]}; lines {listed}"})
+                          "why": f"{RULE_WHY[rule]}; {word} {listed}"})
     for label, rows in plan.rare_classes.items():
         drops.append({"rule": "rare_class", "what": f"class {mapping.get(label, label)!r}",
                       "rows": rows, "why": f"fewer than min_class_rows={plan.min_class_rows} "
@@ -124,13 +128,16 @@ def preparation_report(plan, mapping: dict) -> dict:
 
 
 def check_dataset(dataset: str, text_field: str | None = None, label_field: str | None = None,
-                  label_map=None) -> CheckedDataset:
+                  label_map=None, work_dir=None) -> CheckedDataset:
     """Validate the file and plan its preparation; raise DatasetError if it cannot be used.
 
     ``dataset`` is a shipped name (news_zh, sports_en, reviews_en) or a path to a
     JSON, JSON-lines or CSV file. Fields default to the shipped spec, or to
-    ``text`` / ``label`` for a file.
+    ``text`` / ``label`` for a file. The rows and plan are stored in ``work_dir``
+    (default: ``COURSE_WORK_DIR``, which the runner sets to the run's work
+    directory) for the notebooks' ``pipeline.load_data`` to reuse.
     """
+    work_dir = work_dir or os.environ.get("COURSE_WORK_DIR")
     named = dataset in _named_names() and not Path(dataset).exists()
     mapping: dict = {}
     if named:
@@ -143,16 +150,21 @@ def check_dataset(dataset: str, text_field: str | None = None, label_field: str 
             raise DatasetError([f"{path}: the shipped dataset {dataset!r} is missing from this "
                                 "checkout"])
     else:
-        path = Path(dataset).expanduser().resolve()
         text_field = text_field or "text"
         label_field = label_field or "label"
-        if not path.is_file():
+        if not os.path.lexists(os.path.expanduser(dataset)):
             names = ", ".join(_named_names())
             raise DatasetError([f"{dataset}: no such file (and not a shipped dataset: {names})"])
+        try:  # a directory, FIFO, symlink loop or unreadable file: say which
+            check_path(os.path.expanduser(dataset))
+        except NotReadable as err:
+            raise DatasetError([f"{dataset}: cannot read the dataset: it is {err.what}"]) from None
+        path = Path(dataset).expanduser().resolve()
     if label_map is not None:
         mapping = _read_label_map(label_map)
-    try:  # as the notebooks read it; a file is validated on the way (helpers.data.load_records)
-        raw, _ = pipeline.read_rows(dataset if named else str(path), text_field, label_field)
+    try:  # as the notebooks read it, and stored for them in the run's work directory
+        raw, plan = load_prepared(dataset if named else str(path), text_field, label_field,
+                                  pipeline.MIN_CLASS_ROWS, work_dir=work_dir)
     except DataFileError as err:
         report = err.report
         raise DatasetError(_limited([report.annotated(p) for p in report.errors],
@@ -160,7 +172,6 @@ def check_dataset(dataset: str, text_field: str | None = None, label_field: str 
     except OSError as err:
         raise DatasetError([f"{path}: cannot read the dataset ({err.strerror})"]) from None
     counts = Counter(raw["label"])
-    plan = pipeline.preparation(raw)
     if not plan.ok:
         raise DatasetError([f"{path}: {plan.message}"])
     kept = sorted(plan.class_counts)

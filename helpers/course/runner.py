@@ -19,11 +19,13 @@ from pathlib import Path
 from .. import config, secrets
 from ..atomic import write_text
 from ..pipeline import DEFAULT_BASE_MODELS
+from ..results import FINE_TUNING_AVAILABLE, headline, merged_results, read_results
+from ..words import plural
 from .dataset import CheckedDataset, DatasetError, check_dataset
-from .kernels import KERNEL, LOGS_DIR, Kernels, cell_count as _notebook_cells
+from .kernels import KERNEL, LOGS_DIR, Kernels
+from .kernels import cell_count as _notebook_cells
 from .paths import relative, relative_notebook, relative_text
 from .progress import HEARTBEAT_SECONDS, NotebookProgress, say
-from ..results import FINE_TUNING_AVAILABLE, headline, merged_results, read_results
 from .summary import build_summary, write_summary
 
 NOTEBOOKS_DIR = config.REPO_ROOT / "notebooks"
@@ -184,7 +186,7 @@ def _announce(ds: CheckedDataset, labels: list[str], out: Path) -> None:
     say(f"dataset {ds.shown}: {ds.rows:,} rows; preparation keeps {prep['rows_kept']:,} rows in "
         f"{len(labels)} labels ({', '.join(labels)})")
     for drop in prep["drops"]:
-        say(f"  drops {drop['rows']:,} rows ({drop['what']}): {drop['why']}")
+        say(f"  drops {plural(drop['rows'], 'row')} ({drop['what']}): {drop['why']}")
     say(f"  every dropped row, with its line and reason: {out / PREPARATION_FILE}")
 
 

@@ -11,9 +11,19 @@ import json
 from pathlib import Path
 
 from .. import atomic
+from ..results import (
+    APPROACH_FIGURES,
+    APPROACHES,
+    FIGURES,
+    FINE_TUNING_AVAILABLE,
+    GROUPS,
+    OPTIONAL_APPROACHES,
+    SIDE_EXPERIMENTS,
+    SIDE_FIGURES,
+    approach_key,
+    show,
+)
 from ..secrets import redact
-from ..results import (APPROACH_FIGURES, APPROACHES, FIGURES, FINE_TUNING_AVAILABLE, GROUPS,
-                       OPTIONAL_APPROACHES, SIDE_EXPERIMENTS, SIDE_FIGURES, approach_key, show)
 
 REQUIRED = ("zero_shot_accuracy", "fine_tuned_accuracy", "n_train", "n_test", "labels",
             "estimated_trained_tokens", "trained_tokens", "fine_tuned_model", "backend", "seconds")

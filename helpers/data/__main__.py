@@ -13,6 +13,7 @@ import sys
 
 from .dedup import near_duplicate_pairs
 from .load import NAMES, load_named, spec
+from .sources import NotReadable
 from .validate import DEFAULT_MODEL, KINDS, validate_file
 
 
@@ -44,6 +45,9 @@ def _validate(args) -> int:
                                   label_field=args.label_field, labels=labels, model=args.model,
                                   min_examples=args.min_examples,
                                   min_class_rows=args.min_class_rows)
+    except NotReadable as err:
+        print(f"{args.path}: cannot read: it is {err.what}", file=sys.stderr)
+        return 2
     except OSError as err:
         print(f"{args.path}: cannot read: {err.strerror or err}", file=sys.stderr)
         return 2

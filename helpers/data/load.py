@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import pnlp
 
-from .report import DataFileError
+from .. import chat_format
+from .report import DataFileError, Report
 from .validate import validate_table
 
 DATASET_DIR = Path(__file__).resolve().parents[2] / "dataset"
@@ -85,19 +85,20 @@ def to_frame(rows, text_field: str, label_field: str) -> pd.DataFrame:
 def load_named(name: str) -> tuple[pd.DataFrame, DatasetSpec]:
     """A dataset shipped in ``dataset/``, and its spec.
 
-    Reads with ``pnlp.read_lines(..., encoding="utf-8")`` rather than
-    ``pnlp.read_file_to_list_dict``, which opens files in the platform's default
-    encoding (GBK on Chinese Windows) and so breaks on these UTF-8 files.
+    Read with ``chat_format.json_lines`` (UTF-8, split on "\\n" only, lines
+    numbered as in the file); a bad line raises DataFileError naming it.
     """
     ds = spec(name)
     if not ds.path.is_file():
         raise FileNotFoundError(f"{ds.path}: shipped dataset {name!r} is missing")
-    rows = []
-    # pnlp skips blank lines, so number the lines ourselves from the raw file.
-    numbered = [i for i, line in enumerate(ds.path.read_text(encoding="utf-8").split("\n"), 1)
-                if line]
-    for line, text in zip(numbered, pnlp.read_lines(str(ds.path), encoding="utf-8")):
-        rows.append((line, json.loads(text)))
+    rows, report = [], Report(str(ds.path))
+    for line, value in chat_format.json_lines(ds.path.read_text(encoding="utf-8")):
+        if isinstance(value, chat_format.LineError):
+            report.add(line, *value.problem)
+        else:
+            rows.append((line, value))
+    if report.problems:
+        raise DataFileError(report)
     return to_frame(rows, ds.text_field, ds.label_field), ds
 
 

@@ -23,13 +23,21 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .dedup import DEFAULT_THRESHOLD
-from .prepare import drop_empty_texts, drop_exact_duplicates, drop_near_duplicates, drop_rare_classes
+from .prepare import (
+    drop_empty_texts,
+    drop_exact_duplicates,
+    drop_near_duplicates,
+    drop_rare_classes,
+)
+from .report import plural
 
 MIN_CLASSES = 2
 
 
 def _rows(n: int) -> str:
-    return f"{n} row{'' if n == 1 else 's'}"
+    return plural(n, "row")
+
+
 RULES = ("empty_text", "duplicate_example", "near_duplicate", "rare_class")
 
 
@@ -68,13 +76,13 @@ class PreparationPlan:
             return ""
         n = len(self.class_counts)
         left = ", ".join(f"{k!r} ({_rows(v)})" for k, v in self.class_counts.items())
-        text = (f"after preparation {n} class{'' if n == 1 else 'es'} "
+        text = (f"after preparation {plural(n, 'class', 'classes')} "
                 f"remain{'s' if n == 1 else ''}{f' ({left})' if left else ''}; classification "
                 f"needs at least {MIN_CLASSES}")
         if self.rare_classes:
             small = ", ".join(f"{k!r} ({_rows(v)})" for k, v in self.rare_classes.items())
             text += (f". Dropped by the rule min_class_rows={self.min_class_rows} (a class needs "
-                     f"at least {self.min_class_rows} rows once empty texts and duplicates are "
+                     f"at least {_rows(self.min_class_rows)} once empty texts and duplicates are "
                      f"removed): {small}. Add rows to these classes or lower min_class_rows")
         return text
 
@@ -88,11 +96,12 @@ class PreparationPlan:
 
     def summary(self) -> str:
         by_rule = ", ".join(f"{r}={self.counts()[r]}" for r in RULES if self.counts()[r])
-        dropped = (f"drops {len(self.drops)} of {self.rows} rows ({by_rule})" if self.drops
-                   else f"drops none of {self.rows} rows")
+        dropped = (f"drops {len(self.drops):,} of {_rows(self.rows)} ({by_rule})" if self.drops
+                   else f"drops none of {_rows(self.rows)}")
         kept = ", ".join(f"{k!r}={v}" for k, v in self.class_counts.items())
-        return (f"preparation {dropped}; {len(self.kept)} rows remain in "
-                f"{len(self.class_counts)} classes: {kept or 'none'}"
+        return (f"preparation {dropped}; {_rows(len(self.kept))} "
+                f"remain{'s' if len(self.kept) == 1 else ''} in "
+                f"{plural(len(self.class_counts), 'class', 'classes')}: {kept or 'none'}"
                 + ("" if self.ok else f". Cannot continue: {self.message}"))
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import chat_format
 from ..prompts import detect_language, messages
 from .dedup import DEFAULT_THRESHOLD, near_duplicate_matches
+from .report import plural
 
 MIN_ROWS_PER_CLASS_TO_SPLIT = 3  # one row in each of train, valid and test
 
@@ -87,9 +89,10 @@ def split(df: pd.DataFrame, seed: int = 42, valid_size: float = 0.1, test_size: 
     counts = df[column].value_counts()
     small = counts[counts < MIN_ROWS_PER_CLASS_TO_SPLIT]
     if len(small):
-        listed = ", ".join(f"{k!r} ({v} rows)" for k, v in small.sort_index().items())
-        raise ValueError(f"cannot stratify: classes need at least {MIN_ROWS_PER_CLASS_TO_SPLIT} rows "
-                         f"each; too few in {listed}; use drop_rare_classes() first")
+        listed = ", ".join(f"{k!r} ({plural(v, 'row')})" for k, v in small.sort_index().items())
+        raise ValueError(f"cannot stratify: classes need at least "
+                         f"{plural(MIN_ROWS_PER_CLASS_TO_SPLIT, 'row')} each; too few in {listed}; "
+                         "use drop_rare_classes() first")
     from sklearn.model_selection import train_test_split  # slow import, only when used
 
     try:
@@ -98,7 +101,8 @@ def split(df: pd.DataFrame, seed: int = 42, valid_size: float = 0.1, test_size: 
         train, valid = train_test_split(rest, test_size=valid_size / (1 - test_size),
                                         random_state=seed, stratify=rest[column])
     except ValueError as err:
-        raise ValueError(f"cannot stratify {len(df)} rows in {len(counts)} classes with "
+        raise ValueError(f"cannot stratify {plural(len(df), 'row')} in "
+                         f"{plural(len(counts), 'class', 'classes')} with "
                          f"valid_size={valid_size}, test_size={test_size}: {err}") from err
     return train, valid, test
 
@@ -133,17 +137,12 @@ def chat_rows(df: pd.DataFrame, label_map: dict | None = None, labels=None,
 
 
 def write_jsonl(path, rows) -> Path:
-    """Write JSON lines as UTF-8 (no BOM, non-ASCII kept readable).
+    """Write JSON lines as UTF-8, atomically (``chat_format.write_json_lines``, the one writer).
 
     Not ``pnlp.write_list_dict_to_file``: it opens the file in the platform's
     default encoding, which writes GBK on Chinese Windows.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return path
+    return chat_format.write_json_lines(path, rows)
 
 
 def write_chat_jsonl(path, df: pd.DataFrame, **kwargs) -> Path:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..words import plural
+
 # Every code the validator can report. The first seven are the checks of
 # OpenAI's cookbook "data preparation and analysis for chat model fine-tuning".
 CODES = {
@@ -42,11 +44,24 @@ CODES = {
     "bom": "the file starts with a byte-order mark",
     "non_utf8": "the file is not UTF-8 (e.g. GBK, UTF-16 or UTF-32); convert it first",
     "empty_file": "the file holds no records",
+    "binary_file": "the file is an archive, a spreadsheet or compressed (zip, xlsx, gzip...), "
+                   "not text; export or unpack it first",
+    "line_endings": "lines end with a lone carriage return (old Mac), not a line feed",
+    "duplicate_column": "a column name appears more than once in the CSV header",
+    "label_variants": "one label written several ways (1/1.0/01, Sports/sports, full/half "
+                      "width): the course would count them as different classes",
+    "class_imbalance": "the largest class has over 20 times the rows of the smallest",
     "too_few_examples": "a training file has fewer examples than the service accepts (10)",
 }
 
 ERROR, DATA = "error", "data"
-DATA_CODES = frozenset({"duplicate_example", "near_duplicate", "empty_text", "rare_class"})
+MAX_IMBALANCE = 20  # largest class / smallest class above this is reported (class_imbalance)
+
+DATA_CODES = frozenset({"duplicate_example", "near_duplicate", "empty_text", "rare_class",
+                        "class_imbalance"})
+# Findings about the whole data, not a row: what happens (instead of HANDLED's row drop).
+FILE_NOTES = {"class_imbalance": "rows are kept; the small classes will be learned and scored "
+                                 "poorly: add rows to them or sample the large ones"}
 SEVERITY = {code: DATA if code in DATA_CODES else ERROR for code in CODES}
 
 # What happens to a row with a data problem, by kind of file: (one row, several rows).
@@ -113,23 +128,29 @@ class Report:
 
     def annotated(self, problem: Problem) -> str:
         """``PATH:LINE: code: message``, saying what happens to a data problem's row."""
+        if problem.code in FILE_NOTES:
+            return f"{problem} [data problem: {FILE_NOTES[problem.code]}]"
         if problem.severity == DATA:
             return f"{problem} [data problem: {HANDLED[self.kind or 'table'][0]}]"
         return str(problem)
 
     def summary(self) -> str:
         if self.ok:
-            return f"{self.path}: {self.records} records, no problems"
+            return f"{self.path}: {plural(self.records, 'record')}, no problems"
         by_code = ", ".join(f"{c}={n}" for c, n in sorted(self.counts().items()))
-        errors, data = len(self.errors), len(self.data_problems)
+        errors = len(self.errors)
+        notes = sum(p.code in FILE_NOTES for p in self.problems)
+        data = len(self.data_problems) - notes
         parts = []
         if errors:
-            parts.append(f"{errors} error{'s' if errors != 1 else ''} to fix before the file "
-                         "can be used")
+            parts.append(f"{plural(errors, 'error')} to fix before the file can be used")
+        if notes:
+            parts.append(f"{plural(notes, 'warning')} about the data as a whole (rows are kept)")
         if data:
-            handled = HANDLED[self.kind or "table"][1]
-            parts.append(f"{data} data problem{'s' if data != 1 else ''} ({handled})")
-        return (f"{self.path}: {len(self.problems)} problems in {self.records} records "
+            handled = HANDLED[self.kind or "table"][0 if data == 1 else 1]
+            parts.append(f"{plural(data, 'data problem')} ({handled})")
+        return (f"{self.path}: {plural(len(self.problems), 'problem')} in "
+                f"{plural(self.records, 'record')} "
                 f"({by_code}): {'; '.join(parts)}")
 
     def __str__(self) -> str:

@@ -8,17 +8,25 @@ go on. What it survives, each reported with its line: a wrong encoding
 ``NaN``/``Infinity``, integers of more than 4,300 digits, nesting too deep for
 the parser, a JSON array in a JSON-lines file, CSV fields over the csv
 module's 131,072-character limit, and a CSV separated by something other than
-commas (found with ``csv.Sniffer``).
+commas (found from the header line, or Excel's ``sep=;`` first line), and
+duplicate header columns. Files that are not text at all (zip, xlsx, gzip...)
+are named as what they are; a directory, FIFO, symlink loop or unreadable file
+raises OSError with a message saying which (``check_path``), before anything
+is opened, so a FIFO never blocks the validator.
 """
 from __future__ import annotations
 
 import codecs
 import contextlib
 import csv
+import errno
 import io
 import json
+import os
 import re
+import stat
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +39,8 @@ _FALLBACK_ENCODINGS = [("gb18030", "GBK"), ("cp1252", "cp1252"), ("latin-1", "la
 # Byte-order marks, UTF-32 first: its little-endian mark starts with UTF-16's.
 _BOMS = [(codecs.BOM_UTF32_LE, "utf-32", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
          (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"), (codecs.BOM_UTF16_BE, "utf-16", "UTF-16")]
-_SNIFF_DELIMITERS = ";\t|:"
-_DELIMITER_NAMES = {";": "semicolons", "\t": "tabs", "|": "vertical bars", ":": "colons"}
+_DELIMITER_NAMES = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+_FORMAT_NAMES = {"csv": "CSV", "json": "JSON", "jsonl": "JSON-lines"}
 
 
 @dataclass(frozen=True)
@@ -257,24 +265,45 @@ def _csv_field_limit():
         csv.field_size_limit(old)
 
 
-def _delimiter(text: str, report: Report) -> str:
-    """',' unless the header is one field and ``csv.Sniffer`` finds another separator."""
-    header = text.split("\n", 1)[0]
-    if "," in header:
-        return ","
-    sample = "\n".join(text.split("\n", 50)[:50])
+_SEP_LINE = re.compile(r"sep=(.)\r?")
+
+
+def _fields(line: str, delimiter: str) -> int:
     try:
-        found = csv.Sniffer().sniff(sample, delimiters=_SNIFF_DELIMITERS).delimiter
+        return len(next(csv.reader([line], delimiter=delimiter), []))
     except csv.Error:
-        return ","
-    if found not in header:
+        return 0
+
+
+def _delimiter(header: str, report: Report, sep_line: str | None = None) -> str:
+    """The separator giving the header the most columns (commas win a tie); reported if not ','.
+
+    Judged on the header line alone: a quoted field spanning lines further down
+    cannot confuse it (``csv.Sniffer`` over a sample could be, and then every
+    row of a semicolon file came out as one field).
+    """
+    found = sep_line or max(",;\t|", key=lambda d: (_fields(header, d), d == ","))
+    if found == ",":
         return ","
     name = _DELIMITER_NAMES.get(found, repr(found))
-    report.add(1, "csv_delimiter", f"the file is separated by {name} ({found!r}), not commas; the "
-               "rows below were read with that separator to find other problems; save it as "
-               f"comma-separated CSV, e.g. pandas.read_csv(path, sep={found!r}).to_csv(new_path, "
-               "index=False)")
+    where = f"Excel's first line 'sep={found}' says so: " if sep_line else ""
+    report.add(1, "csv_delimiter", f"{where}the file is separated by {name} ({found!r}), not "
+               "commas; the rows below were read with that separator to find other problems; "
+               "save it as comma-separated CSV, e.g. pandas.read_csv(path, "
+               f"sep={found!r}{', skiprows=1' if sep_line else ''}).to_csv(new_path, index=False)")
     return found
+
+
+def _duplicate_columns(fieldnames: list[str], line: int, report: Report) -> None:
+    where: dict[str, list[int]] = {}
+    for i, name in enumerate(fieldnames, 1):
+        where.setdefault(name, []).append(i)
+    for name, columns in where.items():
+        if len(columns) > 1:
+            listed = ", ".join(map(str, columns))
+            report.add(line, "duplicate_column", f"column {name!r} appears {len(columns)} times "
+                       f"in the header (columns {listed}); a CSV reader keeps only the last one's "
+                       "values; rename or remove the others")
 
 
 def _csv_rows(text: str, report: Report):
@@ -283,28 +312,33 @@ def _csv_rows(text: str, report: Report):
     for number in sorted(nul_lines):
         report.add(number, "nul_byte", "NUL byte (\\x00) in this line; the file may be UTF-16 or "
                                        "binary")
-    delimiter = _delimiter(text, report)
+    first, _, rest = text.partition("\n")
+    sep = _SEP_LINE.fullmatch(first)
+    offset = 1 if sep else 0  # Excel's "sep=;" line comes before the header
+    body = rest if sep else text
+    delimiter = _delimiter(body.split("\n", 1)[0], report, sep.group(1) if sep else None)
     with _csv_field_limit():
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter,
+        reader = csv.DictReader(io.StringIO(body, newline=""), delimiter=delimiter,
                                 restkey="\0extra")
         try:
             if reader.fieldnames is None:  # reading the header; an empty file has none
                 return
         except csv.Error as err:
-            report.add(1, "bad_csv_row", f"the header cannot be parsed ({err})")
+            report.add(1 + offset, "bad_csv_row", f"the header cannot be parsed ({err})")
             return
-        end = reader.line_num
+        _duplicate_columns(reader.fieldnames, 1 + offset, report)
+        end = reader.line_num + offset
         while True:
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as err:
-                start, end = end + 1, reader.line_num
+                start, end = end + 1, reader.line_num + offset
                 report.add(start, "bad_csv_row", f"cannot be parsed ({err})")
                 yield Record(start, None)
                 continue
-            start, end = end + 1, reader.line_num
+            start, end = end + 1, reader.line_num + offset
             if nul_lines.intersection(range(start, end + 1)):
                 yield Record(start, None)
                 continue
@@ -351,17 +385,117 @@ def _json_array_in_lines(text: str) -> bool:
     return not _parses(first) or first.strip() == stripped.strip()
 
 
+_SPECIAL = [(stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")]
+
+
+class NotReadable(OSError):
+    """A path that is not a readable regular file; ``what`` says what it is instead."""
+
+    def __init__(self, code: int, what: str):
+        super().__init__(code, what)
+        self.what = what
+
+
+def check_path(path: str) -> None:
+    """Raise OSError saying what is wrong unless ``path`` is a regular file this user can read.
+
+    Checked with ``os.stat`` before opening: opening a FIFO waits for a writer
+    forever, and "no such file" is the wrong thing to say about a directory.
+    What is wrong is a ``NotReadable`` whose ``what`` completes "PATH is ...".
+    """
+    try:
+        info = os.stat(path)  # follows symbolic links
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise NotReadable(errno.ELOOP, "a loop of symbolic links (the link leads back to "
+                              "itself); point it at the real file") from None
+        if err.errno == errno.ENOENT and os.path.islink(path):
+            raise NotReadable(errno.ENOENT, "a broken symbolic link (it points to "
+                              f"{os.readlink(path)!r}, which does not exist)") from None
+        raise
+    if stat.S_ISDIR(info.st_mode):
+        raise NotReadable(errno.EISDIR, "a directory, not a data file; give the path of a "
+                          ".jsonl, .json or .csv file inside it")
+    for test, kind in _SPECIAL:
+        if test(info.st_mode):
+            raise NotReadable(errno.EINVAL, f"{kind}, not a regular file; reading it could "
+                              "wait forever; save the data to a file and give that path")
+    if not os.access(path, os.R_OK):
+        raise NotReadable(errno.EACCES, "a file this user may not read (permission denied); "
+                          "check its permissions (ls -l) or copy it somewhere readable")
+
+
+def _zip_kind(path: str) -> tuple[str, str]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return "a ZIP archive (damaged)", "re-export the data as CSV or JSON lines"
+    if any(n.startswith("xl/") for n in names):
+        return ("an Excel workbook (.xlsx, a ZIP archive inside)",
+                "export it: pandas.read_excel(path).to_csv(new_path, index=False) or, in "
+                "Excel, Save As > CSV UTF-8")
+    if any(n.startswith("word/") for n in names):
+        return "a Word document (.docx)", "copy the data out into a CSV or JSON-lines file"
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return (f"a ZIP archive (holding {shown or 'nothing'})",
+            "unzip it and validate the file inside")
+
+
+_MAGIC = [(b"\x1f\x8b", "gzip-compressed", "unpack it (gunzip -k FILE) or read it with "
+           "pandas.read_json(path, lines=True, compression='gzip')"),
+          (b"BZh", "bzip2-compressed", "unpack it first (bunzip2 -k FILE)"),
+          (b"\xfd7zXZ\x00", "xz-compressed", "unpack it first (unxz -k FILE)"),
+          (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "unpack it and validate the file inside"),
+          (b"\xd0\xcf\x11\xe0", "an old Excel or Word file (.xls/.doc)",
+           "export it: pandas.read_excel(path).to_csv(new_path, index=False)"),
+          (b"%PDF", "a PDF", "copy the data out into a CSV or JSON-lines file"),
+          (b"PAR1", "a Parquet file", "pandas.read_parquet(path).to_json(new_path, "
+           "orient='records', lines=True, force_ascii=False)"),
+          (b"SQLite format 3\x00", "an SQLite database", "export the table as CSV")]
+
+
+def binary_kind(path: str, raw: bytes) -> tuple[str, str] | None:
+    """(what the file is, how to get text out of it) for archives and binary formats."""
+    if raw.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip_kind(path)
+    for magic, kind, hint in _MAGIC:
+        if raw.startswith(magic):
+            return kind, hint
+    return None
+
+
+def _line_endings(text: str, report: Report) -> str:
+    """A file whose lines end with a lone CR (classic Mac OS) read as if they ended with LF."""
+    if "\r" not in text or "\n" in text:
+        return text
+    lines = text.count("\r") + (not text.endswith("\r"))
+    report.add(1, "line_endings", f"lines end with a carriage return only (old Mac style), so "
+               f"the file is one line to most tools; read as {lines:,} lines; save it with LF "
+               "(\\n) line endings, e.g. `tr '\\r' '\\n' < FILE > NEW`")
+    return text.replace("\r", "\n")
+
+
 def read_records(path: str, report: Report, fmt: str | None = None) -> list[Record]:
     """All records of a file; unreadable ones have ``value=None`` and are in ``report``.
 
     A ``.json`` file that is really JSON lines (TNEWS ships ``train.json`` that
     way) is read as JSON lines; a JSON-lines file that is really one JSON
     array is reported once and read as an array. Raises OSError if the file
-    cannot be opened.
+    cannot be opened (``check_path`` says why).
     """
+    check_path(path)
     raw = Path(path).read_bytes()
-    text = decode(path, raw, report)
     fmt = fmt or file_format(path)
+    binary = binary_kind(path, raw)
+    if binary:
+        kind, hint = binary
+        report.add(1, "binary_file", f"the file is {kind}, not {_FORMAT_NAMES[fmt]} text; {hint}")
+        report.records = 0
+        return []
+    text = _line_endings(decode(path, raw, report), report)
+    del raw  # the decoded text is all that is needed now
     if not text.strip():
         records: list[Record] = []
     else:

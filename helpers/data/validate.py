@@ -23,8 +23,9 @@ from ftfy.badness import BADNESS_RE, is_bad
 from .. import chat_format
 from ..prompts import parse_prompt
 from ..tokens import TRAINING_TOKEN_LIMITS, encoding_for, training_token_limit
+from . import labels
 from .plan import preparation_plan
-from .report import ERROR, Report
+from .report import ERROR, Report, plural
 from .sources import Record, file_format, read_records
 
 KINDS = ("chat", "legacy", "table")
@@ -195,10 +196,14 @@ def _table_data_problems(report: Report, rows: list[tuple[int, dict]], text_fiel
     frame = pd.DataFrame({"text": [r[text_field] for _, r in rows],
                           "label": [str(r[label_field]).strip() for _, r in rows]},
                          index=pd.Index([line for line, _ in rows], name="line"))
+    labels.check_label_variants(report, list(zip(frame.index, frame["label"], strict=True)))
     plan = preparation_plan(frame, min_class_rows)
     for drop in plan.drops:
         reason = drop.reason.replace("field 'text'", f"field {text_field!r}")
         report.add(drop.line, drop.rule, reason)
+    kept = plan.kept["label"]
+    first = {label: line for line, label in reversed(list(kept.items()))}
+    labels.check_imbalance(report, plan.class_counts, first)
     return {drop.line for drop in plan.drops}
 
 
@@ -267,7 +272,8 @@ def validate_file(path, kind: str | None = None, *, text_field: str = "text",
         flagged |= _table_data_problems(report, checked, text_field, label_field, min_class_rows)
     clean = [(line, value) for line, value in checked if line not in flagged]
     if records and min_examples and len(checked) < min_examples:
-        report.add(1, "too_few_examples", f"{len(checked)} of {len(records)} records are usable "
+        report.add(1, "too_few_examples", f"{len(checked)} of {plural(len(records), 'record')} "
+                   f"{'is a usable example' if len(checked) == 1 else 'are usable examples'}"
                    f"examples; the fine-tuning service needs at least {min_examples}")
     report.problems.sort(key=lambda problem: problem.line)  # stable: same-line order kept
     return (checked if keep_data_problems else clean), report

@@ -9,12 +9,12 @@ with ``register_endpoint``
 """
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
 from collections.abc import Callable
 
+from ..chat_format import LineError, dumps_json_lines, is_blank, json_lines
 from . import chat, dialects, embeddings, responses, textcheck
 from .errors import ApiError, bad_request, not_found
 from .files import Files
@@ -36,13 +36,6 @@ def register_endpoint(url: str, function: Endpoint) -> None:
     if not url.startswith("/v1/"):
         raise ValueError(f"batch endpoints are OpenAI paths under /v1/, not {url!r}")
     ENDPOINTS[url] = function
-
-
-def input_lines(data: bytes) -> list[str]:
-    """The lines of a JSONL file: split on "\\n" only, so a U+2028 or U+0085 inside a JSON
-    string stays inside its line (str.splitlines would cut it)."""
-    text = data.decode("utf-8", errors="replace")
-    return [line.removesuffix("\r") for line in text.split("\n")]
 
 
 class Batches(StagedObjects):
@@ -152,14 +145,14 @@ class Batches(StagedObjects):
         endpoint = dialect.batch_url(batch.endpoint)
         lines, errors, seen = [], [], set()
         raw = self.store.read_blob(batch.input_file_id)
-        for n, text in enumerate(input_lines(raw), start=1):
-            if not text.strip():
+        # the course's one JSON-lines reader: split on "\n" only, so a U+2028 or U+0085
+        # inside a JSON string stays inside its line
+        for n, obj in json_lines(raw.decode("utf-8", errors="replace")):
+            if is_blank(obj):
                 continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError:
+            if isinstance(obj, LineError):
                 errors.append({"code": "invalid_json_line", "line": n, "param": None,
-                               "message": f"Line {n} is not valid JSON."})
+                               "message": f"Line {n} is not valid JSON ({obj})."})
                 continue
             problem = None
             if not isinstance(obj, dict) or not isinstance(obj.get("custom_id"), str):
@@ -218,7 +211,7 @@ class Batches(StagedObjects):
         random.Random(batch.seq).shuffle(done)
 
         def to_jsonl(rows):
-            return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+            return dumps_json_lines(rows).encode()
 
         def commit(b: Batch):
             out = self.files.add(f"{b.id}_output.jsonl", to_jsonl(done), "batch_output")

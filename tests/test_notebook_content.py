@@ -39,6 +39,7 @@ RAW_CALLS = {
     "04": ["files.create", "fine_tuning.jobs.create", "fine_tuning.jobs.retrieve",
            "fine_tuning.jobs.list_events", "fine_tuning.jobs.checkpoints.list"],
     "05": ["files.content"],
+    "06": ["chat.completions.create", "embeddings.create"],
     "07": ["batches.create"],
 }
 EXERCISE = re.compile(r"^(?:\*\*练习\s*(\d+)|#{3,4}\s*练习\s*(\d+))")
@@ -356,3 +357,70 @@ def test_stored_outputs_have_no_zero_bars_absolute_paths_or_errors(path):
                 problems.append(f"cell {n}: an absolute path: "
                                 f"{text[max(0, found.start() - 20):found.end() + 40]!r}")
     assert not problems, f"{path.name}:\n" + "\n".join(problems[:10])
+
+
+# ------------------------------------------------------------------ 06 and 07 in particular
+
+def _lesson(number):
+    paths = [p for p in NOTEBOOKS if p.name.startswith(number + "_")]
+    assert len(paths) == 1, f"notebook {number} not found"
+    return _load(paths[0])
+
+
+def _code_cells(nb, needle):
+    return [c for c in nb["cells"] if c["cell_type"] == "code" and needle in _source(c)]
+
+
+def test_06_decision_table_has_the_baselines_and_intervals():
+    """The stored decision table names both baselines beside the LLM rows, with intervals."""
+    cells = _code_cells(_lesson("06"), "compare.decision_table(splits.test[\"label\"], approaches)")
+    assert len(cells) == 1
+    html = "".join(text for kind, text in _output_texts(cells[0]))
+    for needed in ("TF-IDF + LR", "embeddings + LR", "zero-shot (reasoning)", "fine-tuned",
+                   "accuracy 95% CI", "vs best baseline (McNemar)"):
+        assert needed in html, f"06's decision table output lacks {needed!r}"
+
+
+def test_06_measures_agreement_against_logprobs_on_the_same_rows():
+    cells = _code_cells(_lesson("06"), "agreement.confidence_table(")
+    assert len(cells) == 1
+    text = "".join(t for _, t in _output_texts(cells[0]))
+    for row in ("fine-tuned: logprobs", "fine-tuned: agreement", "reasoning: agreement"):
+        assert row in text, f"06's confidence table lacks the row {row!r}"
+
+
+def test_06_prose_stays_readable_in_one_sitting():
+    nb = _lesson("06")
+    chars = sum(len(_source(c)) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert chars <= 20_000, f"06 has {chars:,} characters of prose; trim it (issue 20)"
+
+
+def test_07_raw_creates_reuse_an_earlier_object_and_send_no_retries():
+    """A raw files.create / batches.create goes out on the no-retry client, and its cell
+    first looks for the object an earlier run made."""
+    nb = _lesson("07")
+    creating = [c for c in nb["cells"] if c["cell_type"] == "code" and any(
+        n.endswith(("files.create", "batches.create")) for n in called_names(_source(c)))]
+    assert len(creating) >= 4  # the upload, the batch, the failing batch, the Responses batch
+    for cell in creating:
+        names = called_names(_source(cell))
+        creates = [n for n in names if n.endswith(("files.create", "batches.create"))]
+        assert all(n.startswith("no_retry.") for n in creates), creates
+        looked = {n.rsplit(".", 1)[-1] for n in names} & {"earlier_upload", "earlier_batch"}
+        assert looked, f"a cell creates {creates} without looking for an earlier one first"
+
+
+def test_07_submits_a_responses_batch():
+    nb = _lesson("07")
+    assert any('endpoint="/v1/responses"' in _source(c) and "batches.create" in _source(c)
+               for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def test_07_retry_sentence_matches_the_counts_printed_beside_it():
+    cells = _code_cells(_lesson("07"), "the retries absorbed")
+    assert len(cells) == 1
+    text = "".join(t for _, t in _output_texts(cells[0]))
+    said = re.search(r"the retries absorbed (\d+) injected errors", text)
+    counted = re.search(r"'retries': (\d+)", text)
+    assert said and counted, text[:300]
+    assert said.group(1) == counted.group(1) and int(said.group(1)) > 0

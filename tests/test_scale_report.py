@@ -92,6 +92,7 @@ def test_batch_costs_price_the_same_tokens_at_standard_and_batch_prices():
     base = batch_costs(usage, ["gpt-4.1-mini-2025-04-14"])  # its row prices only its fine-tunes
     assert base.loc["gpt-4.1-mini-2025-04-14", "standard_per_1000"] is pd.NA
     assert "base-model inference price" in base.loc["gpt-4.1-mini-2025-04-14", "price_note"]
+    assert table.loc["gpt-5.4-mini", "rate"] == "gpt-5.4-mini (base inference)"  # the rate named
 
 
 def test_batch_usage_sums_the_answered_records():
@@ -170,3 +171,34 @@ def test_measure_throughput_runs_apart_from_an_open_cassette(tmp_path, monkeypat
         recording.deactivate()
     assert len(children) == 1 and "helpers.throughput" in children[0]
     assert int(frame.loc[2, "requests"]) == len(TEXTS) and recorded == 0
+
+
+def test_raw_demonstration_objects_are_found_again_not_made_twice(tmp_path):
+    """07's raw cells: a second run finds the upload (name carries the hash) and the batch
+    (metadata key) the first one made; other bytes or another key find nothing."""
+    from helpers.lessons.scale_report import (
+        earlier_batch,
+        earlier_upload,
+        raw_batch_key,
+        upload_name,
+    )
+
+    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sb")
+    client = clients.openai_client(settings)
+    path = write_jsonl(build_batch_requests(TEXTS[:2], LABELS, "sandbox-base", lang="zh"),
+                       tmp_path / "raw.requests.jsonl")
+    data = path.read_bytes()
+    name = upload_name(path, data)
+    assert name.startswith("raw.requests-") and name.endswith(".jsonl")
+    assert upload_name(path, data + b"\n") != name
+    assert earlier_upload(client, name, len(data)) is None
+    made = client.files.create(file=(name, data, "application/jsonl"), purpose="batch")
+    assert earlier_upload(client, name, len(data)).id == made.id
+    assert earlier_upload(client, name, len(data) + 1) is None
+    key = raw_batch_key(made.id, "/v1/chat/completions")
+    assert key != raw_batch_key(made.id, "/v1/responses")
+    assert earlier_batch(client, key) is None
+    batch = client.batches.create(input_file_id=made.id, endpoint="/v1/chat/completions",
+                                  completion_window="24h", metadata={"course_key": key})
+    assert earlier_batch(client, key).id == batch.id
+    assert earlier_batch(client, raw_batch_key(made.id, "/v1/responses")) is None

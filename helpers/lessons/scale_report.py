@@ -14,6 +14,7 @@ records nothing.
 from __future__ import annotations
 
 import copy
+import hashlib
 from dataclasses import asdict
 
 import matplotlib.pyplot as plt
@@ -21,7 +22,7 @@ import pandas as pd
 
 from .. import clients, config, prices, throughput
 from ..answers import parse_label
-from ..batch import ID_PREFIX, index_of
+from ..batch import ID_PREFIX, KEY_METADATA, PURPOSE, index_of
 from ..plots import done
 from ..polling import default_sleep
 from ..throughput import completeness  # noqa: F401  (notebook 07 calls scale_report.completeness)
@@ -119,6 +120,36 @@ def batch_support(client) -> tuple[bool, str]:
     return True, ""
 
 
+# ------------------------------------------------------------- raw calls, made once
+# The raw demonstrations create real (paid, stored) objects: a rerun into the same work
+# directory finds the one an earlier run made instead of creating another.
+
+def upload_name(path, data: bytes) -> str:
+    """The name a raw upload is given: the file's stem + the first 12 hex digits of its
+    content hash, so an earlier upload of these very bytes is recognised by name and size."""
+    from pathlib import Path
+
+    path = Path(path)
+    return f"{path.stem}-{hashlib.sha256(data).hexdigest()[:12]}{path.suffix}"
+
+
+def raw_batch_key(file_id: str, endpoint: str) -> str:
+    """The key a raw batch carries in its metadata: its input file and endpoint."""
+    return hashlib.sha256(f"{file_id} {endpoint}".encode()).hexdigest()
+
+
+def earlier_upload(client, name: str, size: int, purpose: str = PURPOSE):
+    """The file an earlier run uploaded under ``name`` with ``size`` bytes, or None."""
+    return next((f for f in client.files.list(purpose=purpose).data
+                 if f.filename == name and f.bytes in (None, size)), None)
+
+
+def earlier_batch(client, key: str):
+    """The batch an earlier run created with ``key`` in its metadata, or None."""
+    return next((b for b in client.batches.list(limit=100).data
+                 if (getattr(b, "metadata", None) or {}).get(KEY_METADATA) == key), None)
+
+
 def batch_costs(usage: dict, models, discount: float = BATCH_DISCOUNT) -> pd.DataFrame:
     """The same token usage priced per model at standard and at batch prices.
 
@@ -141,6 +172,7 @@ def batch_costs(usage: dict, models, discount: float = BATCH_DISCOUNT) -> pd.Dat
             standard = (usage["prompt_tokens"] * price.input_per_1m
                         + usage["completion_tokens"] * price.output_per_1m) / 1e6 / n * 1000
         rows.append({"model": model,
+                     "rate": price.label if price else None,
                      "currency": price.currency if price else None,
                      "input_per_1m": price.input_per_1m if price else None,
                      "output_per_1m": price.output_per_1m if price else None,
@@ -155,7 +187,7 @@ def batch_costs(usage: dict, models, discount: float = BATCH_DISCOUNT) -> pd.Dat
     # one missing-value marker (<NA>) for unknown prices and for models without a row
     numbers = ["input_per_1m", "output_per_1m", "standard_per_1000", "batch_per_1000"]
     table[numbers] = table[numbers].astype("Float64")
-    text = ["currency", "price_as_of", "price_source", "price_note"]
+    text = ["rate", "currency", "price_as_of", "price_source", "price_note"]
     table[text] = table[text].astype("string")
     return table
 

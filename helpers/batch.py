@@ -245,8 +245,9 @@ def download_results(client, batch) -> tuple[list[dict], list[dict], list[str]]:
         file_id = getattr(batch, attr, None)
         if not file_id:
             continue
-        with api_call(f"Downloading file {file_id}", client):
-            text = client.files.content(file_id).text
+        # zhipuai's content response has ``text()`` (a method), openai's ``.text``: read bytes
+        data = jobs_sdk.file_bytes(client, file_id)
+        text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
         records, bad = read_jsonl_text(text, f"{attr} {file_id}")
         bucket.extend(records)
         problems.extend(bad)

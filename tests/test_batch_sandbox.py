@@ -27,6 +27,16 @@ def test_batch_results_match_direct_calls(tmp_path):
     assert len(lines) == len(TEXTS) and json.loads(lines[0])["custom_id"] == "req-0"
 
 
+def test_batch_results_on_the_zhipu_sdk_match_direct_calls(tmp_path):
+    """zhipuai's file content has ``text()`` as a method: the results are read from its bytes."""
+    client = clients.zhipu_client(_settings(tmp_path))
+    direct = classify(client, TEXTS, LABELS, "sandbox-base", lang="zh", progress=False)
+    res = run_batch(client, TEXTS, LABELS, "sandbox-base", tmp_path / "work", poll_seconds=0,
+                    progress=False, lang="zh")
+    assert type(client).__module__.startswith("zhipuai") and res.batch.status == "completed"
+    assert res.failures == [] and res.problems == []
+    assert res.labels == direct.labels
+
 def test_concurrent_classify_with_injected_faults_matches_sequential(tmp_path):
     settings = _settings(tmp_path)
     texts = [f"{t}（第{i}条）" for i in range(5) for t in TEXTS]

@@ -24,6 +24,12 @@ def test_wait_options_follow_backend_and_mode(tmp_path):
     assert "sleep" not in live
     openai_live = batch_wait_options(config.Settings("openai", "live", tmp_path))
     assert openai_live["poll_seconds"] >= 30
+    # a served sandbox on this machine (openai/zhipu pointed at it by COURSE_BASE_URL) polls fast
+    for url in ("http://127.0.0.1:8000/v1", "http://localhost:8000/api/paas/v4"):
+        served = config.Settings("zhipu", "live", tmp_path, base_url=url)
+        assert batch_wait_options(served)["poll_seconds"] < 1, url
+    remote = config.Settings("openai", "live", tmp_path, base_url="https://api.openai.com/v1")
+    assert batch_wait_options(remote)["poll_seconds"] >= 30
 
 
 def test_with_model_changes_only_the_chosen_lines():

@@ -39,15 +39,25 @@ NO_ENDPOINT_STATUS = (404, 405, 501)
 
 SANDBOX_POLL_SECONDS = 0.05  # the sandbox advances a batch one stage per poll
 LIVE_POLL_SECONDS = 60.0     # real batches take minutes to hours
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # a server on this machine (a served sandbox)
+
+
+def on_this_machine(base_url: str | None) -> bool:
+    """Whether ``base_url`` is a loopback server (a served sandbox answers a poll at once)."""
+    from urllib.parse import urlsplit
+
+    return bool(base_url) and urlsplit(base_url).hostname in LOCAL_HOSTS
 
 
 def batch_wait_options(settings: config.Settings) -> dict:
     """Keyword arguments for ``batch.wait_for_batch``: poll interval and sleep.
 
-    Short polls on the sandbox, a minute on a real service, and no sleeping at
+    Short polls on the sandbox (in-process or served on this machine), a minute
+    on a real service, and no sleeping at
     all in replay mode, where the recorded answers need no waiting.
     """
-    poll = SANDBOX_POLL_SECONDS if settings.backend == "sandbox" else LIVE_POLL_SECONDS
+    local = settings.backend == "sandbox" or on_this_machine(settings.base_url)
+    poll = SANDBOX_POLL_SECONDS if local else LIVE_POLL_SECONDS
     options = {"poll_seconds": poll}
     if settings.mode == "replay":
         options["sleep"] = default_sleep(settings)  # no sleeping in replay

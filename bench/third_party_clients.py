@@ -11,7 +11,11 @@ environment:
 - ``agents_reasoning``: the same on ``sandbox-reasoning`` with effort ``low``;
 - ``langchain``: ``ChatOpenAI(use_responses_api=True)``;
 - ``langchain_reasoning``: the same on ``sandbox-reasoning`` with ``reasoning``;
-- ``pydantic_ai``: ``OpenAIResponsesModel`` with a ``Literal`` output type.
+- ``langchain_tools``: the same with ``bind_tools`` and the default tool choice
+  (the label comes back as the tool call's argument);
+- ``pydantic_ai``: ``OpenAIResponsesModel`` with a ``Literal`` output type;
+- ``pydantic_ai_prompted``: the same with ``PromptedOutput`` (the JSON schema in
+  the prompt, the answer parsed from the text).
 
 Each prints PASS or FAIL with the error; the last line is ``name: pass|fail``
 pairs. Needs PyPI the first time (``--venv`` to reuse another environment).
@@ -64,6 +68,20 @@ CLIENTS = {
                          use_responses_api=True, reasoning={"effort": "low"})
         answer = llm.invoke([("system", INSTRUCTIONS), ("human", TEXT)]).text
     """,
+    "langchain_tools": """
+        from typing import Literal
+        from langchain_core.tools import tool
+        from langchain_openai import ChatOpenAI
+        @tool
+        def record_topic(label: Literal["sports", "finance"]) -> str:
+            \"\"\"Record the text's category.\"\"\"
+            return label
+        llm = ChatOpenAI(model="sandbox-base", base_url=URL, api_key="sk-local",
+                         use_responses_api=True)
+        reply = llm.bind_tools([record_topic]).invoke([("system", INSTRUCTIONS), ("human", TEXT)])
+        call = reply.tool_calls[0]
+        answer = f"{call['name']}({call['args']['label']})"
+    """,
     "pydantic_ai": """
         from typing import Literal
         from pydantic_ai import Agent
@@ -73,6 +91,19 @@ CLIENTS = {
                                      provider=OpenAIProvider(base_url=URL, api_key="sk-local"))
         agent = Agent(model, instructions=INSTRUCTIONS,
                       output_type=Literal["sports", "finance"])
+        answer = agent.run_sync(TEXT).output
+    """,
+    "pydantic_ai_prompted": """
+        from typing import Literal
+        from pydantic import BaseModel
+        from pydantic_ai import Agent, PromptedOutput
+        from pydantic_ai.models.openai import OpenAIResponsesModel
+        from pydantic_ai.providers.openai import OpenAIProvider
+        class Topic(BaseModel):
+            label: Literal["sports", "finance"]
+        model = OpenAIResponsesModel("sandbox-base",
+                                     provider=OpenAIProvider(base_url=URL, api_key="sk-local"))
+        agent = Agent(model, instructions=INSTRUCTIONS, output_type=PromptedOutput(Topic))
         answer = agent.run_sync(TEXT).output
     """,
 }

@@ -188,6 +188,22 @@ def test_forced_function_tool_gives_a_function_call(client):
     assert followed.status == "completed"
 
 
+def test_function_tool_without_strict_is_called_under_the_default_choice(client):
+    """LangChain's ``bind_tools`` sends no ``strict`` and no ``tool_choice``; OpenAI accepts it."""
+    tool = {"type": "function", "name": "record_topic", "parameters": {
+        "type": "object", "properties": {"label": {"type": "string", "enum": ["sports",
+                                                                                "finance"]}},
+        "required": ["label"]}}
+    r = client.responses.create(model=BASE_MODEL, input=QUESTION, tools=[tool])
+    (call,) = r.output
+    assert call.type == "function_call" and call.name == "record_topic"
+    assert json.loads(call.arguments) == {"label": "sports"}
+    unnamed = {k: v for k, v in tool.items() if k != "name"}
+    body = bad_request(lambda: client.responses.create(model=BASE_MODEL, input=QUESTION,
+                                                       tools=[unnamed]))
+    assert body["param"] == "tools[0].name"
+
+
 def test_create_for_batches_returns_response_json(tmp_path):
     record = responses.create(Sandbox(tmp_path), {"model": BASE_MODEL, "input": QUESTION})
     assert Response.model_validate(record).output_text == "sports"

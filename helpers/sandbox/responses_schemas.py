@@ -154,13 +154,27 @@ def _strict(adapter: TypeAdapter, body: dict) -> None:
         raise
 
 
+def _optional_strict(body: dict) -> dict:
+    """``body`` with ``strict: None`` on function tools that omit it, for the SDK-typed check.
+
+    The SDK's types mark ``strict`` required, but OpenAI accepts a function tool
+    without it (LangChain's ``bind_tools`` sends none); the sandbox treats it as unset.
+    """
+    tools = body.get("tools")
+    if not isinstance(tools, list):
+        return body
+    filled = [{**t, "strict": None} if isinstance(t, dict) and t.get("type") == "function"
+              and "strict" not in t else t for t in tools]
+    return {**body, "tools": filled}
+
+
 def check(body: dict) -> dict:
     """The validated Responses body, or an ApiError naming the first problem."""
     _unknown(body)
     _items(body)
     if isinstance(body.get("input"), list):
         _strict(INPUT_ITEMS, {"input": body["input"]})
-    _strict(_adapter(), body)
+    _strict(_adapter(), _optional_strict(body))
     schemas._unimplemented(body, IMPLEMENTED, NEUTRAL)
     reasoning = body.get("reasoning") or {}
     for key in ("summary", "generate_summary"):

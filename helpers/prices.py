@@ -12,9 +12,9 @@ fine-tuning base with the reason and a sentence a notebook can print.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import date
-from typing import Iterable
 
 import pandas as pd
 

@@ -1,10 +1,10 @@
 """Batch results are read like helpers.classify reads replies: echoes, aliases,
 structured replies; custom_ids have one parser; run_batch waits with the given sleep."""
 import pytest
+from test_batch_join import _ok  # one batch output line, in the Batch API's shape
 
 from helpers import clients, config
 from helpers.batch import custom_id, index_of, join_results, run_batch
-from test_batch_join import _ok  # one batch output line, in the Batch API's shape
 
 LABELS = ["体育", "财经", "国际"]
 

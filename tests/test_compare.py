@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from helpers import pipeline
-from helpers.lessons import compare
 from helpers.classify import ClassificationResults, Prediction
+from helpers.lessons import compare
 from helpers.results import APPROACH_FIGURES
 
 

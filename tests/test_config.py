@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-
 from helpers import clients, config
 
 # Fake keys are assembled at run time so secret scanners do not flag this file.

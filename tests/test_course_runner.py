@@ -13,10 +13,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course_checks import absolute_paths, images, notebook, sports_csv
 from nbformat.v4 import new_code_cell, new_notebook
 
 from conftest import REPO
-from course_checks import absolute_paths, images, notebook, sports_csv
 from helpers.course.cli import main
 from helpers.course.runner import NotebookSelectionError, discover, redact
 

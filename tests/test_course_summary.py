@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from helpers.results import approach_figures, headline, merged_results, record_results
 from helpers.course.summary import REQUIRED, build_summary, render_markdown, write_summary
+from helpers.results import approach_figures, headline, merged_results, record_results
 
 RUN = {"backend": "sandbox", "mode": "live", "dataset": "sports_en", "text_field": "text",
        "label_field": "label", "seconds": 12.34}

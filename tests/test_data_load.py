@@ -6,7 +6,13 @@ import urllib.request
 import pandas as pd
 import pytest
 
-from helpers.data import DataFileError, DatasetUnavailable, fetch_newsgroups, fetch_tnews, load_records
+from helpers.data import (
+    DataFileError,
+    DatasetUnavailable,
+    fetch_newsgroups,
+    fetch_tnews,
+    load_records,
+)
 
 ROWS = [
     {"sentence": "男篮主场大胜对手二十分", "label_desc": "news_sports", "label": "103"},

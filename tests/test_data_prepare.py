@@ -4,10 +4,21 @@ import json
 import pandas as pd
 import pytest
 
-from helpers.data import (apply_label_map, chat_rows, drop_exact_duplicates, drop_near_duplicates,
-                          drop_rare_classes, entity_chat_example, entity_legacy_example,
-                          near_duplicate_pairs, order_by_label, shuffle, split, validate_file,
-                          write_chat_jsonl)
+from helpers.data import (
+    apply_label_map,
+    chat_rows,
+    drop_exact_duplicates,
+    drop_near_duplicates,
+    drop_rare_classes,
+    entity_chat_example,
+    entity_legacy_example,
+    near_duplicate_pairs,
+    order_by_label,
+    shuffle,
+    split,
+    validate_file,
+    write_chat_jsonl,
+)
 from helpers.prompts import messages, parse_prompt
 
 

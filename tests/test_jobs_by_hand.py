@@ -7,9 +7,9 @@ idempotency key (``jobs.job_key``) in ``metadata`` (OpenAI) or ``request_id``
 create a second one.
 """
 import pytest
+from test_jobs_sandbox import write_training
 
 from helpers import clients, config, jobs, tokens
-from test_jobs_sandbox import write_training
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ import textwrap
 import threading
 
 import pytest
+from test_jobs_sandbox import LABELS, write_training
 
 from conftest import REPO
 from helpers import batch, clients, config, jobs
-from test_jobs_sandbox import LABELS, write_training
 
 TRIALS = 5  # the old code doubled jobs in 2 of 5 such trials (3 of 3 without the directory)
 

@@ -16,9 +16,9 @@ import json
 import random
 import re
 
+import nbformat
 import pytest
 from nbclient import NotebookClient
-import nbformat
 
 from conftest import REPO
 from helpers import recording

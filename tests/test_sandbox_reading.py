@@ -4,8 +4,8 @@ Each foreign style goes through the official OpenAI SDK against the in-process
 sandbox and must be answered with one of its labels, the sensible one. The
 unit tests below pin the reader's rules one by one.
 """
-import sys
 import subprocess
+import sys
 
 import httpx2
 import openai

@@ -5,11 +5,24 @@ import pandas as pd
 import pytest
 
 from helpers import clients, config
-from helpers.batch import build_batch_requests, download_results, submit_batch, wait_for_batch
-from helpers.batch import join_results, write_jsonl
+from helpers.batch import (
+    build_batch_requests,
+    download_results,
+    join_results,
+    submit_batch,
+    wait_for_batch,
+    write_jsonl,
+)
 from helpers.classify import Prediction
-from helpers.lessons.scale_report import (arrival_order, batch_wait_options, completeness, input_index,
-                                   labels_in_file_order, summary_counts, with_model)
+from helpers.lessons.scale_report import (
+    arrival_order,
+    batch_wait_options,
+    completeness,
+    input_index,
+    labels_in_file_order,
+    summary_counts,
+    with_model,
+)
 
 LABELS = ["体育", "财经", "科技"]
 TEXTS = ["湖人队在季后赛中击败勇士队", "央行宣布下调存款准备金率", "苹果发布新款智能手机芯片",

@@ -2,9 +2,9 @@
 the answer-mode table and the figures 01 records."""
 import pytest
 
-from helpers.lessons import zero_shot_report as z
 from helpers.answers import UNKNOWN
 from helpers.classify import ClassificationResults, Prediction
+from helpers.lessons import zero_shot_report as z
 from helpers.results import APPROACH_FIGURES
 
 ODD = ["Business, Finance", "Sci/Tech", "🎮 Games", "Health & Life"]

@@ -21,9 +21,17 @@ from pathlib import Path
 import pandas as pd
 
 from .. import chat_format
-from ..data import (CODES, NAMES, SEVERITY, Report, chat_example, spec, validate_file,
-                   validate_table, write_jsonl)
-
+from ..data import (
+    CODES,
+    NAMES,
+    SEVERITY,
+    Report,
+    chat_example,
+    spec,
+    validate_file,
+    validate_table,
+    write_jsonl,
+)
 
 # ------------------------------------------------------------ format checks
 

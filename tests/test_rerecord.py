@@ -57,7 +57,8 @@ def id_placeholders(texts: list[str]) -> dict[str, str]:
             where.setdefault(m.group(), []).append((n, k))
     label = {i: _kind(i) for i in where}
     for _ in range(ROUNDS):
-        rendered = [_digest(SANDBOX_ID.sub(lambda m: f"<{label[m.group()]}>", t)) for t in texts]
+        rendered = [_digest(SANDBOX_ID.sub(lambda m, label=label: f"<{label[m.group()]}>", t))
+                    for t in texts]
         new = {i: _digest(label[i] + repr(sorted((rendered[n], k) for n, k in occ)))
                for i, occ in where.items()}
         if len(set(new.values())) == len(set(label.values())):

@@ -21,7 +21,7 @@ class Topic(BaseModel):
     label: Literal["体育", "财经", "科技", "娱乐", "汽车", "旅游"]
 
 
-class Mood(str, enum.Enum):
+class Mood(str, enum.Enum):  # noqa: UP042  (the str-mixin enum SDK users write)
     good = "positive"
     bad = "negative"
 

@@ -135,8 +135,10 @@ def test_fine_tuned_beats_zero_shot_and_reports_probabilities(client):
 
 
 def test_base_model_reads_labels_and_falls_back(client):
-    ask = lambda content, **kw: client.chat.completions.create(
-        model=BASE_MODEL, messages=[{"role": "user", "content": content}], **kw)
+    def ask(content, **kw):
+        return client.chat.completions.create(
+            model=BASE_MODEL, messages=[{"role": "user", "content": content}], **kw)
+
     zh = prompts.classification_prompt("国足主场迎战日本队，主教练公布首发名单", ["财经", "体育", "科技"])
     assert ask(zh).choices[0].message.content == "体育"
     en = prompts.classification_prompt("Terrible product, it broke after two days. Waste of money.",

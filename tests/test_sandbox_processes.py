@@ -224,7 +224,8 @@ def test_a_claim_left_by_a_live_process_is_respected(tmp_path, monkeypatch):
     store = core_for(sbx).store
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        start = open(f"/proc/{holder.pid}/stat").read().rsplit(")", 1)[1].split()[19]
+        with open(f"/proc/{holder.pid}/stat") as f:
+            start = f.read().rsplit(")", 1)[1].split()[19]
         store.execute("INSERT INTO claims VALUES (?, 'validating_files', 'x', ?, ?, ?, ?)",
                       (job.id, __import__("socket").gethostname(), holder.pid, start, time.time()))
         assert c.fine_tuning.jobs.retrieve(job.id).status == "validating_files"

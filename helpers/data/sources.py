@@ -117,7 +117,7 @@ def decode(path: str, raw: bytes, report: Report) -> str:
                        f"file is not UTF-8 (byte 0x{raw[err.start]:02x} on this line); it reads as "
                        f"{name}; {convert_hint(path, name)}")
             return text
-        raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+        raise AssertionError("latin-1 decodes any bytes") from None  # pragma: no cover
 
 
 def _json_lines(text: str, report: Report):

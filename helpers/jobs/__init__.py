@@ -65,5 +65,5 @@ __all__ = [
     "result_frame_from_bytes", "JobRecord", "JobStore", "DEFAULT_MAX_COST_USD", "check_cost",
     "DEFAULT_MAX_TRAINED_TOKENS",
     "idempotency_key", "open_store", "submit", "upload", "latest_metrics", "wait",
-    "estimate_cost", "find_jobs", "job_key", "request_id",
+    "estimate_cost", "find_jobs", "job_key", "request_id", "sdk", "wait_module",
 ]

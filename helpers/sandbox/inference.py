@@ -89,7 +89,7 @@ def token_logprobs(answer_tokens: list[int], dist: dict[str, float] | None, enco
             mass, total = {tok: 1.0}, 1.0
         ranked = sorted(mass.items(), key=lambda kv: -kv[1])[:top_k]
 
-        def entry(t: int, p: float) -> dict:
+        def entry(t: int, p: float, total: float = total) -> dict:
             raw = encoding.decode_single_token_bytes(t)
             return {"token": _token_str(raw), "bytes": list(raw),
                     "logprob": max(math.log(p / total), -9999.0) if p > 0 else -9999.0}

@@ -78,10 +78,10 @@ def strict_type(tp, ranges: dict | None = None):
         return Annotated[(strict_type(args[0]), *tp.__metadata__)]
     if origin in (Union, types.UnionType):
         members = [strict_type(a) for a in args if not _is_none(a)]
-        union = members[0] if len(members) == 1 else Union[tuple(members)]
+        union = members[0] if len(members) == 1 else Union[tuple(members)]  # noqa: UP007  (built at runtime)
         if len(members) > 1 and _literal_key(members):
             union = Annotated[union, Field(discriminator=_literal_key(members))]
-        return Optional[union] if len(members) < len(args) else union
+        return Optional[union] if len(members) < len(args) else union  # noqa: UP045  (runtime form)
     if origin in (Required, NotRequired):
         return strict_type(args[0])
     if origin in _SEQUENCES:
@@ -114,9 +114,11 @@ def _constrain(tp, field):
     if get_origin(tp) in (Union, types.UnionType):
         args = get_args(tp)
         members = [a for a in args if not _is_none(a)]
-        inner = Union[tuple(_constrain(m, field) for m in members)] if len(members) > 1 \
-            else _constrain(members[0], field)
-        return Optional[inner] if len(members) < len(args) else inner
+        if len(members) > 1:
+            inner = Union[tuple(_constrain(m, field) for m in members)]  # noqa: UP007  (runtime)
+        else:
+            inner = _constrain(members[0], field)
+        return Optional[inner] if len(members) < len(args) else inner  # noqa: UP045  (runtime form)
     if get_origin(tp) is Literal:  # "auto" and friends take no numeric constraint
         return tp
     return Annotated[tp, field]

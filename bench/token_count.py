@@ -77,7 +77,7 @@ def main() -> None:
 
     def batch():
         lengths = dict(zip(distinct, map(len, enc.encode_ordinary_batch(distinct,
-                                                                         num_threads=threads))))
+                                                                         num_threads=threads)), strict=True))
         return [tokens.chat_example_tokens(ex, lengths.__getitem__) for ex in examples]
 
     results, t = best_of(args.repeat, {
@@ -88,7 +88,7 @@ def main() -> None:
     plain = results["plain"]
     for name in ("counted", "batch"):
         if results[name] != plain:
-            bad = next(i for i, (a, b) in enumerate(zip(plain, results[name])) if a != b)
+            bad = next(i for i, (a, b) in enumerate(zip(plain, results[name], strict=False)) if a != b)
             raise SystemExit(f"counts differ at example {bad}: plain {plain[bad]} vs {name} "
                              f"{results[name][bad]}")
     rate = lambda seconds: args.n / seconds  # noqa: E731

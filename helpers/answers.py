@@ -352,4 +352,4 @@ def parse_labels(replies, labels, texts=None, aliases=None, unknown: str = UNKNO
     texts = [None] * len(replies) if texts is None else list(texts)
     if len(texts) != len(replies):
         raise ValueError(f"{len(replies)} replies but {len(texts)} texts")
-    return [parse_label(r, labels, t, aliases, unknown) for r, t in zip(replies, texts)]
+    return [parse_label(r, labels, t, aliases, unknown) for r, t in zip(replies, texts, strict=True)]

@@ -79,7 +79,7 @@ def build_batch_requests(texts, labels, model: str, *, sdk: str = "openai",
     url = ENDPOINTS[sdk]
     return [{"custom_id": custom_id(i), "method": "POST", "url": url,
              "body": build_request(text, labels, model, lang=lang, examples=ex, **request_options)}
-            for i, (text, ex) in enumerate(zip(texts, shots))]
+            for i, (text, ex) in enumerate(zip(texts, shots, strict=True))]
 
 
 def write_jsonl(lines, path: str | Path) -> Path:

@@ -60,7 +60,7 @@ def training_curves(frame: pd.DataFrame, title: str = "Fine-tuning"):
     # one legend for both panels, below them: inside an axes it sits over noisy curves
     handles = {}
     for ax in (ax_loss, ax_acc):
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     if handles:
         fig.legend(list(handles.values()), list(handles), loc="lower center",

@@ -101,7 +101,7 @@ def test_invalid_replies_are_unparseable_not_mapped():
                        progress=False)
     assert results.labels == ["Business, Finance"] + ["unknown"] * 7
     assert results.summary()["unparseable"] == 7 and results.summary()["errors"] == 0
-    why = {t: p.parse_error for t, p in zip(texts, results)}
+    why = {t: p.parse_error for t, p in zip(texts, results, strict=True)}
     assert why["good"] is None
     assert why["not json"].startswith("not valid JSON") and why["fenced"].startswith("not valid JSON")
     assert why["outside enum"] == "label 'Politics' is not one of the labels"

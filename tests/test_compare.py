@@ -12,7 +12,7 @@ from helpers.results import APPROACH_FIGURES
 def results(labels, confidences, alternatives=None):
     alternatives = alternatives or [[] for _ in labels]
     preds = [Prediction(index=i, label=lab, confidence=c, alternatives=alt)
-             for i, (lab, c, alt) in enumerate(zip(labels, confidences, alternatives))]
+             for i, (lab, c, alt) in enumerate(zip(labels, confidences, alternatives, strict=False))]
     return ClassificationResults(preds, requests=len(preds), seconds=0.0)
 
 

@@ -33,7 +33,7 @@ def test_split_is_deterministic_and_stratified():
     first = split(df, seed=7)
     again = split(df, seed=7)
     other = split(df, seed=8)
-    for x, y in zip(first, again):
+    for x, y in zip(first, again, strict=True):
         assert x.index.tolist() == y.index.tolist()
     assert first[2].index.tolist() != other[2].index.tolist()
     train, valid, test = first

@@ -80,7 +80,7 @@ def test_two_processes_at_once_create_one_job_one_upload_one_batch(tmp_path, wor
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    for p, (_out, _err) in zip(procs, outputs):
+    for p, (_out, _err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, "\n".join(e[-3000:] for _o, e in outputs)
     seen = [json.loads(line) for out, _err in outputs for line in out.splitlines()]
     counts = []

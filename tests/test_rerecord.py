@@ -148,5 +148,5 @@ def test_re_recording_a_notebook_gives_the_same_cassette(tmp_path, monkeypatch):
     old = comparable(recording.load(committed))
     new = comparable(recording.load(tmp_path / committed.name))
     assert len(new) == len(old)
-    for i, (a, b) in enumerate(zip(new, old)):
+    for i, (a, b) in enumerate(zip(new, old, strict=True)):
         assert a == b, f"interaction {i} differs: {a['request']['method']} {a['request']['uri']}"

@@ -73,7 +73,7 @@ def test_sandbox_batch_with_unknown_model_fills_the_error_file(tmp_path):
     assert sorted(arrival_order(output)) == [0, 1, 2, 3, 5]
     joined = join_results(len(TEXTS), LABELS, output, errors, problems)
     assert [f["index"] for f in joined.failures] == [4]
-    by_index = dict(zip(arrival_order(output), labels_in_file_order(output, LABELS)))
+    by_index = dict(zip(arrival_order(output), labels_in_file_order(output, LABELS), strict=False))
     assert [by_index[i] for i in (0, 1, 2, 3, 5)] == [joined.labels[i] for i in (0, 1, 2, 3, 5)]
     assert completeness(joined.predictions, len(TEXTS))["lost"] == 1
 

@@ -59,7 +59,7 @@ def drop_exact_duplicates(df: pd.DataFrame, column: str = "text"):
     norm = _normalised(df[column])
     dup = norm.duplicated(keep="first")
     first: dict = {}
-    for index, text in zip(df.index, norm):
+    for index, text in zip(df.index, norm, strict=True):
         first.setdefault(text, index)
     removed = df[dup].copy()
     removed["duplicate_of"] = [first[t] for t in norm[dup]]
@@ -133,7 +133,7 @@ def chat_rows(df: pd.DataFrame, label_map: dict | None = None, labels=None,
     labels = list(labels) if labels is not None else (
         list(dict.fromkeys(label_map.values())) or sorted(names.unique()))
     lang = lang or detect_language(df["text"].tolist())
-    return [chat_example(t, a, labels, lang, system) for t, a in zip(df["text"], names)]
+    return [chat_example(t, a, labels, lang, system) for t, a in zip(df["text"], names, strict=True)]
 
 
 def write_jsonl(path, rows) -> Path:

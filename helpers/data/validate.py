@@ -58,7 +58,7 @@ def mojibake_fix(text: str) -> str | None:
 def _bad_spot(text: str, fixed: str) -> int:
     """Where the mis-decoded part starts, to show it in the message."""
     if fixed:
-        return next((i for i, (a, b) in enumerate(zip(text, fixed)) if a != b), 0)
+        return next((i for i, (a, b) in enumerate(zip(text, fixed, strict=False)) if a != b), 0)
     match = BADNESS_RE.search(text)
     return match.start() if match else 0
 

@@ -191,9 +191,9 @@ def shown(table: pd.DataFrame, intervals: bool = False) -> pd.DataFrame:
                                   zip(table["macro_f1_low"], table["macro_f1_high"], strict=True)]
     out["prompt tokens / request"] = each("prompt_tokens", lambda v: f"{v:,.1f}")
     out["cost / 1,000 predictions"] = [_money(v, c) for v, c in
-                                       zip(table["cost_per_1000"], table["currency"])]
+                                       zip(table["cost_per_1000"], table["currency"], strict=True)]
     out["one-time training"] = [_money(v, c) for v, c in
-                                zip(table["training_cost"], table["currency"])]
+                                zip(table["training_cost"], table["currency"], strict=True)]
     out["median latency"] = each("latency_s", _latency)
     out["priced as"] = table["price_label"] if intervals else table["priced_as"]
     if intervals:
@@ -260,7 +260,7 @@ def prediction_table(texts, y_true, results) -> pd.DataFrame:
         "text": texts,
         "true": y_true,
         "predicted": [p.label for p in preds],
-        "correct": [t == p.label for t, p in zip(y_true, preds)],
+        "correct": [t == p.label for t, p in zip(y_true, preds, strict=True)],
         "confidence": pd.array([p.confidence for p in preds], dtype="Float64"),
         "alternatives": [_alternatives_text(p.alternatives) for p in preds],
     })

@@ -161,7 +161,7 @@ def token_histogram(counts: Mapping[str, Sequence[int]], title: str = "Tokens pe
     high = max(max(c) for c in counts.values())
     # one bar per token count when the range is small, else ``bins`` equal bins
     bounds = np.arange(low, high + 2) - 0.5 if high - low < bins else bins
-    for (name, values), color in zip(counts.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+    for (name, values), color in zip(counts.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False):
         ax.hist(values, bins=bounds, alpha=0.55, label=name, color=color)
         stats = tokens.distribution(values)
         for key in ("p5", "p95"):

@@ -69,8 +69,8 @@ def featurize(texts) -> sp.csr_matrix:
     """Raw n-gram counts, one column block per vectorizer (ids stable across models)."""
     texts = list(texts)
     chinese = [is_chinese(t) for t in texts]
-    zh = [t if c else "" for t, c in zip(texts, chinese)]
-    other = [t if not c else "" for t, c in zip(texts, chinese)]
+    zh = [t if c else "" for t, c in zip(texts, chinese, strict=True)]
+    other = [t if not c else "" for t, c in zip(texts, chinese, strict=True)]
     parts = [_VECTORIZERS[0].transform(zh), _VECTORIZERS[1].transform(other),
              _VECTORIZERS[2].transform(other)]
     return sp.hstack(parts, format="csr", dtype=np.float32)
@@ -148,7 +148,7 @@ class SoftmaxModel:
         low probability.
         """
         if labels is None:
-            return dict(zip(self.classes, self.predict_proba([text])[0].tolist()))
+            return dict(zip(self.classes, self.predict_proba([text])[0].tolist(), strict=True))
         labels = list(labels)
         index = {c: i for i, c in enumerate(self.classes)}
         folded = {c.casefold().strip(): i for i, c in enumerate(self.classes)}
@@ -156,11 +156,11 @@ class SoftmaxModel:
         base = lexicon.score_labels(labels, text)
         prior = float(self.prior.mean()) if len(self.prior) else lexicon.SHARPNESS
         z = []
-        for label, score in zip(labels, base):
+        for label, score in zip(labels, base, strict=True):
             i = index.get(label, folded.get(label.casefold().strip()))
             z.append(learned[i] if i is not None else prior * score)
         probs = _softmax(np.array([z], dtype=np.float64))[0]
-        return dict(zip(labels, probs.tolist()))
+        return dict(zip(labels, probs.tolist(), strict=True))
 
     # --------------------------------------------------------- continuing
     def with_classes(self, classes) -> SoftmaxModel:

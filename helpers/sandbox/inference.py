@@ -46,8 +46,8 @@ def base_distribution(messages, candidates=None) -> dict[str, float] | None:
     scores = lexicon.score_labels(labels, read.text)
     if read.examples:
         votes = lexicon.example_votes(labels, read.text, read.examples)
-        scores = [s + v for s, v in zip(scores, votes)]
-    return dict(zip(labels, lexicon.probabilities(scores)))
+        scores = [s + v for s, v in zip(scores, votes, strict=True)]
+    return dict(zip(labels, lexicon.probabilities(scores), strict=True))
 
 
 def classifier_distribution(model, messages, candidates=None) -> dict[str, float]:

@@ -415,7 +415,8 @@ def flatten_content(content) -> str:
 def _call_texts(message: dict) -> list[str]:
     calls = [c.get("function") for c in message.get("tool_calls") or () if isinstance(c, dict)]
     calls.append(message.get("function_call"))
-    return [str(c.get(k) or "") for c in calls if isinstance(c, dict) for k in ("name", "arguments")]
+    return [str(c.get(k) or "") for c in calls if isinstance(c, dict)
+            for k in ("name", "arguments")]
 
 
 def example_tokens(example: dict, encoding) -> int:

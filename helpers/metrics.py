@@ -284,7 +284,8 @@ def non_monotonic_bins(table: pd.DataFrame) -> list[dict]:
     "accuracy_higher", "n_lower", "n_higher"}`` per drop (empty bins are skipped)."""
     bins = table[table["low"].notna() & (table["n"] > 0)]
     drops = []
-    for (lo_name, lo), (hi_name, hi) in zip(bins.iterrows(), list(bins.iterrows())[1:], strict=False):
+    for (lo_name, lo), (hi_name, hi) in zip(bins.iterrows(), list(bins.iterrows())[1:],
+                                            strict=False):
         if hi["accuracy"] < lo["accuracy"]:
             drops.append({"lower": lo_name, "higher": hi_name,
                           "accuracy_lower": float(lo["accuracy"]),

@@ -167,7 +167,8 @@ class Splits:
 
 
 def _manifest(run: Run) -> dict:
-    return {"dataset": str(run.dataset), "text_field": run.text_field, "label_field": run.label_field,
+    return {"dataset": str(run.dataset), "text_field": run.text_field,
+            "label_field": run.label_field,
             "label_map": run.label_map, "n_train": run.n_train, "n_test": run.n_test,
             "seed": run.seed, "min_class_rows": MIN_CLASS_ROWS,
             "preparation": list(data.plan.RULES)}  # splits made under other rules are remade

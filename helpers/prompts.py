@@ -31,7 +31,8 @@ HEADS = {
 # What follows the text: a bare answer ("text") or a JSON object ("json", structured outputs).
 TAILS = {
     "zh": {"text": "\n类别：", "json": '\n\n只用 JSON 回答，格式：{"label": "<类别>"}'},
-    "en": {"text": "\nCategory:", "json": '\n\nAnswer with JSON only, in the form {"label": "<category>"}'},
+    "en": {"text": "\nCategory:",
+           "json": '\n\nAnswer with JSON only, in the form {"label": "<category>"}'},
 }
 LABEL_BULLET = "- "
 SYSTEM_PROMPTS = {

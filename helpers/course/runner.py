@@ -268,7 +268,8 @@ def run_course(opts: RunOptions) -> int:
     existed = out.exists()
     with child_environment(out, settings.backend, opts.base_url):
         settings = config.resolve(opts.backend, opts.mode)
-        with Kernels(notebooks, cwd=out, log_dir=out / LOGS_DIR, backend=settings.backend) as kernels:
+        with Kernels(notebooks, cwd=out, log_dir=out / LOGS_DIR,
+                     backend=settings.backend) as kernels:
             out.mkdir(parents=True, exist_ok=True)
             kernels.prestart(0)
             try:

@@ -161,7 +161,9 @@ def _preparation(s: dict) -> list[str]:
         lines += [f"| {_cell(d['what'])} | {show(d['rows'], 'int')} | {_cell(d['why'])} |"
                   for d in drops]
         if prep.get("file"):
-            lines += ["", f"Every dropped row, with its line and reason: [{prep['file']}]({prep['file']})."]
+            lines += ["",
+                      "Every dropped row, with its line and reason: "
+                      f"[{prep['file']}]({prep['file']})."]
     else:
         lines.append("Nothing is dropped.")
     return [*lines, ""]

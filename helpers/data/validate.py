@@ -99,14 +99,16 @@ def _check_chat(report: Report, line: int, example, labels) -> None:
         _check_mojibake(report, line, where, text)
     answer = [m for m in messages if m["role"] == "assistant"][-1].get("content")
     if labels is not None and isinstance(answer, str) and answer.strip() and answer.strip() not in labels:
-        report.add(line, "unknown_label", f"assistant answer {answer!r:.40} is not one of the labels")
+        report.add(line, "unknown_label",
+                   f"assistant answer {answer!r:.40} is not one of the labels")
 
 
 def _check_fields(report: Report, line: int, record, text_field: str, label_field: str,
                   labels) -> None:
     """Table rows: both fields present, text a string, label text or a number."""
     if not isinstance(record, dict):
-        report.add(line, "data_type", f"record is a JSON {type(record).__name__}, expected an object")
+        report.add(line, "data_type",
+                   f"record is a JSON {type(record).__name__}, expected an object")
         return
     missing = [key for key in (text_field, label_field) if record.get(key) is None]
     for key in missing:
@@ -115,10 +117,12 @@ def _check_fields(report: Report, line: int, record, text_field: str, label_fiel
         return
     text, label = record[text_field], record[label_field]
     if not isinstance(text, str):
-        report.add(line, "data_type", f"field {text_field!r} is a {type(text).__name__}, expected text")
+        report.add(line, "data_type",
+                   f"field {text_field!r} is a {type(text).__name__}, expected text")
         return
     if isinstance(label, (dict, list, bool)):
-        report.add(line, "data_type", f"field {label_field!r} is {label!r:.20}, expected text or a number")
+        report.add(line, "data_type",
+                   f"field {label_field!r} is {label!r:.20}, expected text or a number")
         return
     label_text = str(label).strip()
     if not label_text:

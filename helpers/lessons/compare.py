@@ -422,7 +422,8 @@ def epoch_comparison(experiments: pd.DataFrame, more: str, fewer: str,
                             f"{int(f['epochs'])} vs {int(m['epochs'])}"),
         "accuracy, fewer epochs": (f"{published.accuracy_fewer:.0%}", f"{f['accuracy']:.1%}"),
         "accuracy, more epochs": (f"{published.accuracy_more:.0%}", f"{m['accuracy']:.1%}"),
-        "accuracy change": (f"{(published.accuracy_more - published.accuracy_fewer) * 100:+.1f} points",
+        "accuracy change": (f"{(published.accuracy_more - published.accuracy_fewer) * 100:+.1f} "
+                            "points",
                             f"{(m['accuracy'] - f['accuracy']) * 100:+.1f} points"),
         "training cost, more / fewer": (
             f"{published.cost_more_usd / published.cost_fewer_usd:.1f}×",

@@ -68,7 +68,8 @@ def everything_written(out: Path) -> str:
 
 @pytest.mark.slow
 def test_zero_shot_on_a_compatible_server_end_to_end(tmp_path, served):
-    """kernels + server: live mode against the served sandbox at a base URL, model by --base-model."""
+    """kernels + server: live mode against the served sandbox at a base URL, model by
+    --base-model."""
     url, server_log = served
     nbs = tmp_path / "notebooks"
     nbs.mkdir()

@@ -59,7 +59,8 @@ def _count(sandbox_dir) -> dict:
 
 def _inputs(root):
     write_training(root / "train.jsonl")
-    lines = batch.build_batch_requests(["国足获胜", "股市上涨", "新手机发布"], LABELS, "sandbox-base")
+    lines = batch.build_batch_requests(["国足获胜", "股市上涨", "新手机发布"], LABELS,
+                                       "sandbox-base")
     batch.write_jsonl(lines, root / "requests.jsonl")
 
 

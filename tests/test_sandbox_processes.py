@@ -164,7 +164,8 @@ def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch
     # the same job run by one process alone logs exactly as many events
     solo = client_for(tmp_path / "solo")
     again = solo.fine_tuning.jobs.create(model=BASE_MODEL,
-                                         training_file=job_file(solo, N_EXAMPLES).id, seed=1, method={"type": "supervised", "supervised": {
+                                         training_file=job_file(solo, N_EXAMPLES).id, seed=1,
+                                         method={"type": "supervised", "supervised": {
                                              "hyperparameters": {"n_epochs": 3}}})
     while again.status != "succeeded":
         again = solo.fine_tuning.jobs.retrieve(again.id)

@@ -56,7 +56,8 @@ def test_input_index_rejects_foreign_ids():
 
 
 def test_completeness_counts_lost_duplicated_misordered():
-    preds = [Prediction(0, "a"), Prediction(2, "b"), Prediction(2, "b"), Prediction(3, "x", error="e")]
+    preds = [Prediction(0, "a"), Prediction(2, "b"), Prediction(2, "b"),
+             Prediction(3, "x", error="e")]
     assert completeness(preds, 4) == {"n": 4, "lost": 2, "duplicated": 1, "misordered": 1}
     assert completeness([Prediction(i, "a") for i in range(3)], 3)["lost"] == 0
 
@@ -135,7 +136,8 @@ def test_batch_support_yes_for_known_backends_and_a_reason_for_a_server_without_
                 import httpx2
                 request = httpx2.Request("GET", "http://127.0.0.1:11434/v1/batches")
                 raise openai.NotFoundError("404 page not found",
-                                           response=httpx2.Response(404, request=request), body=None)
+                                           response=httpx2.Response(404, request=request),
+                                           body=None)
 
     ok, why = batch_support(NoBatches())
     assert not ok and "HTTP 404" in why and "127.0.0.1:11434" in why

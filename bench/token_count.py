@@ -80,8 +80,8 @@ def main() -> None:
     distinct = list(dict.fromkeys(all_strings))
 
     def batch():
-        lengths = dict(zip(distinct, map(len, enc.encode_ordinary_batch(distinct,
-                                                                         num_threads=threads)), strict=True))
+        counts = map(len, enc.encode_ordinary_batch(distinct, num_threads=threads))
+        lengths = dict(zip(distinct, counts, strict=True))
         return [tokens.chat_example_tokens(ex, lengths.__getitem__) for ex in examples]
 
     results, t = best_of(args.repeat, {

@@ -187,8 +187,8 @@ _FINAL = _words("最终答案", "最终类别", "最终结果", "综上所述", 
                 r"\bhence\b")
 _MARK_FINAL = re.compile(f"(?:{_FINAL})(?:{_FILL}(?:{_ANSWER_WORD}))?(?:{_FILL}(?:{_CONNECT}))?"
                          f"{_FILL}{_COPULA}$")
-_MARK_STRONG = re.compile(f"(?:(?:{_ANSWER_WORD}){_FILL}(?:{_CONNECT})|{_PREFER}|{_CONTRAST.pattern})"
-                          f"{_FILL}{_COPULA}$")
+_MARK_STRONG = re.compile(f"(?:(?:{_ANSWER_WORD}){_FILL}(?:{_CONNECT})|{_PREFER}"
+                          f"|{_CONTRAST.pattern}){_FILL}{_COPULA}$")
 _LIST_INTRO = re.compile(_words("类别包括", "可选类别", "候选类别", "类别有", "类别列表",
                                 r"\bone of these categories\b", r"\bthe categories are\b",
                                 r"\bcategories include\b", r"\bcategories:", r"\boptions are\b",

@@ -260,7 +260,8 @@ class Message(_Strict):
                 where = ".".join(str(x) for x in first["loc"][1:])
                 where = f" {where}" if where else ""
                 raise _custom("data_type", f"content part {i}{where}: {first['msg']} (a part is "
-                              '{"type": "text", "text": ...} or {"type": "image_url", ...})') from None
+                              '{"type": "text", "text": ...} or '
+                              '{"type": "image_url", ...})') from None
         return parts
 
     @field_validator("weight")

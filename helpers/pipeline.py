@@ -17,7 +17,8 @@ from . import clients, config, data, jobs, lifecycle, manifest, prices, prompts
 from .results import record_results
 
 # One base model per backend for zero-shot AND fine-tuning, so before/after compares one base.
-# The dated reasons live with the prices (``prices.default_note``); compatible: the learner names it.
+# The dated reasons live with the prices (``prices.default_note``); compatible: the learner
+# names it.
 # OpenAI has no fine-tuning default (its self-serve fine-tuning ends): its base is the chat default.
 DEFAULT_BASE_MODELS = {
     backend: prices.default_model(backend, "chat" if backend in prices.FINE_TUNING_ENDED
@@ -65,7 +66,8 @@ class Run:
 
 
 def default_base_model(backend: str) -> str:
-    """The course's base model for ``backend``; a ``compatible`` server has none: the learner names it."""
+    """The course's base model for ``backend``; a ``compatible`` server has none: the learner
+    names it."""
     model = DEFAULT_BASE_MODELS.get(backend)
     if not model:
         raise ValueError(f"BACKEND={backend!r} has no default model: set BASE_MODEL in the "

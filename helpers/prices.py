@@ -1,8 +1,8 @@
 """Dated price table for fine-tuning and the cost of a training run.
 
 Every row names its date and source (the providers' pricing pages, collected
-by the course authors in 2026-11). A price nobody could confirm is ``None`` and is shown as "unknown";
-it is never guessed. Zhipu's fine-tuning prices are such a case.
+by the course authors in 2026-11). A price nobody could confirm is ``None`` and is shown as
+"unknown"; it is never guessed. Zhipu's fine-tuning prices are such a case.
 
 ``PRICES`` holds the fine-tuning rows (shown by ``price_table``); ``CHAT_PRICES``
 holds chat models that cannot be fine-tuned. ``model_table`` joins prices with

@@ -128,7 +128,8 @@ def example_line(text: str, label: str) -> str:
         raise ValueError("example label cannot be listed: " + "; ".join(problems))
     quoted = json.dumps(text, ensure_ascii=False)
     # json.dumps leaves these raw, but they break lines too
-    quoted = quoted.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
+    quoted = (quoted.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+              .replace("\x85", "\\u0085"))
     return f"{quoted}{EXAMPLE_ARROW}{label}"
 
 
@@ -183,8 +184,8 @@ def _body_pattern(lang: str) -> re.Pattern:
 
 _BODIES = {lang: _body_pattern(lang) for lang in HEADS}
 _LEGACY = {
-    "zh": (re.compile(r"对给定文本进行分类，类别包括：(?P<labels>[^\n]+?)。\n\n给定文本：\n(?P<text>.*)\n类别：\s*",
-                      re.S), "、", "参考示例：\n"),
+    "zh": (re.compile(r"对给定文本进行分类，类别包括：(?P<labels>[^\n]+?)。\n\n"
+                      r"给定文本：\n(?P<text>.*)\n类别：\s*", re.S), "、", "参考示例：\n"),
     "en": (re.compile(r"Classify the text into one of these categories: (?P<labels>[^\n]+?)\.\n\n"
                       r"Text:\n(?P<text>.*)\nCategory:\s*", re.S), ", ", "Examples:\n"),
 }

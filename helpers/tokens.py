@@ -74,7 +74,8 @@ chat_example_tokens = chat_format.example_tokens  # the formula's one definition
 
 
 # Longest training example a model accepts, in tokens (OpenAI's fine-tuning
-# guide as of 2026-11; the sandbox documents its own). Prefixes are checked in order, first match wins.
+# guide as of 2026-11; the sandbox documents its own). Prefixes are checked in order, first
+# match wins.
 TRAINING_TOKEN_LIMITS = [
     ("sandbox-base", 65_536),
     ("gpt-4o-mini-2024", 65_536),

@@ -1,4 +1,5 @@
-"""The Jupyter kernels of a course run: started one notebook ahead, logged to a file, stopped quietly.
+"""The Jupyter kernels of a course run: started one notebook ahead, logged to a file, stopped
+quietly.
 
 papermill, left to itself, starts a kernel when a notebook begins, lets it
 write its log to our console, and stops it with an interrupt first (so a run

@@ -151,9 +151,10 @@ def write_chat_jsonl(path, df: pd.DataFrame, **kwargs) -> Path:
 
 
 ENTITY_PROMPTS = {
-    "zh": "从给定文本中找出所有实体，实体类型为：{kinds}。每行写一个实体。\n\n给定文本：\n{text}\n实体：",
-    "en": "List every entity of these types in the text: {kinds}. One entity per "
-          "line.\n\nText:\n{text}\nEntities:",
+    "zh": "从给定文本中找出所有实体，实体类型为：{kinds}。每行写一个实体。\n\n"
+          "给定文本：\n{text}\n实体：",
+    "en": "List every entity of these types in the text: {kinds}. One entity per line.\n\n"
+          "Text:\n{text}\nEntities:",
 }
 ENTITY_KIND_SEPARATORS = {"zh": "、", "en": ", "}
 LEGACY_ENTITY_SEPARATOR = "\n\n###\n\n"

@@ -98,7 +98,8 @@ def _check_chat(report: Report, line: int, example, labels) -> None:
                 report.add(line, "empty_text", f"{where} asks to classify an empty text")
         _check_mojibake(report, line, where, text)
     answer = [m for m in messages if m["role"] == "assistant"][-1].get("content")
-    if labels is not None and isinstance(answer, str) and answer.strip() and answer.strip() not in labels:
+    if (labels is not None and isinstance(answer, str) and answer.strip()
+        and answer.strip() not in labels):
         report.add(line, "unknown_label",
                    f"assistant answer {answer!r:.40} is not one of the labels")
 
@@ -165,7 +166,8 @@ def _length_problem(kind: str, record, text_field: str, model: str, limit: int) 
         if chars > LEGACY_MAX_CHARS:
             return f"prompt+completion is {chars:,} characters (over {LEGACY_MAX_CHARS:,})"
         return None
-    example = record if kind == "chat" else {"messages": [{"role": "user", "content": record[text_field]}]}
+    example = record if kind == "chat" else {
+        "messages": [{"role": "user", "content": record[text_field]}]}
     # A token is at least one byte, so the formula over byte counts bounds the count from
     # above: short examples never need the tokenizer (which takes a second or two to load).
     if chat_format.example_tokens(example, _utf8_bytes) <= limit:

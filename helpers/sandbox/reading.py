@@ -80,8 +80,8 @@ _EXAMPLES_HEAD = re.compile(
     re.I)
 _BULLET = re.compile(r"^\s*(?:[-*+–—](?=\s)|[•·▪◦‣⁃]|\d{1,2}\s*[.)、:：]|[\(（]\d{1,2}[\)）]|[①-⑳]|"
                      r"[A-Za-z][.)](?=\s)|[\(（][A-Za-z][\)）])\s*")
-_FENCE = re.compile(r"```[^\n]*\n(?P<body>.*?)\n?```|\"\"\"(?P<body2>.*?)\"\"\"|'''(?P<body3>.*?)'''",
-                    re.S)
+_FENCE = re.compile(r"```[^\n]*\n(?P<body>.*?)\n?```"
+                    r"|\"\"\"(?P<body2>.*?)\"\"\"|'''(?P<body3>.*?)'''", re.S)
 _XML = re.compile(r"<(?P<tag>text|input|review|article|document|news|headline|message|post|"
                   r"content|email|tweet|sentence|passage|query)>(?P<body>.*?)</(?P=tag)>",
                   re.S | re.I)

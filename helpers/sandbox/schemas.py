@@ -145,7 +145,8 @@ def _param_path(body, loc) -> tuple[str, Any, bool]:
     """
     parts, node, found = [], body, True
     for i, item in enumerate(loc):
-        if isinstance(node, dict) and isinstance(item, str) and item in node or isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node):
+        if (isinstance(node, dict) and isinstance(item, str) and item in node
+                or isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node)):
             parts.append(item)
             node = node[item]
         elif i == len(loc) - 1 and isinstance(item, str) and isinstance(node, dict):

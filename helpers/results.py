@@ -191,7 +191,7 @@ def _json_safe(value, where: str):
 
 
 def _default_work_dir() -> Path:
-    from .. import config
+    from . import config
 
     return config.work_dir(config.resolve())
 

@@ -121,7 +121,8 @@ def _normalise_aliases(labels: tuple, aliases) -> tuple:
 @lru_cache(maxsize=256)
 def _matcher(labels: tuple, alias_pairs: tuple):
     """(exact {trimmed key: label}, [(label, pattern)], for labels then aliases)."""
-    exact, compiled = {}, []
+    exact: dict[str, str] = {}
+    compiled: list[tuple[str, re.Pattern[str]]] = []
     for name, label in [(lab, lab) for lab in labels] + list(alias_pairs):
         key = label_key(name)
         trimmed = key.strip(_TRIM) or key
@@ -218,7 +219,7 @@ def _echo_spans(reply: str, text: str | None) -> list[tuple[int, int]]:
     if not k or len(where) < k:
         return []
     chars = "".join(reply[i] for i in where)
-    spans = []
+    spans: list[tuple[int, int]] = []
     for j in range(len(chars) - k + 1):
         if chars[j:j + k] in grams:
             start, end = where[j], where[j + k - 1] + 1
@@ -257,7 +258,7 @@ def _json_answer(reply: str) -> str | None:
 
 # ------------------------------------------------------------------ parse
 def _mentions(text: str, patterns) -> list[tuple[int, int, str]]:
-    found = []
+    found: list[tuple[int, int, str]] = []
     for label, pattern in patterns:
         found.extend((m.start(), m.end(), label) for m in pattern.finditer(text))
     return found

@@ -71,7 +71,8 @@ def label_problems(labels) -> list[str]:
     labels = list(labels)
     if not labels:
         return ["there are no labels"]
-    problems, seen = [], {}
+    problems: list[str] = []
+    seen: dict[str, str] = {}
     for label in labels:
         if not isinstance(label, str):
             problems.append(f"label {label!r} is a {type(label).__name__}, not text")

@@ -63,7 +63,7 @@ class NotebookSelectionError(ValueError):
 def discover(notebooks_dir, select: list[str] | None = None) -> list[Path]:
     """``NN_*.ipynb`` in ``notebooks_dir`` in number order, optionally only numbers in
     ``select``."""
-    found = {}
+    found: dict[str, Path] = {}
     for path in sorted(Path(notebooks_dir).glob("*.ipynb")):
         match = NOTEBOOK_NAME.match(path.name)
         if match:

@@ -232,7 +232,8 @@ def parse_prompt(prompt: str) -> ParsedPrompt | None:
 
 def _parse_legacy(prompt: str) -> ParsedPrompt | None:
     for lang, (pattern, separator, header) in _LEGACY.items():
-        rest, examples = prompt, ()
+        rest = prompt
+        examples: tuple[tuple[str, str], ...] = ()
         if rest.startswith(header) and "\n\n" in rest:
             block, rest = rest[len(header):].split("\n\n", 1)
             examples = tuple((t.strip(), lab.strip())

@@ -45,7 +45,7 @@ def build_summary(results: dict, run: dict, notebooks: list[dict], error: dict |
     "output", "seconds", "status"[, "log"]}`` per executed notebook. Required
     keys a notebook did not record are null, so readers can rely on them.
     """
-    summary = {key: None for key in REQUIRED}
+    summary: dict[str, object] = {key: None for key in REQUIRED}
     if labels:
         summary["labels"] = list(labels)
     summary.update(results)

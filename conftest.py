@@ -7,6 +7,7 @@ and draw plots inline (PNG outputs, as a learner sees them) even if the shell
 sets MPLBACKEND for scripts. nbval's kernel for the next notebook starts while
 the current one runs (below; COURSE_NBVAL_WARM=0 turns that off).
 """
+import contextlib
 import os
 import sys
 import tempfile
@@ -40,7 +41,7 @@ def _start_nbval_kernel(path):
     km = KernelManager(kernel_name=CURRENT_ENV_KERNEL_NAME,
                        kernel_spec_manager=NbvalKernelspecManager())
     line = warmup_line(warm_modules(Path(path), os.environ.get("COURSE_BACKEND")))
-    km.start_kernel(cwd=str(Path(path).parent), stderr=open(os.devnull, "w"),
+    km.start_kernel(cwd=str(Path(path).parent), stderr=open(os.devnull, "w"),  # noqa: SIM115  (the kernel holds it)
                     extra_arguments=[f"--IPKernelApp.exec_lines={line}"] if line else [])
     return km
 
@@ -49,10 +50,9 @@ def _prestart(index):
     if 0 <= index < len(_nbval["files"]):
         path = _nbval["files"][index]
         if path not in _nbval["started"]:
-            try:
+            # nbval starts it the usual way when its turn comes
+            with contextlib.suppress(Exception):
                 _nbval["started"][path] = _start_nbval_kernel(path)
-            except Exception:  # nbval starts it the usual way when its turn comes
-                pass
 
 
 def pytest_collection_modifyitems(config, items):
@@ -106,8 +106,6 @@ def pytest_collection_finish(session):
 
 def pytest_sessionfinish(session):
     for km in _nbval["started"].values():  # started but never used (deselected, or -x)
-        try:
+        with contextlib.suppress(Exception):
             km.shutdown_kernel(now=True)
-        except Exception:
-            pass
     _nbval["started"].clear()

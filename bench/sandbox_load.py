@@ -1,4 +1,5 @@
-"""200 concurrent chat requests against ``python -m helpers.sandbox serve``, idle and while training.
+"""200 concurrent chat requests against ``python -m helpers.sandbox serve``, idle and while
+training.
 
 Starts ``serve`` as a subprocess on a free loopback port (``--port 0``), then
 fires a burst of N simultaneous connections (one POST /v1/chat/completions

@@ -22,10 +22,11 @@ from helpers import prompts, tokens
 ZH_CHARS = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
             "同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小"
             "物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样")
-EN_WORDS = ("market stock team match league film actor album phone chip cloud rocket planet "
-            "school exam price rate bank loan game player coach city river storm vaccine doctor "
-            "court law vote party travel hotel flight car engine battery robot software update "
-            "security data model").split()
+EN_WORDS = ["market", "stock", "team", "match", "league", "film", "actor", "album", "phone", "chip",
+            "cloud", "rocket", "planet", "school", "exam", "price", "rate", "bank", "loan", "game",
+            "player", "coach", "city", "river", "storm", "vaccine", "doctor", "court", "law",
+            "vote", "party", "travel", "hotel", "flight", "car", "engine", "battery", "robot",
+            "software", "update", "security", "data", "model"]
 LABELS = {"zh": ["财经", "体育", "娱乐", "科技", "教育", "旅游", "汽车", "军事"],
           "en": ["business", "sports", "entertainment", "tech", "education", "travel", "auto",
                  "world"]}
@@ -79,8 +80,8 @@ def main() -> None:
     distinct = list(dict.fromkeys(all_strings))
 
     def batch():
-        lengths = dict(zip(distinct, map(len, enc.encode_ordinary_batch(distinct,
-                                                                         num_threads=threads))))
+        counts = map(len, enc.encode_ordinary_batch(distinct, num_threads=threads))
+        lengths = dict(zip(distinct, counts, strict=True))
         return [tokens.chat_example_tokens(ex, lengths.__getitem__) for ex in examples]
 
     results, t = best_of(args.repeat, {
@@ -91,7 +92,8 @@ def main() -> None:
     plain = results["plain"]
     for name in ("counted", "batch"):
         if results[name] != plain:
-            bad = next(i for i, (a, b) in enumerate(zip(plain, results[name])) if a != b)
+            bad = next(i for i, (a, b) in enumerate(zip(plain, results[name], strict=False))
+                       if a != b)
             raise SystemExit(f"counts differ at example {bad}: plain {plain[bad]} vs {name} "
                              f"{results[name][bad]}")
     rate = lambda seconds: args.n / seconds  # noqa: E731

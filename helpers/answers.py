@@ -121,7 +121,8 @@ def _normalise_aliases(labels: tuple, aliases) -> tuple:
 @lru_cache(maxsize=256)
 def _matcher(labels: tuple, alias_pairs: tuple):
     """(exact {trimmed key: label}, [(label, pattern)], for labels then aliases)."""
-    exact, compiled = {}, []
+    exact: dict[str, str] = {}
+    compiled: list[tuple[str, re.Pattern[str]]] = []
     for name, label in [(lab, lab) for lab in labels] + list(alias_pairs):
         key = label_key(name)
         trimmed = key.strip(_TRIM) or key
@@ -141,8 +142,8 @@ def _words(*alts: str) -> str:
 
 _BOUNDARY = re.compile(r"[，。；！？：,.;!?:\n]")
 _CONTRAST = re.compile(_words(r"\bbut\b", r"\bhowever\b", r"\bactually\b", r"\brather\b(?! than)",
-                              r"\binstead\b(?! of)", r"\byet\b", "但是", "但", "不过", "然而", "而是",
-                              "其实", "实际上"))
+                              r"\binstead\b(?! of)", r"\byet\b", "但是", "但", "不过", "然而",
+                              "而是", "其实", "实际上"))
 _NEG_PRE = re.compile(_words(
     r"\bnot\b(?! sure| certain| entirely| 100%)", r"n't\b(?! sure| certain)", r"\bnever\b",
     r"\bneither\b", r"\bnor\b", r"\brather than\b", r"\binstead of\b", r"\bother than\b",
@@ -152,23 +153,30 @@ _NEG_PRE = re.compile(_words(
 _NEG_POST = re.compile(r"^[\s\"'“”‘’「」『』*_]*(?:的)?(?:类|新闻|内容|类别|话题|方面)?\s*"
                        r"(?:无关|不相关|不符|除外|无涉|is wrong|is incorrect)")
 _HEDGE = re.compile(_words(
-    "(?<![最更有])可能", "也许", "或许", "似乎", "看似", "以为", "不确定", "也可以", "也可", "也涉及",
+    "(?<![最更有])可能", "也许", "或许", "似乎", "看似", "以为", "不确定", "也可以", "也可",
+    "也涉及",
     "也有", "也算", "也属于", "也与", "如果", "若是", "假如", "或者", "或", "还是", "次要",
     r"\bmight\b", r"\bcould\b", r"\bmay\b", r"\bpossibly\b", r"\bperhaps\b", r"\bmaybe\b",
     r"\balso\b", r"\bor\b", r"\bif\b", r"\bat first\b", r"\balternatively\b", r"\bsecondary\b",
     r"\bsome\b", r"\bpartly\b", r"\bseems?\b", r"\bnot sure\b", r"n't sure\b", r"\bnot certain\b"))
 _FILL = r"[\s\"'`“”‘’「」『』《》()（）\[\]【】*_:：=\-–—>,，#]*"
-_COPULA = ("(?:(?:" + _words(r"\bit's\b", r"\bit is\b", r"\bthis is\b", r"\bthat's\b", r"\bthat is\b",
+_COPULA = ("(?:(?:" + _words(r"\bit's\b", r"\bit is\b", r"\bthis is\b", r"\bthat's\b",
+                             r"\bthat is\b",
                             r"\bthe text is\b", r"\bis\b", r"\bare\b", r"\bwas\b", r"\bwould be\b",
                             r"\bbe\b", r"\babout\b", r"\ba\b", r"\ban\b", r"\bthe\b", r"\bone of\b",
-                            "应该是", "应为", "是", "为", "属于", "归为", "一条", "一篇", "一个", "关于",
+                            "应该是", "应为", "是", "为", "属于", "归为", "一条", "一篇", "一个",
+                             "关于",
                             "个") + ")" + _FILL + ")*")
-_ANSWER_WORD = _words("类别", "分类", "类型", "答案", "结果", "标签", "归类", r"\bcategory", r"\bclass",
+_ANSWER_WORD = _words("类别", "分类", "类型", "答案", "结果", "标签", "归类", r"\bcategory",
+                      r"\bclass",
                       r"\blabel", r"\banswer", r"\bclassification", r"\btopic", r"\bprediction")
-_CONNECT = _words("应该是", "应当是", "应是", "应为", "可以是", "是", "为", "属于", "归为", ":", "：", "=",
-                  "->", "=>", r"\bis\b", r"\bwould be\b", r"\bshould be\b", r"\bwill be\b", "-", "–", "—")
+_CONNECT = _words("应该是", "应当是", "应是", "应为", "可以是", "是", "为", "属于", "归为", ":",
+                  "：", "=",
+                  "->", "=>", r"\bis\b", r"\bwould be\b", r"\bshould be\b", r"\bwill be\b", "-",
+                  "–", "—")
 _PREFER = _words("更像是", "更像", "更接近", "更倾向于", "更倾向", "主要是", "主要属于", "主要讲",
-                 "最可能是", "最有可能是", "更可能是", "应该是", "认为是", "觉得是", "我选择", "我选",
+                 "最可能是", "最有可能是", "更可能是", "应该是", "认为是", "觉得是", "我选择",
+                 "我选",
                  r"\bi'd say\b", r"\bi would say\b", r"\bi'd go with\b", r"\bi would go with\b",
                  r"\bi'll go with\b", r"\bi choose\b", r"\bi'd choose\b", r"\bi pick\b",
                  r"\bmore likely\b", r"\bmost likely\b", r"\bmainly\b", r"\bprimarily\b",
@@ -176,11 +184,12 @@ _PREFER = _words("更像是", "更像", "更接近", "更倾向于", "更倾向"
                  r"\bclearly\b", r"\bdefinitely\b")
 _FINAL = _words("最终答案", "最终类别", "最终结果", "综上所述", "综上", "因此", "所以", "最终",
                 r"\bfinal answer\b", r"\bfinal category\b", r"\bfinal label\b", r"\btherefore\b",
-                r"\bthus\b", r"\bso the answer\b", r"\bin conclusion\b", r"\boverall\b", r"\bhence\b")
+                r"\bthus\b", r"\bso the answer\b", r"\bin conclusion\b", r"\boverall\b",
+                r"\bhence\b")
 _MARK_FINAL = re.compile(f"(?:{_FINAL})(?:{_FILL}(?:{_ANSWER_WORD}))?(?:{_FILL}(?:{_CONNECT}))?"
                          f"{_FILL}{_COPULA}$")
-_MARK_STRONG = re.compile(f"(?:(?:{_ANSWER_WORD}){_FILL}(?:{_CONNECT})|{_PREFER}|{_CONTRAST.pattern})"
-                          f"{_FILL}{_COPULA}$")
+_MARK_STRONG = re.compile(f"(?:(?:{_ANSWER_WORD}){_FILL}(?:{_CONNECT})|{_PREFER}"
+                          f"|{_CONTRAST.pattern}){_FILL}{_COPULA}$")
 _LIST_INTRO = re.compile(_words("类别包括", "可选类别", "候选类别", "类别有", "类别列表",
                                 r"\bone of these categories\b", r"\bthe categories are\b",
                                 r"\bcategories include\b", r"\bcategories:", r"\boptions are\b",
@@ -210,7 +219,7 @@ def _echo_spans(reply: str, text: str | None) -> list[tuple[int, int]]:
     if not k or len(where) < k:
         return []
     chars = "".join(reply[i] for i in where)
-    spans = []
+    spans: list[tuple[int, int]] = []
     for j in range(len(chars) - k + 1):
         if chars[j:j + k] in grams:
             start, end = where[j], where[j + k - 1] + 1
@@ -249,7 +258,7 @@ def _json_answer(reply: str) -> str | None:
 
 # ------------------------------------------------------------------ parse
 def _mentions(text: str, patterns) -> list[tuple[int, int, str]]:
-    found = []
+    found: list[tuple[int, int, str]] = []
     for label, pattern in patterns:
         found.extend((m.start(), m.end(), label) for m in pattern.finditer(text))
     return found
@@ -352,4 +361,5 @@ def parse_labels(replies, labels, texts=None, aliases=None, unknown: str = UNKNO
     texts = [None] * len(replies) if texts is None else list(texts)
     if len(texts) != len(replies):
         raise ValueError(f"{len(replies)} replies but {len(texts)} texts")
-    return [parse_label(r, labels, t, aliases, unknown) for r, t in zip(replies, texts)]
+    return [parse_label(r, labels, t, aliases, unknown)
+            for r, t in zip(replies, texts, strict=True)]

@@ -79,7 +79,7 @@ def build_batch_requests(texts, labels, model: str, *, sdk: str = "openai",
     url = ENDPOINTS[sdk]
     return [{"custom_id": custom_id(i), "method": "POST", "url": url,
              "body": build_request(text, labels, model, lang=lang, examples=ex, **request_options)}
-            for i, (text, ex) in enumerate(zip(texts, shots))]
+            for i, (text, ex) in enumerate(zip(texts, shots, strict=True))]
 
 
 def write_jsonl(lines, path: str | Path) -> Path:
@@ -240,7 +240,9 @@ def read_jsonl_text(text: str, source: str) -> tuple[list[dict], list[str]]:
 
 def download_results(client, batch) -> tuple[list[dict], list[dict], list[str]]:
     """Output records, error records and problems from a batch's files."""
-    output, errors, problems = [], [], []
+    output: list[dict] = []
+    errors: list[dict] = []
+    problems: list[str] = []
     for attr, bucket in (("output_file_id", output), ("error_file_id", errors)):
         file_id = getattr(batch, attr, None)
         if not file_id:

@@ -260,7 +260,8 @@ class Message(_Strict):
                 where = ".".join(str(x) for x in first["loc"][1:])
                 where = f" {where}" if where else ""
                 raise _custom("data_type", f"content part {i}{where}: {first['msg']} (a part is "
-                              '{"type": "text", "text": ...} or {"type": "image_url", ...})') from None
+                              '{"type": "text", "text": ...} or '
+                              '{"type": "image_url", ...})') from None
         return parts
 
     @field_validator("weight")
@@ -415,7 +416,8 @@ def flatten_content(content) -> str:
 def _call_texts(message: dict) -> list[str]:
     calls = [c.get("function") for c in message.get("tool_calls") or () if isinstance(c, dict)]
     calls.append(message.get("function_call"))
-    return [str(c.get(k) or "") for c in calls if isinstance(c, dict) for k in ("name", "arguments")]
+    return [str(c.get(k) or "") for c in calls if isinstance(c, dict)
+            for k in ("name", "arguments")]
 
 
 def example_tokens(example: dict, encoding) -> int:

@@ -345,7 +345,7 @@ def classify(client, texts, labels, model: str, *, lang: str | None = None, exam
 
     requests: dict[str, dict] = {}
     owners: dict[str, list[int]] = {}
-    for i, (text, ex) in enumerate(zip(texts, shots)):
+    for i, (text, ex) in enumerate(zip(texts, shots, strict=True)):
         req = build_request(text, labels, model, lang=lang, examples=ex, system=system,
                             top_logprobs=top_logprobs, structured=structured, plan=plan)
         # a Responses request is marked in its key (chat keys stay as they were)

@@ -39,8 +39,8 @@ SANDBOX_KEY = "sandbox-no-key-needed"
 REPLAY_KEY = "replay-no-key-needed"
 NO_KEY = "no-key-set"  # a compatible server without COURSE_API_KEY (never another backend's key)
 
-_settings_of: "weakref.WeakKeyDictionary[object, Settings]" = weakref.WeakKeyDictionary()
-_fine_tuning: "weakref.WeakKeyDictionary[object, FineTuningSupport]" = weakref.WeakKeyDictionary()
+_settings_of: weakref.WeakKeyDictionary[object, Settings] = weakref.WeakKeyDictionary()
+_fine_tuning: weakref.WeakKeyDictionary[object, FineTuningSupport] = weakref.WeakKeyDictionary()
 # A client made with faults= demonstrates retries: its answers are cached under its own session.
 _fault_session: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
 

@@ -45,7 +45,7 @@ class ExampleRetriever:
             return []
         sims = (self.vectorizer.transform(texts) @ self.matrix.T).toarray()  # rows are L2-normed
         out = []
-        for text, row in zip(texts, sims):
+        for text, row in zip(texts, sims, strict=True):
             order = np.argsort(-row, kind="stable")
             picked = [int(j) for j in order
                       if not (self.skip_identical and self.texts[j] == text)][: self.k]

@@ -88,7 +88,7 @@ def _ranks(y_true, y_pred, order):
     _check_lengths(y_true, y_pred)
     order = {lab: i for i, lab in enumerate(order)} if order is not None else None
     true_ranks = [_rank(t, order) for t in y_true]
-    bad = [t for t, r in zip(y_true, true_ranks) if r is None]
+    bad = [t for t, r in zip(y_true, true_ranks, strict=True) if r is None]
     if bad:
         raise ValueError(f"true label {bad[0]!r} has no rank; pass order=[...] lowest first")
     return true_ranks, [_rank(p, order) for p in y_pred]
@@ -103,7 +103,7 @@ def good_bad_accuracy(y_true, y_pred, threshold, order=None) -> float:
     y_true, y_pred = list(y_true), list(y_pred)
     true_ranks, pred_ranks = _ranks(y_true, y_pred, order)
     hits = [p is not None and (t <= threshold) == (p <= threshold)
-            for t, p in zip(true_ranks, pred_ranks)]
+            for t, p in zip(true_ranks, pred_ranks, strict=True)]
     return float(np.mean(hits)) if hits else float("nan")
 
 
@@ -111,7 +111,7 @@ def one_off_accuracy(y_true, y_pred, order=None) -> float:
     """Share of predictions at most one rank away from the truth."""
     y_true, y_pred = list(y_true), list(y_pred)
     true_ranks, pred_ranks = _ranks(y_true, y_pred, order)
-    hits = [p is not None and abs(t - p) <= 1 for t, p in zip(true_ranks, pred_ranks)]
+    hits = [p is not None and abs(t - p) <= 1 for t, p in zip(true_ranks, pred_ranks, strict=True)]
     return float(np.mean(hits)) if hits else float("nan")
 
 
@@ -189,7 +189,7 @@ def _correct_and_confidence(y_true, y_pred, confidence):
     y_true, y_pred, confidence = list(y_true), list(y_pred), list(confidence)
     _check_lengths(y_true, y_pred)
     _check_lengths(y_true, confidence)
-    correct = np.array([t == p for t, p in zip(y_true, y_pred)], dtype=bool)
+    correct = np.array([t == p for t, p in zip(y_true, y_pred, strict=True)], dtype=bool)
     conf = np.array([np.nan if c is None or pd.isna(c) else float(c) for c in confidence])
     if np.any((conf < 0) | (conf > 1)):
         raise ValueError("confidence must be a probability between 0 and 1 (or None)")
@@ -284,7 +284,8 @@ def non_monotonic_bins(table: pd.DataFrame) -> list[dict]:
     "accuracy_higher", "n_lower", "n_higher"}`` per drop (empty bins are skipped)."""
     bins = table[table["low"].notna() & (table["n"] > 0)]
     drops = []
-    for (lo_name, lo), (hi_name, hi) in zip(bins.iterrows(), list(bins.iterrows())[1:]):
+    for (lo_name, lo), (hi_name, hi) in zip(bins.iterrows(), list(bins.iterrows())[1:],
+                                            strict=False):
         if hi["accuracy"] < lo["accuracy"]:
             drops.append({"lower": lo_name, "higher": hi_name,
                           "accuracy_lower": float(lo["accuracy"]),
@@ -308,11 +309,11 @@ def mcnemar(y_true, pred_a, pred_b) -> dict:
     y_true, pred_a, pred_b = list(y_true), list(pred_a), list(pred_b)
     _check_lengths(y_true, pred_a)
     _check_lengths(y_true, pred_b)
-    a_right = [t == a for t, a in zip(y_true, pred_a)]
-    b_right = [t == b for t, b in zip(y_true, pred_b)]
-    a_only = sum(a and not b for a, b in zip(a_right, b_right))
-    b_only = sum(b and not a for a, b in zip(a_right, b_right))
-    both = sum(a and b for a, b in zip(a_right, b_right))
+    a_right = [t == a for t, a in zip(y_true, pred_a, strict=True)]
+    b_right = [t == b for t, b in zip(y_true, pred_b, strict=True)]
+    a_only = sum(a and not b for a, b in zip(a_right, b_right, strict=True))
+    b_only = sum(b and not a for a, b in zip(a_right, b_right, strict=True))
+    both = sum(a and b for a, b in zip(a_right, b_right, strict=True))
     p = 1.0 if a_only + b_only == 0 else float(binomtest(a_only, a_only + b_only, 0.5).pvalue)
     return {"n": len(y_true), "both_right": both, "a_only": a_only, "b_only": b_only,
             "p_value": p}

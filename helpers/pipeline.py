@@ -17,7 +17,8 @@ from . import clients, config, data, jobs, lifecycle, manifest, prices, prompts
 from .results import record_results
 
 # One base model per backend for zero-shot AND fine-tuning, so before/after compares one base.
-# The dated reasons live with the prices (``prices.default_note``); compatible: the learner names it.
+# The dated reasons live with the prices (``prices.default_note``); compatible: the learner
+# names it.
 # OpenAI has no fine-tuning default (its self-serve fine-tuning ends): its base is the chat default.
 DEFAULT_BASE_MODELS = {
     backend: prices.default_model(backend, "chat" if backend in prices.FINE_TUNING_ENDED
@@ -65,7 +66,8 @@ class Run:
 
 
 def default_base_model(backend: str) -> str:
-    """The course's base model for ``backend``; a ``compatible`` server has none: the learner names it."""
+    """The course's base model for ``backend``; a ``compatible`` server has none: the learner
+    names it."""
     model = DEFAULT_BASE_MODELS.get(backend)
     if not model:
         raise ValueError(f"BACKEND={backend!r} has no default model: set BASE_MODEL in the "
@@ -167,7 +169,8 @@ class Splits:
 
 
 def _manifest(run: Run) -> dict:
-    return {"dataset": str(run.dataset), "text_field": run.text_field, "label_field": run.label_field,
+    return {"dataset": str(run.dataset), "text_field": run.text_field,
+            "label_field": run.label_field,
             "label_map": run.label_map, "n_train": run.n_train, "n_test": run.n_test,
             "seed": run.seed, "min_class_rows": MIN_CLASS_ROWS,
             "preparation": list(data.plan.RULES)}  # splits made under other rules are remade

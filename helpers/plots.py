@@ -58,9 +58,9 @@ def training_curves(frame: pd.DataFrame, title: str = "Fine-tuning"):
         ax.set_ylabel(kind)
         ax.grid(alpha=0.3)
     # one legend for both panels, below them: inside an axes it sits over noisy curves
-    handles = {}
+    handles: dict[str, object] = {}
     for ax in (ax_loss, ax_acc):
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
     if handles:
         fig.legend(list(handles.values()), list(handles), loc="lower center",

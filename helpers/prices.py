@@ -1,8 +1,8 @@
 """Dated price table for fine-tuning and the cost of a training run.
 
 Every row names its date and source (the providers' pricing pages, collected
-by the course authors in 2026-11). A price nobody could confirm is ``None`` and is shown as "unknown";
-it is never guessed. Zhipu's fine-tuning prices are such a case.
+by the course authors in 2026-11). A price nobody could confirm is ``None`` and is shown as
+"unknown"; it is never guessed. Zhipu's fine-tuning prices are such a case.
 
 ``PRICES`` holds the fine-tuning rows (shown by ``price_table``); ``CHAT_PRICES``
 holds chat models that cannot be fine-tuned. ``model_table`` joins prices with
@@ -12,9 +12,9 @@ fine-tuning base with the reason and a sentence a notebook can print.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from datetime import date
-from typing import Iterable
 
 import pandas as pd
 

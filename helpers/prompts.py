@@ -31,7 +31,8 @@ HEADS = {
 # What follows the text: a bare answer ("text") or a JSON object ("json", structured outputs).
 TAILS = {
     "zh": {"text": "\n类别：", "json": '\n\n只用 JSON 回答，格式：{"label": "<类别>"}'},
-    "en": {"text": "\nCategory:", "json": '\n\nAnswer with JSON only, in the form {"label": "<category>"}'},
+    "en": {"text": "\nCategory:",
+           "json": '\n\nAnswer with JSON only, in the form {"label": "<category>"}'},
 }
 LABEL_BULLET = "- "
 SYSTEM_PROMPTS = {
@@ -70,7 +71,8 @@ def label_problems(labels) -> list[str]:
     labels = list(labels)
     if not labels:
         return ["there are no labels"]
-    problems, seen = [], {}
+    problems: list[str] = []
+    seen: dict[str, str] = {}
     for label in labels:
         if not isinstance(label, str):
             problems.append(f"label {label!r} is a {type(label).__name__}, not text")
@@ -127,7 +129,8 @@ def example_line(text: str, label: str) -> str:
         raise ValueError("example label cannot be listed: " + "; ".join(problems))
     quoted = json.dumps(text, ensure_ascii=False)
     # json.dumps leaves these raw, but they break lines too
-    quoted = quoted.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
+    quoted = (quoted.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+              .replace("\x85", "\\u0085"))
     return f"{quoted}{EXAMPLE_ARROW}{label}"
 
 
@@ -182,8 +185,8 @@ def _body_pattern(lang: str) -> re.Pattern:
 
 _BODIES = {lang: _body_pattern(lang) for lang in HEADS}
 _LEGACY = {
-    "zh": (re.compile(r"对给定文本进行分类，类别包括：(?P<labels>[^\n]+?)。\n\n给定文本：\n(?P<text>.*)\n类别：\s*",
-                      re.S), "、", "参考示例：\n"),
+    "zh": (re.compile(r"对给定文本进行分类，类别包括：(?P<labels>[^\n]+?)。\n\n"
+                      r"给定文本：\n(?P<text>.*)\n类别：\s*", re.S), "、", "参考示例：\n"),
     "en": (re.compile(r"Classify the text into one of these categories: (?P<labels>[^\n]+?)\.\n\n"
                       r"Text:\n(?P<text>.*)\nCategory:\s*", re.S), ", ", "Examples:\n"),
 }
@@ -229,7 +232,8 @@ def parse_prompt(prompt: str) -> ParsedPrompt | None:
 
 def _parse_legacy(prompt: str) -> ParsedPrompt | None:
     for lang, (pattern, separator, header) in _LEGACY.items():
-        rest, examples = prompt, ()
+        rest = prompt
+        examples: tuple[tuple[str, str], ...] = ()
         if rest.startswith(header) and "\n\n" in rest:
             block, rest = rest[len(header):].split("\n\n", 1)
             examples = tuple((t.strip(), lab.strip())

@@ -43,7 +43,8 @@ from .atomic import write_text
 
 RESULTS_FILE = "results.json"
 
-APPROACHES = {"zero_shot": "Zero-shot (free text)", "zero_shot_structured": "Zero-shot (structured)",
+APPROACHES = {"zero_shot": "Zero-shot (free text)",
+              "zero_shot_structured": "Zero-shot (structured)",
               "zero_shot_reasoning": "Zero-shot (reasoning model)",
               "few_shot": "Few-shot", "fine_tuned": "Fine-tuned",
               "tfidf_lr": "Baseline: TF-IDF + logistic regression",
@@ -114,7 +115,8 @@ SIDE_FIGURES = [
     Figure("reviews_exact_accuracy_fine_tuned", "Exact stars, fine-tuned", "reviews_", "share"),
     Figure("reviews_good_bad_accuracy_fine_tuned", "Good (4-5) vs bad (1-3), fine-tuned",
            "reviews_", "share"),
-    Figure("reviews_one_off_accuracy_fine_tuned", "Within one star, fine-tuned", "reviews_", "share"),
+    Figure("reviews_one_off_accuracy_fine_tuned", "Within one star, fine-tuned", "reviews_",
+           "share"),
 ]
 # Keys of the notebooks before phase 2, read as the names above.
 ALIASES = {"cost_per_1000_usd": "fine_tuned_cost_per_1000_usd"}
@@ -189,7 +191,7 @@ def _json_safe(value, where: str):
 
 
 def _default_work_dir() -> Path:
-    from .. import config
+    from . import config
 
     return config.work_dir(config.resolve())
 

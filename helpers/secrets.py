@@ -82,9 +82,9 @@ def _fragments(keys: tuple[str, ...]) -> _Masks:
     source = "|".join(_key_regex(k) for k in sorted(keys, key=len, reverse=True))
     # a fragment of MIN_SECRET_LENGTH contains one of the key's 8-character windows; a masked
     # form starts with the key's first 3 characters
-    pieces = {k[:3] for k in keys} | {k[i:i + MIN_SECRET_LENGTH] for k in keys
-                                      for i in range(len(k) - MIN_SECRET_LENGTH + 1)}
-    pieces = tuple(sorted(pieces))
+    found = {k[:3] for k in keys} | {k[i:i + MIN_SECRET_LENGTH] for k in keys
+                                     for i in range(len(k) - MIN_SECRET_LENGTH + 1)}
+    pieces = tuple(sorted(found))
     return _Masks(re.compile(source), re.compile(source.encode()), pieces,
                   tuple(p.encode() for p in pieces))
 

@@ -52,8 +52,8 @@ def response_format(labels, mode: str) -> dict:
         return {"type": "json_object"}
     if mode == "json_schema":
         return {"type": "json_schema",
-                "json_schema": {"name": MODEL_NAME, "schema": label_model(labels).model_json_schema(),
-                                "strict": True}}
+                "json_schema": {"name": MODEL_NAME,
+                                "schema": label_model(labels).model_json_schema(), "strict": True}}
     raise ValueError(f"structured must be one of {MODES} or None, got {mode!r}")
 
 

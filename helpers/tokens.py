@@ -22,15 +22,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import tiktoken
 
 from . import chat_format
-from .chat_format import (MIN_EXAMPLES, REPLY_PRIMING, TOKENS_PER_MESSAGE,  # noqa: F401
-                          TOKENS_PER_NAME, flatten_content)
+from .chat_format import (  # noqa: F401
+    MIN_EXAMPLES,
+    REPLY_PRIMING,
+    TOKENS_PER_MESSAGE,
+    TOKENS_PER_NAME,
+    flatten_content,
+)
 
 # Encodings by model family; the first matching prefix wins.
 MODEL_ENCODINGS = [
@@ -57,7 +62,7 @@ def encoding_name(model: str) -> str:
     raise KeyError(f"no known tokenizer for model {model!r}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def encoding_for(model: str) -> tiktoken.Encoding:
     return tiktoken.get_encoding(encoding_name(model))
 
@@ -69,7 +74,8 @@ chat_example_tokens = chat_format.example_tokens  # the formula's one definition
 
 
 # Longest training example a model accepts, in tokens (OpenAI's fine-tuning
-# guide as of 2026-11; the sandbox documents its own). Prefixes are checked in order, first match wins.
+# guide as of 2026-11; the sandbox documents its own). Prefixes are checked in order, first
+# match wins.
 TRAINING_TOKEN_LIMITS = [
     ("sandbox-base", 65_536),
     ("gpt-4o-mini-2024", 65_536),

@@ -79,7 +79,8 @@ EN_CASES = [
     ("Sports rather than World.", "Sports"),
     ("It could be World, but I'd say Sports.", "Sports"),
     ("It mentions World leaders, but it's mainly Business, Finance.", "Business, Finance"),
-    ("The text mentions leaders, which might suggest World, but the main topic is Sports.", "Sports"),
+    ("The text mentions leaders, which might suggest World, but the main topic is Sports.",
+     "Sports"),
     ("Category: World\n\nExplanation: it also touches on Business, Finance.", "World"),
     ("**Answer:** Sci/Tech\n\nReason: it is about a chip launch, not Sports.", "Sci/Tech"),
     ("Looking at the keywords... Therefore, the final answer is: World", "World"),
@@ -119,7 +120,8 @@ def test_aliases_that_cannot_decide_are_ignored():
         parse_label("x", ZH, aliases=[("世界", "国际")])
 
 
-@pytest.mark.parametrize("reply", [None, 42, "", "   ", "{", '{"label": 3}', "[]", "\x00", "()" * 50,
+@pytest.mark.parametrize("reply",
+                         [None, 42, "", "   ", "{", '{"label": 3}', "[]", "\x00", "()" * 50,
                                    "不是" * 100, "\n- \n- \n"])
 def test_never_raises(reply):
     assert parse_label(reply, ZH + EN, text="文本", aliases=ALIASES) == UNKNOWN

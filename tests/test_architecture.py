@@ -79,7 +79,8 @@ def test_a_planted_course_import_in_the_sandbox_is_found(tree):
 def test_a_planted_upward_import_in_a_lesson_is_found(tree):
     _plant(tree / "helpers/lessons/prep_report.py", "import helpers.course.runner")
     planted = (f"helpers/lessons/prep_report.py:"
-               f"{_last_line(tree / 'helpers/lessons/prep_report.py')}: imports helpers.course.runner")
+               f"{_last_line(tree / 'helpers/lessons/prep_report.py')}: imports "
+               "helpers.course.runner")
     assert planted in lessons_violations(tree)
 
 

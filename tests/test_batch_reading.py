@@ -1,10 +1,10 @@
 """Batch results are read like helpers.classify reads replies: echoes, aliases,
 structured replies; custom_ids have one parser; run_batch waits with the given sleep."""
 import pytest
+from test_batch_join import _ok  # one batch output line, in the Batch API's shape
 
 from helpers import clients, config
 from helpers.batch import custom_id, index_of, join_results, run_batch
-from test_batch_join import _ok  # one batch output line, in the Batch API's shape
 
 LABELS = ["体育", "财经", "国际"]
 
@@ -48,8 +48,8 @@ def test_run_batch_waits_with_the_sleep_it_is_given(tmp_path):
     settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sb")
     client = clients.openai_client(settings)
     slept = []
-    res = run_batch(client, ["中超联赛今晚开战", "央行宣布降准"], LABELS, "sandbox-base", tmp_path / "w",
-                    poll_seconds=7.0, progress=False, lang="zh", sleep=slept.append,
+    res = run_batch(client, ["中超联赛今晚开战", "央行宣布降准"], LABELS, "sandbox-base",
+                    tmp_path / "w", poll_seconds=7.0, progress=False, lang="zh", sleep=slept.append,
                     settings=settings)
     assert slept and set(slept) == {7.0}
     assert len(res.predictions) == 2 and not res.failures

@@ -25,7 +25,8 @@ CASES = [
     ("developer message", line({"role": "developer", "content": "Answer with one word."}, USER,
                                REPLY), True),
     ("content as text parts", line({"role": "user", "content": [
-        {"type": "text", "text": "Classify: "}, {"type": "text", "text": "a late winner."}]}, REPLY),
+        {"type": "text", "text": "Classify: "}, {"type": "text", "text": "a late winner."}]},
+                                   REPLY),
      True),
     ("image part in a user message", line({"role": "user", "content": [
         {"type": "text", "text": "What sport is this?"},
@@ -201,7 +202,8 @@ def test_chat_format_imports_no_course_module():
 
     tree = ast.parse(Path(chat_format.__file__).read_text(encoding="utf-8"))
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    imported |= {a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for a in node.names}
     assert not [m for m in imported if m and (m.startswith("helpers") or m.startswith("."))]
     assert not [m for m in imported if m and m.split(".")[0] in ("tiktoken", "pandas")]
 

@@ -79,7 +79,8 @@ def test_label_model_rejects_anything_but_one_exact_label():
     assert structured.parse_reply('["体育"]', ZH) == (None, "JSON, but not an object")
     assert structured.parse_reply('```json\n{"label": "体育"}\n```', ZH)[1].startswith(
         "not valid JSON")
-    assert structured.parse_reply(None, ZH, refusal="I can't help") == (None, "refused: I can't help")
+    assert (structured.parse_reply(None, ZH, refusal="I can't help")
+            == (None, "refused: I can't help"))
     with pytest.raises(ValueError, match="structured must be"):
         structured.response_format(ZH, "xml")
 
@@ -101,9 +102,10 @@ def test_invalid_replies_are_unparseable_not_mapped():
                        progress=False)
     assert results.labels == ["Business, Finance"] + ["unknown"] * 7
     assert results.summary()["unparseable"] == 7 and results.summary()["errors"] == 0
-    why = {t: p.parse_error for t, p in zip(texts, results)}
+    why = {t: p.parse_error for t, p in zip(texts, results, strict=True)}
     assert why["good"] is None
-    assert why["not json"].startswith("not valid JSON") and why["fenced"].startswith("not valid JSON")
+    assert why["not json"].startswith("not valid JSON")
+    assert why["fenced"].startswith("not valid JSON")
     assert why["outside enum"] == "label 'Politics' is not one of the labels"
     assert why["close label"] == "label 'sports' is not one of the labels"
     assert why["refusal"] == "refused: I cannot classify this."
@@ -171,8 +173,8 @@ def test_bad_arguments_fail_before_any_request():
 
 
 # ---- against the in-process sandbox (structured outputs in helpers.sandbox)
-SANDBOX_TEXTS = ["湖人队在季后赛中击败勇士队", "央行宣布下调存款准备金率", "苹果发布新款智能手机芯片",
-                 "小区二手房挂牌价上涨，家具卖场促销"]
+SANDBOX_TEXTS = ["湖人队在季后赛中击败勇士队", "央行宣布下调存款准备金率",
+                 "苹果发布新款智能手机芯片", "小区二手房挂牌价上涨，家具卖场促销"]
 
 
 @pytest.fixture
@@ -212,10 +214,11 @@ def test_sandbox_zhipu_json_object(sandbox):
 TRICKY = {"en": (["Sports ⚽", "Business, Finance", "Sci/Tech", "World"],
                  ["The Lakers beat the Warriors in the playoffs",
                   "The central bank cut interest rates; stocks rallied",
-                  "Apple unveils a new smartphone chip", "Leaders met at the UN summit on the war"]),
+                  "Apple unveils a new smartphone chip",
+                  "Leaders met at the UN summit on the war"]),
           "zh": (["体育、运动", "财经/金融", "科技 💻", "国际"],
-                 ["湖人队在季后赛中击败勇士队", "央行宣布下调存款准备金率", "苹果发布新款智能手机芯片",
-                  "联合国峰会讨论地区冲突"])}
+                 ["湖人队在季后赛中击败勇士队", "央行宣布下调存款准备金率",
+                  "苹果发布新款智能手机芯片", "联合国峰会讨论地区冲突"])}
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -4,15 +4,16 @@ import pandas as pd
 import pytest
 
 from helpers import pipeline
-from helpers.lessons import compare
 from helpers.classify import ClassificationResults, Prediction
+from helpers.lessons import compare
 from helpers.results import APPROACH_FIGURES
 
 
 def results(labels, confidences, alternatives=None):
     alternatives = alternatives or [[] for _ in labels]
     preds = [Prediction(index=i, label=lab, confidence=c, alternatives=alt)
-             for i, (lab, c, alt) in enumerate(zip(labels, confidences, alternatives))]
+             for i, (lab, c, alt) in enumerate(zip(labels, confidences, alternatives,
+                                                   strict=False))]
     return ClassificationResults(preds, requests=len(preds), seconds=0.0)
 
 
@@ -69,7 +70,8 @@ def test_a_second_start_in_record_mode_shares_backend_sandbox_and_cassette(tmp_p
 
 def test_relaxed_table_has_one_row_per_model():
     truth = ["1", "2", "4", "5"]
-    table = compare.relaxed_table(truth, {"m1": ["1", "3", "5", "5"], "m2": ["5", "1", "3", "unknown"]},
+    table = compare.relaxed_table(truth,
+                                  {"m1": ["1", "3", "5", "5"], "m2": ["5", "1", "3", "unknown"]},
                                   threshold=3)
     assert table.loc["m1", "exact_accuracy"] == 0.5
     assert table.loc["m1", "good_bad_accuracy"] == 1.0  # 3 is still "bad", like 2

@@ -11,10 +11,10 @@ import traceback
 import httpx2
 import openai
 import pytest
-
-from helpers import classify, clients, config, jobs, recording
 from served_sandbox import served_sandbox
 from test_jobs_sandbox import LABELS, write_training
+
+from helpers import classify, clients, config, jobs, recording
 
 # Fake keys are assembled at run time so secret scanners do not flag this file.
 PLANTED = "ollama-" + "PLANTEDcompatKEY-0123456789"

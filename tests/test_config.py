@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-
 from helpers import clients, config
 
 # Fake keys are assembled at run time so secret scanners do not flag this file.
@@ -18,7 +17,8 @@ FAKE_ZHIPU = "abcdef0123456789.PLANTEDsecret"
 
 @pytest.fixture
 def no_repo_dotenv(monkeypatch, tmp_path_factory):
-    """Read .env files again (the suite turns them off), but never the developer's at the repo root."""
+    """Read .env files again (the suite turns them off), but never the developer's at the
+    repo root."""
     monkeypatch.delenv("COURSE_ENV_FILE", raising=False)
     monkeypatch.setattr(config, "REPO_ROOT", tmp_path_factory.mktemp("repo"))
 
@@ -105,9 +105,11 @@ def test_resolve_has_no_side_effects(no_repo_dotenv, monkeypatch, tmp_path):
     assert list(tmp_path.iterdir()) == [] and not (config.REPO_ROOT / ".sandbox").exists()
 
 
-@pytest.mark.parametrize("backend, var", [("openai", "OPENAI_API_KEY"), ("zhipu", "ZHIPUAI_API_KEY")])
+@pytest.mark.parametrize("backend, var",
+                         [("openai", "OPENAI_API_KEY"), ("zhipu", "ZHIPUAI_API_KEY")])
 @pytest.mark.parametrize("mode", ["live", "record"])
-def test_missing_key_fails_at_once_with_the_way_out(no_repo_dotenv, monkeypatch, backend, mode, var):
+def test_missing_key_fails_at_once_with_the_way_out(no_repo_dotenv, monkeypatch, backend, mode,
+                                                    var):
     # the other backend's key is set: it must not leak into the message
     other = "ZHIPUAI_API_KEY" if var == "OPENAI_API_KEY" else "OPENAI_API_KEY"
     monkeypatch.setenv(other, FAKE_ZHIPU if other == "ZHIPUAI_API_KEY" else FAKE_OPENAI)

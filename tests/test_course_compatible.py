@@ -13,8 +13,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from served_sandbox import served_sandbox
 from nbformat.v4 import new_code_cell, new_notebook
+from served_sandbox import served_sandbox
 
 PARAMETERS = ('DATASET = "sports_en"\nTEXT_FIELD = None\nLABEL_FIELD = None\nLABEL_MAP = None\n'
               'BACKEND = None\nMODE = None\nBASE_MODEL = None\nN_TRAIN = 60\nN_TEST = 40\n'
@@ -68,7 +68,8 @@ def everything_written(out: Path) -> str:
 
 @pytest.mark.slow
 def test_zero_shot_on_a_compatible_server_end_to_end(tmp_path, served):
-    """kernels + server: live mode against the served sandbox at a base URL, model by --base-model."""
+    """kernels + server: live mode against the served sandbox at a base URL, model by
+    --base-model."""
     url, server_log = served
     nbs = tmp_path / "notebooks"
     nbs.mkdir()

@@ -63,7 +63,8 @@ def test_two_label_json_array_dataset(tmp_path):
 
 
 def test_bad_row_is_reported_by_file_and_line(tmp_path):
-    data = write_jsonl(tmp_path / "d.jsonl", [{"text": "a", "label": "x"}, {"text": "b", "label": "y"},
+    data = write_jsonl(tmp_path / "d.jsonl",
+                       [{"text": "a", "label": "x"}, {"text": "b", "label": "y"},
                                               {"text": "c"}, {"text": "  ", "label": "x"}])
     with pytest.raises(DatasetError) as err:
         check_dataset(str(data))
@@ -86,7 +87,8 @@ def test_label_map_must_name_every_label(tmp_path):
     data = write_jsonl(tmp_path / "d.jsonl", rows)
     names = tmp_path / "m.json"
     names.write_text('{"x": "Ex"}', encoding="utf-8")
-    with pytest.raises(DatasetError, match=r"m\.json: unknown_label: the label map has no name for 'y'"):
+    with pytest.raises(DatasetError,
+                       match=r"m\.json: unknown_label: the label map has no name for 'y'"):
         check_dataset(str(data), label_map=names)
     names.write_text('{"x": "Ex",', encoding="utf-8")
     with pytest.raises(DatasetError, match=r"m\.json:1: invalid_json"):
@@ -130,7 +132,8 @@ def test_every_class_too_small_stops_naming_the_classes_and_the_rule(tmp_path):
     with pytest.raises(DatasetError) as err:
         check_dataset(str(data))
     message = "\n".join(err.value.lines)
-    assert "'art' (9 rows)" in message and "'law' (9 rows)" in message and "'sci' (9 rows)" in message
+    assert ("'art' (9 rows)" in message and "'law' (9 rows)" in message
+            and "'sci' (9 rows)" in message)
     assert f"min_class_rows={pipeline.MIN_CLASS_ROWS}" in message and "at least 2" in message
 
 

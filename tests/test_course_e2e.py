@@ -14,9 +14,9 @@ import subprocess
 import sys
 
 import pytest
+from course_checks import absolute_paths, images
 
 from conftest import REPO
-from course_checks import absolute_paths, images
 
 NOTEBOOKS = ["01_zero_shot", "02_data_preparation", "03_tokens_and_cost", "04_fine_tuning_jobs",
              "05_training_metrics", "06_before_after", "07_evaluating_at_scale"]

@@ -20,6 +20,13 @@ def test_figures_merge_per_notebook_and_later_notebooks_win(tmp_path):
     assert merged["fine_tuned_accuracy"] == 0.9 and merged["n_test"] == 20
 
 
+def test_no_work_dir_means_the_one_config_picks(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_WORK_DIR", str(tmp_path / "picked"))
+    path = record_results(None, notebook="01", n_test=3)
+    assert path == tmp_path / "picked" / "results.json"
+    assert read_results(tmp_path / "picked") == {"01": {"n_test": 3}}
+
+
 def test_numpy_values_nan_paths_and_sets_become_plain_json(tmp_path):
     path = record_results(tmp_path, notebook="05", acc=np.float64(0.75), n=np.int64(3),
                           curve=np.array([1.5, 2.5]), loss=float("nan"), where=tmp_path,

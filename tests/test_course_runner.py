@@ -13,10 +13,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course_checks import absolute_paths, images, notebook, sports_csv
 from nbformat.v4 import new_code_cell, new_notebook
 
 from conftest import REPO
-from course_checks import absolute_paths, images, notebook, sports_csv
 from helpers.course.cli import main
 from helpers.course.runner import NotebookSelectionError, discover, redact
 
@@ -32,7 +32,8 @@ def test_discover_orders_by_number_and_selects(tmp_path):
         (tmp_path / name).write_text("{}")
     assert [p.name for p in discover(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_c.ipynb"]
     assert [p.name for p in discover(tmp_path, ["10", "1"])] == ["01_a.ipynb", "10_c.ipynb"]
-    with pytest.raises(NotebookSelectionError, match=r"no notebook numbered 04 in .*\(have 01, 02, 10\)"):
+    with pytest.raises(NotebookSelectionError,
+                       match=r"no notebook numbered 04 in .*\(have 01, 02, 10\)"):
         discover(tmp_path, ["04"])
 
 
@@ -82,12 +83,14 @@ def test_csv_two_labels_full_run_then_rerun_reuses_the_job(tmp_path, capsys):
     stdout = capsys.readouterr().out
     assert code == 0, stdout
     assert "[1/3] 01_zero_shot started (4 cells)" in stdout
-    assert re.search(r"^\[1/3\] 01_zero_shot ok in [\d.]+ s · zero-shot accuracy [\d.]+%$", stdout, re.M)
+    assert re.search(r"^\[1/3\] 01_zero_shot ok in [\d.]+ s · zero-shot accuracy [\d.]+%$", stdout,
+                     re.M)
     assert re.search(r"^\[3/3\] 04_fine_tuning_jobs ok in [\d.]+ s · model ft:fixture:1 · "
                      r"trained tokens 1,200$", stdout, re.M)
 
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["status"] == "ok" and summary["backend"] == "sandbox" and summary["mode"] == "live"
+    assert (summary["status"] == "ok" and summary["backend"] == "sandbox"
+            and summary["mode"] == "live")
     assert summary["labels"] == ["Baseball", "Ice hockey"]  # names come from the label map
     assert summary["n_train"] == 40 and summary["trained_tokens"] == 10 * 40 * 3
     assert summary["fine_tuned_model"] == "ft:fixture:1"
@@ -128,7 +131,8 @@ def test_failing_cell_stops_the_run_names_the_cell_and_keeps_the_notebook(tmp_pa
     params = new_code_cell('DATASET = "news_zh"\nWORK_DIR = None')
     params.metadata["tags"] = ["parameters"]
     broken = new_notebook(cells=[params, new_code_cell("x = 1"), new_code_cell(
-        "import os\nraise RuntimeError('upstream said no to key ' + os.environ['ZHIPUAI_API_KEY'])")])
+        "import os\n"
+        "raise RuntimeError('upstream said no to key ' + os.environ['ZHIPUAI_API_KEY'])")])
     nbformat.write(broken, nbs / "01_broken.ipynb")
     shutil.copy(FIXTURES / "02_data_preparation.ipynb", nbs / "02_data_preparation.ipynb")
     out = tmp_path / "run"
@@ -138,8 +142,8 @@ def test_failing_cell_stops_the_run_names_the_cell_and_keeps_the_notebook(tmp_pa
     assert re.search(r"^\[1/2\] 01_broken failed in [\d.]+ s$", captured.out, re.M)
     assert "02_data_preparation" not in captured.out
     # papermill's injected-parameters cell is cell 2, so the raising cell is cell 4 in the output
-    assert "FAILED in 01_broken at cell 4 (In [4]): RuntimeError: upstream said no to key [redacted]" \
-        in captured.err
+    assert ("FAILED in 01_broken at cell 4 (In [4]): "
+            "RuntimeError: upstream said no to key [redacted]") in captured.err
     assert "AbCdEfGhIjKlMnOp" not in captured.err + captured.out
     kept = nbformat.read(out / "01_broken.ipynb", as_version=4)
     errors = [o for c in kept.cells if c.cell_type == "code" for o in c.outputs
@@ -155,7 +159,8 @@ def test_failing_cell_stops_the_run_names_the_cell_and_keeps_the_notebook(tmp_pa
 
 @pytest.mark.slow
 def test_progress_lines_heartbeat_and_a_quiet_console(tmp_path, capfd):
-    """kernels: start and end lines, a heartbeat naming the running cell; kernel noise only in the log."""
+    """kernels: start and end lines, a heartbeat naming the running cell; kernel noise only in
+    the log."""
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     notebook(nbs / "01_slow.ipynb", "import time\ntime.sleep(2.5)",
@@ -193,7 +198,8 @@ def test_plots_are_kept_as_inline_png_even_with_an_agg_shell(tmp_path, monkeypat
 
 @pytest.mark.slow
 def test_papermill_and_the_test_kernels_keep_plots_too(tmp_path, monkeypatch):
-    """kernels: papermill in a plain shell, and a kernel with the test suite's environment (nbval's)."""
+    """kernels: papermill in a plain shell, and a kernel with the test suite's environment
+    (nbval's)."""
     import papermill
 
     source = notebook(tmp_path / "plots.ipynb",

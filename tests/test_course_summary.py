@@ -3,13 +3,13 @@ import json
 
 import pytest
 
-from helpers.results import approach_figures, headline, merged_results, record_results
 from helpers.course.summary import REQUIRED, build_summary, render_markdown, write_summary
+from helpers.results import approach_figures, headline, merged_results, record_results
 
 RUN = {"backend": "sandbox", "mode": "live", "dataset": "sports_en", "text_field": "text",
        "label_field": "label", "seconds": 12.34}
-TIMES = [{"notebook": "01_zero_shot", "output": "01_zero_shot.ipynb", "seconds": 3.14, "status": "ok",
-          "log": "logs/01_zero_shot.log"},
+TIMES = [{"notebook": "01_zero_shot", "output": "01_zero_shot.ipynb", "seconds": 3.14,
+          "status": "ok", "log": "logs/01_zero_shot.log"},
          {"notebook": "06_before_after", "output": "06_before_after.ipynb", "seconds": 5.0,
           "status": "ok", "log": "logs/06_before_after.log"}]
 RESULTS = {"zero_shot_accuracy": 0.625, "fine_tuned_accuracy": 0.9, "n_train": 200, "n_test": 80,
@@ -51,7 +51,8 @@ def test_figures_are_labelled_in_groups_and_internal_keys_are_not_dumped():
         assert key not in md
     assert "## Training experiments (06)" in md
     assert "| Accuracy when the training file is sorted by label | 32.0% |" in md
-    assert "## Evaluating at scale (07)" in md and "| Retries after injected 429/500 errors | 7 |" in md
+    assert ("## Evaluating at scale (07)" in md
+            and "| Retries after injected 429/500 errors | 7 |" in md)
     # a side experiment on another dataset has its own heading and says why it never changes
     side = md.index("## Side experiment: star ratings on the shipped reviews_en dataset")
     assert md.index("| Exact stars, fine-tuned | 55.0% |") > side
@@ -72,8 +73,8 @@ def test_the_decision_table_from_06(tmp_path):
     assert results["fine_tuned_cost_per_1000_usd"] == 0.052 and "cost_per_1000_usd" not in results
     md = render_markdown(build_summary(results, RUN, TIMES))
     assert "## Choosing an approach (06)" in md
-    assert ("| Approach | Accuracy | Macro F1 | Prompt tokens / request | Cost / 1,000 predictions | "
-            "One-time training cost | Median latency |") in md
+    assert ("| Approach | Accuracy | Macro F1 | Prompt tokens / request | "
+            "Cost / 1,000 predictions | One-time training cost | Median latency |") in md
     assert "| Zero-shot (free text) | 62.0% | 0.580 | 112.5 | $0.0169 | $0.0000 | 0.41 s |" in md
     assert "| Fine-tuned | 81.0% | 0.800 | 112.5 | $0.0520 | $1.9200 | 0.39 s |" in md
     assert "| Few-shot |" not in md
@@ -122,7 +123,8 @@ def test_preparation_section_says_what_was_dropped_and_why():
 
 def test_failed_run_says_where_it_stopped():
     error = {"notebook": "03_tokens_and_cost", "output": "03_tokens_and_cost.ipynb",
-             "where": "cell 4 (In [3])", "error": "KeyError: 'x'", "cell_index": 3, "cell_source": ""}
+             "where": "cell 4 (In [3])", "error": "KeyError: 'x'", "cell_index": 3,
+             "cell_source": ""}
     s = build_summary({}, RUN, TIMES, error=error)
     md = render_markdown(s)
     assert s["status"] == "failed" and s["error"]["where"] == "cell 4 (In [3])"

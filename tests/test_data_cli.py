@@ -1,4 +1,5 @@
-"""`python -m helpers.data validate`: exit codes, one `PATH:LINE: code: message` line per problem."""
+"""`python -m helpers.data validate`: exit codes, one `PATH:LINE: code: message` line per
+problem."""
 import json
 import re
 import subprocess
@@ -81,7 +82,8 @@ def test_runs_as_a_module(tmp_path):
 
 
 def test_a_label_may_contain_a_comma(tmp_path, capsys):
-    path = write(tmp_path / "comma.jsonl", [{"text": "Shares rallied.", "label": "Business, Finance"},
+    path = write(tmp_path / "comma.jsonl",
+                 [{"text": "Shares rallied.", "label": "Business, Finance"},
                                             {"text": "A late goal.", "label": "Sports"}])
     assert main(["validate", str(path), "--kind", "table", "--labels", "Business, Finance",
                  "Sports"]) == 0

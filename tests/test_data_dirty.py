@@ -10,7 +10,8 @@ import pytest
 from helpers.data import CODES, DATASET_DIR, validate_file
 
 DIRTY = DATASET_DIR / "dirty"
-NEWS_NAMES = list(json.loads((DATASET_DIR / "news_zh_labels.json").read_text(encoding="utf-8")).values())
+NEWS_NAMES = list(json.loads((DATASET_DIR / "news_zh_labels.json")
+                              .read_text(encoding="utf-8")).values())
 
 # file -> (validate_file arguments, {line: code} the file was written to show)
 EXPECTED = {
@@ -58,7 +59,8 @@ def test_dirty_training_files_are_also_too_small_for_the_service(name):
 FILE_LEVEL = {"nul_byte", "not_json_lines", "csv_delimiter", "near_duplicate", "rare_class",
               "empty_file", "too_few_examples",
               # covered by tests/test_data_files_users_have.py
-              "binary_file", "line_endings", "duplicate_column", "label_variants", "class_imbalance"}
+              "binary_file", "line_endings", "duplicate_column", "label_variants",
+              "class_imbalance"}
 
 
 def test_dirty_files_cover_every_row_level_code():

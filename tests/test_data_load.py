@@ -1,4 +1,5 @@
-"""load_records reads JSON, JSON lines and CSV to the same DataFrame; real loaders fail clearly offline."""
+"""load_records reads JSON, JSON lines and CSV to the same DataFrame; real loaders fail
+clearly offline."""
 import json
 import urllib.error
 import urllib.request
@@ -6,7 +7,13 @@ import urllib.request
 import pandas as pd
 import pytest
 
-from helpers.data import DataFileError, DatasetUnavailable, fetch_newsgroups, fetch_tnews, load_records
+from helpers.data import (
+    DataFileError,
+    DatasetUnavailable,
+    fetch_newsgroups,
+    fetch_tnews,
+    load_records,
+)
 
 ROWS = [
     {"sentence": "男篮主场大胜对手二十分", "label_desc": "news_sports", "label": "103"},
@@ -18,7 +25,8 @@ ROWS = [
 @pytest.fixture
 def files(tmp_path):
     jsonl = tmp_path / "n.jsonl"
-    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS), encoding="utf-8")
+    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS),
+                     encoding="utf-8")
     array = tmp_path / "n.json"
     array.write_text(json.dumps(ROWS, ensure_ascii=False, indent=2), encoding="utf-8")
     wrapped = tmp_path / "wrapped.json"
@@ -56,7 +64,8 @@ def test_object_of_records_keeps_the_key(tmp_path):
 
 def test_numeric_labels_become_strings_alike(tmp_path):
     jsonl = tmp_path / "r.jsonl"
-    jsonl.write_text('{"text": "Great", "stars": 5}\n{"text": "Bad", "stars": 1}\n', encoding="utf-8")
+    jsonl.write_text('{"text": "Great", "stars": 5}\n{"text": "Bad", "stars": 1}\n',
+                     encoding="utf-8")
     csv = tmp_path / "r.csv"
     csv.write_text("text,stars\nGreat,5\nBad,1\n", encoding="utf-8")
     assert load_records(jsonl, label_field="stars")["label"].tolist() == ["5", "1"]
@@ -65,7 +74,8 @@ def test_numeric_labels_become_strings_alike(tmp_path):
 
 def test_bad_rows_raise_with_file_and_line(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"text": "ok", "label": "a"}\n{"text": "", "label": "a"}\n{nope\n', encoding="utf-8")
+    path.write_text('{"text": "ok", "label": "a"}\n{"text": "", "label": "a"}\n{nope\n',
+                    encoding="utf-8")
     with pytest.raises(DataFileError) as err:
         load_records(path)
     assert f"{path}:2: empty_text" in str(err.value)
@@ -131,7 +141,8 @@ def _tnews_zip() -> bytes:
 
     buf = io.BytesIO()
     rows = [{"label": "109", "label_desc": "news_tech", "sentence": "芯片新品发布", "keywords": ""},
-            {"label": "103", "label_desc": "news_sports", "sentence": "主队逆转取胜", "keywords": ""}]
+            {"label": "103", "label_desc": "news_sports", "sentence": "主队逆转取胜",
+             "keywords": ""}]
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("tnews_public/train.json",
                     "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
@@ -149,4 +160,5 @@ def test_tnews_download_is_checked_against_the_pinned_sha256(tmp_path, monkeypat
         fetch_tnews(cache_dir=tmp_path / "a")  # not the pinned archive: refused
     assert not (tmp_path / "a" / "tnews_public.zip").exists()
     monkeypatch.setattr(real, "TNEWS_SHA256", hashlib.sha256(blob).hexdigest())
-    assert fetch_tnews(cache_dir=tmp_path / "b")["text"].tolist() == ["芯片新品发布", "主队逆转取胜"]
+    assert fetch_tnews(cache_dir=tmp_path / "b")["text"].tolist() == [
+        "芯片新品发布", "主队逆转取胜"]

@@ -4,10 +4,21 @@ import json
 import pandas as pd
 import pytest
 
-from helpers.data import (apply_label_map, chat_rows, drop_exact_duplicates, drop_near_duplicates,
-                          drop_rare_classes, entity_chat_example, entity_legacy_example,
-                          near_duplicate_pairs, order_by_label, shuffle, split, validate_file,
-                          write_chat_jsonl)
+from helpers.data import (
+    apply_label_map,
+    chat_rows,
+    drop_exact_duplicates,
+    drop_near_duplicates,
+    drop_rare_classes,
+    entity_chat_example,
+    entity_legacy_example,
+    near_duplicate_pairs,
+    order_by_label,
+    shuffle,
+    split,
+    validate_file,
+    write_chat_jsonl,
+)
 from helpers.prompts import messages, parse_prompt
 
 
@@ -22,7 +33,7 @@ def test_split_is_deterministic_and_stratified():
     first = split(df, seed=7)
     again = split(df, seed=7)
     other = split(df, seed=8)
-    for x, y in zip(first, again):
+    for x, y in zip(first, again, strict=True):
         assert x.index.tolist() == y.index.tolist()
     assert first[2].index.tolist() != other[2].index.tolist()
     train, valid, test = first
@@ -52,7 +63,8 @@ def test_label_map_refuses_unmapped_labels():
 
 
 def test_exact_and_near_duplicates():
-    df = pd.DataFrame({"text": ["国产大模型又出新玩家，这次能打吗？", " 国产大模型又出新玩家，这次能打吗？\n",
+    df = pd.DataFrame({"text": ["国产大模型又出新玩家，这次能打吗？",
+                                " 国产大模型又出新玩家，这次能打吗？\n",
                                 "国产大模型又出新玩家，这次能打吗", "小米澎湃OS全量推送时间表曝光"],
                        "label": ["t"] * 4})
     kept, removed = drop_exact_duplicates(df)
@@ -71,7 +83,8 @@ def test_near_duplicate_pairs_match_a_direct_jaccard():
         gb = {b.replace(" ", "")[i:i + 3] for i in range(len(b.replace(" ", "")) - 2)}
         return len(ga & gb) / len(ga | gb) if ga | gb else 0
 
-    expected = [(i, j) for i in range(5) for j in range(i + 1, 5) if jaccard(texts[i], texts[j]) >= 0.7]
+    expected = [(i, j) for i in range(5) for j in range(i + 1, 5)
+                if jaccard(texts[i], texts[j]) >= 0.7]
     got = near_duplicate_pairs(texts, threshold=0.7, block=2)  # small blocks exercise the chunking
     assert [(i, j) for i, j, _ in got] == expected and expected
 
@@ -87,10 +100,12 @@ def test_shuffle_is_deterministic_and_order_by_label_groups():
 
 
 def test_chat_rows_use_the_zero_shot_prompt_and_label_names(tmp_path):
-    df = pd.DataFrame({"text": ["华为发布新芯片", "男篮大胜"], "label": ["news_tech", "news_sports"]})
+    df = pd.DataFrame({"text": ["华为发布新芯片", "男篮大胜"],
+                       "label": ["news_tech", "news_sports"]})
     names = {"news_tech": "科技", "news_sports": "体育"}
     rows = chat_rows(df, label_map=names, system=True)
-    assert rows[0]["messages"][:2] == messages("华为发布新芯片", ["科技", "体育"], "zh", system=True)
+    assert rows[0]["messages"][:2] == messages("华为发布新芯片", ["科技", "体育"], "zh",
+                                               system=True)
     assert [r["messages"][-1] for r in rows] == [{"role": "assistant", "content": "科技"},
                                                  {"role": "assistant", "content": "体育"}]
     assert parse_prompt(rows[1]["messages"][1]["content"]).text == "男篮大胜"
@@ -105,5 +120,6 @@ def test_entity_examples():
     assert chat["messages"][1] == {"role": "assistant", "content": "李明\n杭州"}
     assert "人名、地名" in chat["messages"][0]["content"]
     legacy = entity_legacy_example("Portugal left the UK list.", ["Portugal", "UK"])
-    assert legacy == {"prompt": "Portugal left the UK list.\n\n###\n\n", "completion": " Portugal\nUK END"}
+    assert legacy == {"prompt": "Portugal left the UK list.\n\n###\n\n",
+                      "completion": " Portugal\nUK END"}
     assert json.loads(json.dumps(chat, ensure_ascii=False)) == chat  # JSONL-safe

@@ -18,7 +18,8 @@ SCHEMAS = {
 TNEWS_CODES = {"news_story": "100", "news_culture": "101", "news_entertainment": "102",
                "news_sports": "103", "news_finance": "104", "news_house": "106", "news_car": "107",
                "news_edu": "108", "news_tech": "109", "news_military": "110", "news_travel": "112",
-               "news_world": "113", "news_stock": "114", "news_agriculture": "115", "news_game": "116"}
+               "news_world": "113", "news_stock": "114", "news_agriculture": "115",
+               "news_game": "116"}
 
 
 def loaded(name):
@@ -34,7 +35,8 @@ def test_size_classes_and_schema(name):
     raw = [json.loads(line) for line in ds.path.read_text(encoding="utf-8").splitlines()]
     assert len(raw) == len(df)  # no blank or extra lines
     assert all(set(record) == SCHEMAS[name] for record in raw)
-    assert all(isinstance(record[ds.text_field], str) and record[ds.text_field].strip() for record in raw)
+    assert all(isinstance(record[ds.text_field], str) and record[ds.text_field].strip()
+               for record in raw)
 
 
 @pytest.mark.parametrize("name", sorted(RULES))

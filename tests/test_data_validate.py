@@ -29,9 +29,11 @@ CASES = [
     ("message without role", "a.jsonl",
      '{"messages": [{"content": "hi"}, {"role": "assistant", "content": "体育"}]}\n', "chat", {},
      "message_missing_key", 1),
-    ("unrecognized key", "a.jsonl", chat(score=1) + "\n", "chat", {}, "message_unrecognized_key", 1),
+    ("unrecognized key", "a.jsonl", chat(score=1) + "\n", "chat", {}, "message_unrecognized_key",
+     1),
     ("unrecognized role", "a.jsonl",
-     '{"messages": [{"role": "human", "content": "hi"}, {"role": "assistant", "content": "体育"}]}\n',
+     '{"messages": [{"role": "human", "content": "hi"}, {"role": "assistant", "content": '
+     '"体育"}]}\n',
      "chat", {}, "unrecognized_role", 1),
     ("missing content", "a.jsonl", f"{GOOD_CHAT}\n{chat(answer='')}\n", "chat", {},
      "missing_content", 2),
@@ -46,7 +48,8 @@ CASES = [
      "duplicate_example", 3),
     ("too long", "a.jsonl", f"{GOOD_CHAT}\n{chat(text='很长的文本' * 40)}\n", "chat",
      {"max_tokens": 150}, "too_long", 2),
-    ("mojibake", "a.jsonl", f"{GOOD_CHAT}\n{chat(text='股市大涨'.encode().decode('cp1252', 'replace'))}\n",
+    ("mojibake", "a.jsonl",
+     f"{GOOD_CHAT}\n{chat(text='股市大涨'.encode().decode('cp1252', 'replace'))}\n",
      "chat", {}, "mojibake", 2),
     ("bom", "a.jsonl", codecs.BOM_UTF8 + GOOD_CHAT.encode() + b"\n", "chat", {}, "bom", 1),
     ("gbk file", "a.csv", "text,label\n好球,体育\n股市收涨,财经\n".encode("gbk"), "table", {},
@@ -55,8 +58,8 @@ CASES = [
      "table", {}, "bad_csv_row", 3),
     ("missing label field", "a.jsonl", f'{GOOD_ROW}\n{{"text": "Icing again."}}\n', "table", {},
      "missing_field", 2),
-    ("empty table text", "a.jsonl", f'{GOOD_ROW}\n{{"text": " ", "label": "hockey"}}\n', "table", {},
-     "empty_text", 2),
+    ("empty table text", "a.jsonl", f'{GOOD_ROW}\n{{"text": " ", "label": "hockey"}}\n', "table",
+     {}, "empty_text", 2),
     ("legacy empty completion", "a.jsonl",
      '{"prompt": "a ->", "completion": " x"}\n{"prompt": "b ->", "completion": ""}\n', "legacy", {},
      "empty_text", 2),
@@ -97,7 +100,8 @@ def test_cases_cover_every_code_at_least_once():
 
 def test_nothing_is_dropped_silently(tmp_path):
     path = tmp_path / "mixed.jsonl"
-    path.write_text("\n".join([GOOD_CHAT, "{oops", chat("沪指收涨", "财经"), '"x"', GOOD_CHAT]) + "\n",
+    path.write_text("\n".join([GOOD_CHAT, "{oops", chat("沪指收涨", "财经"), '"x"',
+                               GOOD_CHAT]) + "\n",
                     encoding="utf-8")
     valid, report = validate_file(path, "chat", min_examples=0)
     bad_lines = {p.line for p in report.problems}
@@ -112,8 +116,8 @@ def test_clean_chat_with_weight_keys_is_valid(tmp_path):
                                 {"role": "user", "content": "再想想"}]
     example["messages"][-1]["weight"] = 1
     path = tmp_path / "ok.jsonl"
-    path.write_text(json.dumps(example, ensure_ascii=False) + "\n" + chat("沪指收涨", "财经") + "\n",
-                    encoding="utf-8")
+    path.write_text(json.dumps(example, ensure_ascii=False) + "\n"
+                    + chat("沪指收涨", "财经") + "\n", encoding="utf-8")
     valid, report = validate_file(path, labels=LABELS, min_examples=0)  # kind inferred
     assert report.ok, str(report)
     assert len(valid) == 2
@@ -172,8 +176,9 @@ def test_severities_errors_block_data_problems_are_handled(tmp_path):
     text = str(report)
     assert "t.jsonl:2: duplicate_example: same text as line 1 (same label) [data problem: " \
            "preparation drops this row]" in text
-    assert text.splitlines()[-1].endswith("1 error to fix before the file can be used; 2 data "
-                                          "problems (preparation drops these rows and reports them)")
+    assert text.splitlines()[-1].endswith(
+        "1 error to fix before the file can be used; 2 data "
+        "problems (preparation drops these rows and reports them)")
 
 
 def test_example_token_limits():

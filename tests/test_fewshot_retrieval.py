@@ -45,7 +45,7 @@ def test_training_texts_with_newlines_and_arrows_stay_one_example_each():
     retriever = ExampleRetriever(texts, labels, k=3)
     content = fewshot_messages("下半场比赛", labels, retriever, lang="zh")[-1]["content"]
     parsed = prompts.parse_prompt(content)
-    assert sorted(parsed.examples) == sorted(zip(texts, labels))
+    assert sorted(parsed.examples) == sorted(zip(texts, labels, strict=True))
     assert parsed.labels == labels and parsed.text == "下半场比赛"
 
 

@@ -7,9 +7,9 @@ idempotency key (``jobs.job_key``) in ``metadata`` (OpenAI) or ``request_id``
 create a second one.
 """
 import pytest
+from test_jobs_sandbox import write_training
 
 from helpers import clients, config, jobs, tokens
-from test_jobs_sandbox import write_training
 
 
 @pytest.fixture
@@ -97,7 +97,8 @@ def test_zhipu_says_in_one_sentence_what_it_did_not_send(env, capsys):
     jobs.submit(client, train, model="sandbox-base", seed=1, metadata={"a": "b"},
                 settings=settings, work_dir=work, max_cost_usd=None)
     out = capsys.readouterr().out
-    assert "Zhipu's fine-tuning API has no seed or metadata parameter, so they were not sent." in out
+    assert ("Zhipu's fine-tuning API has no seed or metadata parameter, "
+            "so they were not sent.") in out
 
 
 def test_events_and_job_lists_show_counts_as_integers(env):
@@ -114,5 +115,6 @@ def test_events_and_job_lists_show_counts_as_integers(env):
     jobs.cancel(client, other.job_id)
     listed = jobs.list_jobs(client)
     assert str(listed["trained_tokens"].dtype) == "Int64"
-    assert listed["trained_tokens"].isna().sum() == 1 and listed["fine_tuned_model"].isna().sum() == 1
+    assert (listed["trained_tokens"].isna().sum() == 1
+            and listed["fine_tuned_model"].isna().sum() == 1)
     assert "nan" not in listed.to_string().lower()

@@ -13,10 +13,10 @@ import textwrap
 import threading
 
 import pytest
+from test_jobs_sandbox import LABELS, write_training
 
 from conftest import REPO
 from helpers import batch, clients, config, jobs
-from test_jobs_sandbox import LABELS, write_training
 
 TRIALS = 5  # the old code doubled jobs in 2 of 5 such trials (3 of 3 without the directory)
 
@@ -59,7 +59,8 @@ def _count(sandbox_dir) -> dict:
 
 def _inputs(root):
     write_training(root / "train.jsonl")
-    lines = batch.build_batch_requests(["国足获胜", "股市上涨", "新手机发布"], LABELS, "sandbox-base")
+    lines = batch.build_batch_requests(["国足获胜", "股市上涨", "新手机发布"], LABELS,
+                                       "sandbox-base")
     batch.write_jsonl(lines, root / "requests.jsonl")
 
 
@@ -80,7 +81,7 @@ def test_two_processes_at_once_create_one_job_one_upload_one_batch(tmp_path, wor
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    for p, (_out, err) in zip(procs, outputs):
+    for p, (_out, _err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, "\n".join(e[-3000:] for _o, e in outputs)
     seen = [json.loads(line) for out, _err in outputs for line in out.splitlines()]
     counts = []

@@ -14,10 +14,10 @@ import sys
 import textwrap
 
 import pytest
+from test_jobs_sandbox import LABELS, write_training
 
 from conftest import REPO
 from helpers import clients, config
-from test_jobs_sandbox import LABELS, write_training
 
 RUN = textwrap.dedent("""
     import json, sys

@@ -29,14 +29,16 @@ def test_result_file_that_is_neither_names_the_file():
 
 def test_openai_metrics_event_and_message_only_event():
     metrics = FineTuningJobEvent(id="e1", created_at=1, level="info",
-                                 object="fine_tuning.job.event", message="Step 3/10: training loss=0.50", type="metrics",
+                                 object="fine_tuning.job.event",
+                                 message="Step 3/10: training loss=0.50", type="metrics",
                                  data={"step": 3, "total_steps": 10, "train_loss": 0.5,
                                        "train_mean_token_accuracy": 0.8})
     row = sdk.normalise_event(metrics)
     assert (row["step"], row["total_steps"], row["train_loss"], row["train_accuracy"]) == \
         (3, 10, 0.5, 0.8)
     plain = FineTuningJobEvent(id="e2", created_at=2, level="info",
-                               object="fine_tuning.job.event", message="Step 300/300: training loss=0.15, validation loss=0.27")
+                               object="fine_tuning.job.event",
+                               message="Step 300/300: training loss=0.15, validation loss=0.27")
     row = sdk.normalise_event(plain)
     assert (row["step"], row["total_steps"], row["train_loss"], row["valid_loss"]) == \
         (300, 300, 0.15, 0.27)

@@ -105,7 +105,7 @@ def test_estimate_equals_sandbox_billed_trained_tokens_and_ledger_is_stored(env)
     sleeps = []
     job = _wait(client, record, env, sleep=sleeps.append)
     assert job.status == "succeeded" and job.trained_tokens == expected
-    assert sleeps and all(b >= a for a, b in zip(sleeps, sleeps[1:]))  # backoff
+    assert sleeps and all(b >= a for a, b in zip(sleeps, sleeps[1:], strict=False))  # backoff
     ledger = jobs.ledger(record)
     assert ledger["billed_tokens"] == expected and ledger["tokens_diff_pct"] == 0.0
     stored = jobs.JobStore(env[1]).job(record.backend, record.sdk, record.job_id)

@@ -5,10 +5,10 @@ backend is pointed at another base URL (``COURSE_BASE_URL``), the SDK talks real
 HTTP, and the endpoint Zhipu lacks (checkpoints) says so instead of failing.
 """
 import pytest
-
-from helpers import clients, config, jobs
 from served_sandbox import served_sandbox
 from test_jobs_sandbox import write_training
+
+from helpers import clients, config, jobs
 
 # A Zhipu-shaped fake key (<id>.<secret>), assembled at run time for secret scanners.
 FAKE_ZHIPU = "0123abcd" * 4 + "." + "PLANTEDzhipuSecret"

@@ -1,4 +1,5 @@
-"""Model lifecycle facts, the shutdown warning and the course defaults (helpers.lifecycle, prices)."""
+"""Model lifecycle facts, the shutdown warning and the course defaults
+(helpers.lifecycle, prices)."""
 import warnings
 from datetime import date
 

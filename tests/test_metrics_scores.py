@@ -63,7 +63,8 @@ def test_latency_summary_uses_true_percentiles():
 
 def test_label_confidence_multi_token_label_and_alternatives():
     tokens = [
-        {"token": "科", "logprob": math.log(0.8), "top": [["科", math.log(0.8)], ["体", math.log(0.15)],
+        {"token": "科", "logprob": math.log(0.8),
+         "top": [["科", math.log(0.8)], ["体", math.log(0.15)],
                                                           ["财", math.log(0.05)]]},
         {"token": "技", "logprob": math.log(0.9), "top": [["技", math.log(0.9)]]},
     ]

@@ -150,8 +150,8 @@ def test_the_output_patterns_catch_what_they_mean():
     for path in ("/tmp/course-replay-work-1/x.jsonl", "/home/me/course/work", "/work/main/x",
                  "saved to /root/.cache/x", r"C:\Users\me\course"):
         assert ABSOLUTE_PATH.search(path), path
-    for fine in ("http://sandbox.local/v1", "https://api.openai.com/v1/files", "/v1/chat/completions",
-                 "batches/test.requests.jsonl", "50/200 done", "1/2"):
+    for fine in ("http://sandbox.local/v1", "https://api.openai.com/v1/files",
+                 "/v1/chat/completions", "batches/test.requests.jsonl", "50/200 done", "1/2"):
         assert not ABSOLUTE_PATH.search(fine), fine
 
 

@@ -60,7 +60,8 @@ def test_outputs_are_clean_and_in_order(path):
         for out in cell.outputs:
             assert out.output_type != "error", f"cell {cell.execution_count} has an error output"
             text = out.get("text", "") + "".join(
-                v for k, v in out.get("data", {}).items() if k.startswith("text/") and isinstance(v, str))
+                v for k, v in out.get("data", {}).items() if k.startswith("text/")
+                and isinstance(v, str))
             for pattern in KEY_PATTERNS:
                 assert not pattern.search(text), f"key-like string in cell {cell.execution_count}"
 
@@ -90,7 +91,8 @@ def test_each_notebook_that_calls_an_api_has_its_cassette():
     for path in NOTEBOOKS:
         sources = "\n".join(c.source for c in _code(_load(path)))
         if "run.client(" in sources:
-            assert (REPO / "notebooks" / "cassettes" / f"{path.stem}.sandbox.json").is_file(), path.name
+            cassette = REPO / "notebooks" / "cassettes" / f"{path.stem}.sandbox.json"
+            assert cassette.is_file(), path.name
 
 
 def _shows_a_plot(source: str) -> bool:

@@ -9,8 +9,11 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
-from helpers import fonts, plots  # noqa: E402
-from helpers import metrics  # noqa: E402
+from helpers import (  # noqa: E402
+    fonts,
+    metrics,  # noqa: E402
+    plots,
+)
 from helpers.metrics import confusion_frame  # noqa: E402
 
 ZH = ["科技", "体育", "财经", "娱乐"]

@@ -43,7 +43,8 @@ def test_format_checks_name_each_code_and_accept_the_2026_format():
     cases = {
         "plain": {"messages": [user, answer]},
         "developer": {"messages": [{"role": "developer", "content": "be brief"}, user, answer]},
-        "parts": {"messages": [{"role": "user", "content": [{"type": "text", "text": "t"}]}, answer]},
+        "parts": {"messages": [{"role": "user", "content": [{"type": "text", "text": "t"}]},
+                               answer]},
         "tool call": {"messages": [user, {"role": "assistant", "content": None, "tool_calls": [
             {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
             {"role": "tool", "tool_call_id": "c1", "content": "r"}, answer]},

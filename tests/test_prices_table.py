@@ -53,7 +53,8 @@ def test_cost_table_over_epochs_and_models():
 
 
 def test_zhipu_token_estimate_is_labelled():
-    est = prices.zhipu_token_estimate([{"messages": [{"role": "user", "content": "一二三四五六七八"}]}])
+    est = prices.zhipu_token_estimate(
+        [{"messages": [{"role": "user", "content": "一二三四五六七八"}]}])
     assert est["tokens"] == 5 and est["is_estimate"] and "1.6" in est["method"]
 
 

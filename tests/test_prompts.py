@@ -5,12 +5,14 @@ from helpers import prompts
 
 LABELS = ["科技", "体育", "财经"]
 # Labels that a separator-joined list would split or merge.
-TRICKY = ["Business, Finance", "Sci/Tech", "房产、家居", "😀 happy", "World", "C++ (lang)", "- dash"]
+TRICKY = ["Business, Finance", "Sci/Tech", "房产、家居", "😀 happy", "World", "C++ (lang)",
+          "- dash"]
 
 
 def test_zero_shot_prompt_text_is_exactly_this():
     assert prompts.classification_prompt("国足1比0取胜", LABELS, "zh") == (
-        "对给定文本进行分类，类别包括：\n- 科技\n- 体育\n- 财经\n\n给定文本：\n国足1比0取胜\n类别：")
+        "对给定文本进行分类，类别包括：\n- 科技\n- 体育\n- 财经\n\n"
+        "给定文本：\n国足1比0取胜\n类别：")
     assert prompts.classification_prompt("Great puck handling", ["baseball", "hockey"], "en") == (
         "Classify the text into one of these categories:\n- baseball\n- hockey\n\n"
         "Text:\nGreat puck handling\nCategory:")

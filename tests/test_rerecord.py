@@ -16,9 +16,9 @@ import json
 import random
 import re
 
+import nbformat
 import pytest
 from nbclient import NotebookClient
-import nbformat
 
 from conftest import REPO
 from helpers import recording
@@ -57,7 +57,8 @@ def id_placeholders(texts: list[str]) -> dict[str, str]:
             where.setdefault(m.group(), []).append((n, k))
     label = {i: _kind(i) for i in where}
     for _ in range(ROUNDS):
-        rendered = [_digest(SANDBOX_ID.sub(lambda m: f"<{label[m.group()]}>", t)) for t in texts]
+        rendered = [_digest(SANDBOX_ID.sub(lambda m, label=label: f"<{label[m.group()]}>", t))
+                    for t in texts]
         new = {i: _digest(label[i] + repr(sorted((rendered[n], k) for n, k in occ)))
                for i, occ in where.items()}
         if len(set(new.values())) == len(set(label.values())):
@@ -147,5 +148,5 @@ def test_re_recording_a_notebook_gives_the_same_cassette(tmp_path, monkeypatch):
     old = comparable(recording.load(committed))
     new = comparable(recording.load(tmp_path / committed.name))
     assert len(new) == len(old)
-    for i, (a, b) in enumerate(zip(new, old)):
+    for i, (a, b) in enumerate(zip(new, old, strict=True)):
         assert a == b, f"interaction {i} differs: {a['request']['method']} {a['request']['uri']}"

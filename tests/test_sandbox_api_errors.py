@@ -250,9 +250,9 @@ def test_unexpected_exception_is_a_logged_json_500_with_request_id(client, monke
         raise RuntimeError("planted failure")
 
     monkeypatch.setattr(Sandbox, "list_models", boom)
-    with caplog.at_level(logging.ERROR, logger="helpers.sandbox"):
-        with pytest.raises(openai.InternalServerError) as err:
-            client.models.list()
+    with (caplog.at_level(logging.ERROR, logger="helpers.sandbox"),
+          pytest.raises(openai.InternalServerError) as err):
+        client.models.list()
     request_id = err.value.response.headers["x-request-id"]
     error = err.value.response.json()["error"]
     assert error["type"] == "server_error" and request_id in error["message"]

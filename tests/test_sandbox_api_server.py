@@ -47,7 +47,8 @@ class Served:
             return out
 
     def memory(self, field: str) -> int:
-        status = open(f"/proc/{self.proc.pid}/status").read()
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            status = f.read()
         return int(re.search(rf"{field}:\s+(\d+) kB", status).group(1)) * 1024
 
     def reset_peak(self) -> None:

@@ -89,7 +89,8 @@ def test_stream_helper_parses_a_schema_and_cut_answers_end_with_length(client):
         model=BASE_MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=2, stream=True))
     cut = client.chat.completions.create(model=BASE_MODEL, max_tokens=2,
                                          messages=[{"role": "user", "content": "hi"}])
-    assert text == cut.choices[0].message.content and chunks[-1].choices[0].finish_reason == "length"
+    assert (text == cut.choices[0].message.content
+            and chunks[-1].choices[0].finish_reason == "length")
 
 
 def test_streamed_tool_call_arguments_rebuild_the_call(client):

@@ -21,7 +21,7 @@ class Topic(BaseModel):
     label: Literal["体育", "财经", "科技", "娱乐", "汽车", "旅游"]
 
 
-class Mood(str, enum.Enum):
+class Mood(str, enum.Enum):  # noqa: UP042  (the str-mixin enum SDK users write)
     good = "positive"
     bad = "negative"
 
@@ -108,7 +108,8 @@ def test_forced_tool_call_answers_inside_the_enum(client):
     assert json.loads(required.choices[0].message.tool_calls[0].function.arguments) == {
         "topic": "体育"}
     plain = ask(client, tools=tools, tool_choice="none")
-    assert plain.choices[0].message.content == "体育" and plain.choices[0].message.tool_calls is None
+    assert (plain.choices[0].message.content == "体育"
+            and plain.choices[0].message.tool_calls is None)
 
 
 @pytest.mark.parametrize("kw, param, words", [

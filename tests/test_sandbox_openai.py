@@ -135,9 +135,12 @@ def test_fine_tuned_beats_zero_shot_and_reports_probabilities(client):
 
 
 def test_base_model_reads_labels_and_falls_back(client):
-    ask = lambda content, **kw: client.chat.completions.create(
-        model=BASE_MODEL, messages=[{"role": "user", "content": content}], **kw)
-    zh = prompts.classification_prompt("国足主场迎战日本队，主教练公布首发名单", ["财经", "体育", "科技"])
+    def ask(content, **kw):
+        return client.chat.completions.create(
+            model=BASE_MODEL, messages=[{"role": "user", "content": content}], **kw)
+
+    zh = prompts.classification_prompt("国足主场迎战日本队，主教练公布首发名单",
+                                       ["财经", "体育", "科技"])
     assert ask(zh).choices[0].message.content == "体育"
     en = prompts.classification_prompt("Terrible product, it broke after two days. Waste of money.",
                                        ["1", "2", "3", "4", "5"], lang="en")
@@ -160,9 +163,11 @@ def test_invalid_training_files_fail_the_job(client):
                                  purpose="fine-tune")
     job, _ = poll(client, client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=broken.id))
     assert job.status == "failed" and "Line 1" in job.error.message
-    no_reply = client.files.create(file=("r.jsonl", b'{"messages": [{"role": "user", "content": "x"}]}\n' * 12),
-                                   purpose="fine-tune")
-    job, _ = poll(client, client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=no_reply.id))
+    no_reply = client.files.create(
+        file=("r.jsonl", b'{"messages": [{"role": "user", "content": "x"}]}\n' * 12),
+        purpose="fine-tune")
+    job, _ = poll(client,
+                  client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=no_reply.id))
     assert "assistant" in job.error.message
     with pytest.raises(openai.BadRequestError):
         client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=few.id)
@@ -177,8 +182,8 @@ def test_legacy_prompt_completion_file_trains(client):
     job, _ = poll(client, client.fine_tuning.jobs.create(
         model=BASE_MODEL, training_file=f.id, hyperparameters={"n_epochs": 2}))
     enc = encoding_for(BASE_MODEL)
-    billed = sum(len(enc.encode(json.loads(x)["prompt"])) + len(enc.encode(json.loads(x)["completion"]))
-                 for x in lines)
+    billed = sum(len(enc.encode(json.loads(x)["prompt"]))
+                 + len(enc.encode(json.loads(x)["completion"])) for x in lines)
     assert job.status == "succeeded" and job.trained_tokens == billed * 2
     assert job.hyperparameters.n_epochs == 2
 
@@ -212,7 +217,8 @@ def test_batch_lifecycle_with_output_and_error_files(client):
               "body": {"model": BASE_MODEL, "messages": prompts.messages(t, LABELS)}}
              for i, (t, _) in enumerate(tests)]
     lines.append({"custom_id": "bad", "method": "POST", "url": "/v1/chat/completions",
-                  "body": {"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}})
+                  "body": {"model": "no-such-model",
+                           "messages": [{"role": "user", "content": "x"}]}})
     data = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
     f = client.files.create(file=("batch.jsonl", data), purpose="batch")
     batch = client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",

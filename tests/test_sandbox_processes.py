@@ -164,7 +164,8 @@ def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch
     # the same job run by one process alone logs exactly as many events
     solo = client_for(tmp_path / "solo")
     again = solo.fine_tuning.jobs.create(model=BASE_MODEL,
-                                         training_file=job_file(solo, N_EXAMPLES).id, seed=1, method={"type": "supervised", "supervised": {
+                                         training_file=job_file(solo, N_EXAMPLES).id, seed=1,
+                                         method={"type": "supervised", "supervised": {
                                              "hyperparameters": {"n_epochs": 3}}})
     while again.status != "succeeded":
         again = solo.fine_tuning.jobs.retrieve(again.id)
@@ -224,7 +225,8 @@ def test_a_claim_left_by_a_live_process_is_respected(tmp_path, monkeypatch):
     store = core_for(sbx).store
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        start = open(f"/proc/{holder.pid}/stat").read().rsplit(")", 1)[1].split()[19]
+        with open(f"/proc/{holder.pid}/stat") as f:
+            start = f.read().rsplit(")", 1)[1].split()[19]
         store.execute("INSERT INTO claims VALUES (?, 'validating_files', 'x', ?, ?, ?, ?)",
                       (job.id, __import__("socket").gethostname(), holder.pid, start, time.time()))
         assert c.fine_tuning.jobs.retrieve(job.id).status == "validating_files"

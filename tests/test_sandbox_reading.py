@@ -4,8 +4,8 @@ Each foreign style goes through the official OpenAI SDK against the in-process
 sandbox and must be answered with one of its labels, the sensible one. The
 unit tests below pin the reader's rules one by one.
 """
-import sys
 import subprocess
+import sys
 
 import httpx2
 import openai
@@ -78,7 +78,8 @@ ZH_STYLES = [
         "人工智能算法升级\n类别：")],
      ["国际、外交", "科技/互联网 📱", "股票 📈"], "科技/互联网 📱"),
     ("编号列表，文本/输出",
-     [U("请判断新闻所属类别。\n1. 房产 🏠\n2. 汽车\n3. 教育\n\n文本：高考结束，学生和老师讨论大学招生\n输出：")],
+     [U("请判断新闻所属类别。\n1. 房产 🏠\n2. 汽车\n3. "
+        "教育\n\n文本：高考结束，学生和老师讨论大学招生\n输出：")],
      ["房产 🏠", "汽车", "教育"], "教育"),
     ("全角括号斜杠列表",
      [U("这条评论的情感（正面/负面/中性）是什么？\n评论：质量太差，用了两天就坏了，很失望，要退货。")],
@@ -93,13 +94,16 @@ ZH_STYLES = [
      [U("从财经、娱乐、文化中选择一个类别：电影票房创新高，明星主演的电视剧热播")],
      ["财经", "娱乐", "文化"], "娱乐"),
     ("系统消息给出竖线分隔的标签",
-     [S("你是新闻分类助手。可选类别：国际 | 体育 | 财经 理财"), U("美国总统与日本首相会谈外交政策")],
+     [S("你是新闻分类助手。可选类别：国际 | 体育 | 财经 理财"),
+      U("美国总统与日本首相会谈外交政策")],
      ["国际", "体育", "财经 理财"], "国际"),
     ("课程的模板（逐行列出标签）",
-     [U(prompts.classification_prompt("央行宣布降息，银行贷款利率下调", ["体育", "财经", "科技"], "zh"))],
+     [U(prompts.classification_prompt("央行宣布降息，银行贷款利率下调", ["体育", "财经", "科技"],
+                                      "zh"))],
      ["体育", "财经", "科技"], "财经"),
     ("课程的旧模板",
-     [U("对给定文本进行分类，类别包括：体育、财经、科技。\n\n给定文本：\nNBA 球队夺冠，球员庆祝\n类别：")],
+     [U("对给定文本进行分类，类别包括：体育、财经、科技。\n\n给定文本：\nNBA "
+        "球队夺冠，球员庆祝\n类别：")],
      ["体育", "财经", "科技"], "体育"),
 ]
 
@@ -146,13 +150,16 @@ def test_a_prompt_without_labels_gets_the_fallback_sentence(client):
 # ------------------------------------------------------------------ unit tests
 def test_split_list_uses_the_strongest_separator():
     assert reading.split_list("a, b | c, d") == ["a, b", "c, d"]
-    assert reading.split_list("体育、财经；科技/互联网、游戏") == ["体育、财经", "科技/互联网、游戏"]
+    assert reading.split_list("体育、财经；科技/互联网、游戏") == [
+        "体育、财经", "科技/互联网、游戏"]
     assert reading.split_list("World, Sports, Business, Sci/Tech.") == [
         "World", "Sports", "Business", "Sci/Tech"]
-    assert reading.split_list("positive, negative, or neutral") == ["positive", "negative", "neutral"]
+    assert reading.split_list("positive, negative, or neutral") == [
+        "positive", "negative", "neutral"]
     assert reading.split_list("politics, sports and business") == ["politics", "sports", "business"]
     assert reading.split_list("正面、负面或中性") == ["正面", "负面", "中性"]
-    assert reading.split_list('"Arts, Culture", "Science & Tech"') == ["Arts, Culture", "Science & Tech"]
+    assert reading.split_list('"Arts, Culture", "Science & Tech"') == [
+        "Arts, Culture", "Science & Tech"]
     assert reading.split_list("[a/b/c]") == ["a", "b", "c"]
 
 
@@ -170,7 +177,8 @@ def test_text_is_read_after_its_header_up_to_the_answer_cue():
     assert r.text == "first line\n\nsecond paragraph"
     r = reading.read_prompt("类别：体育、财经\n新闻：央行降息\n\n只回答类别名称。")
     assert r.text == "央行降息"
-    r = reading.read_prompt("Classify into sports, business, or politics: The senate passed the law.")
+    r = reading.read_prompt("Classify into sports, business, or politics: The senate passed the "
+                            "law.")
     assert r.labels == ("sports", "business", "politics") and r.text == "The senate passed the law."
     r = reading.read_prompt("<text>Stocks fell sharply</text>\nChoose from: 'finance', 'sports'")
     assert r.labels == ("finance", "sports") and r.text == "Stocks fell sharply"
@@ -191,7 +199,8 @@ def test_course_prompt_round_trips_with_json_examples_and_json_answer():
 def test_examples_from_header_pairs_and_from_turns():
     r = reading.read([U("Text: The pitcher threw 100 mph\nCategory: baseball\n\nText: Puck dropped "
                         "at 7pm\nCategory: hockey\n\nText: Great save by the goalie\nCategory:")])
-    assert r.examples == (("The pitcher threw 100 mph", "baseball"), ("Puck dropped at 7pm", "hockey"))
+    assert r.examples == (("The pitcher threw 100 mph", "baseball"),
+                          ("Puck dropped at 7pm", "hockey"))
     assert r.labels == ("baseball", "hockey") and r.text == "Great save by the goalie"
     turns = [U("Classify: sports or finance?\nText: goal!"), A("sports"), U("Text: stocks up")]
     r = reading.read(turns)
@@ -210,7 +219,8 @@ def test_candidates_override_the_prompt_and_restrict_the_answer():
 def test_plain_text_is_its_own_input():
     text = "Should I buy this or not? The battery, screen and price are all fine."
     assert reading.input_text(text) == text
-    assert reading.input_text(prompts.classification_prompt("国足取胜", ["体育", "财经"], "zh")) == "国足取胜"
+    prompt = prompts.classification_prompt("国足取胜", ["体育", "财经"], "zh")
+    assert reading.input_text(prompt) == "国足取胜"
 
 
 def test_content_parts_are_read():

@@ -42,8 +42,10 @@ def test_fresh_sandboxes_train_alike_but_hand_out_their_own_ids(tmp_path, monkey
     assert sandbox_pkg.instance_id(tmp_path / "a") != sandbox_pkg.instance_id(tmp_path / "b")
     assert fa.id != fb.id and ja.id != jb.id and ja.fine_tuned_model != jb.fine_tuned_model
     assert ja.trained_tokens == jb.trained_tokens
-    losses = lambda c, j: [e.message for e in c.fine_tuning.jobs.list_events(j.id, limit=200)
-                           if e.type == "metrics"]
+    def losses(c, j):
+        return [e.message for e in c.fine_tuning.jobs.list_events(j.id, limit=200)
+                if e.type == "metrics"]
+
     assert losses(a, ja) == losses(b, jb) and losses(a, ja)  # same seed, same losses
 
 

@@ -60,7 +60,8 @@ def test_one_epoch_beats_zero_shot_and_three_reach_the_baseline(news):
     one, _ = _fit(train, 1)
     three, _ = _fit(train, 3)
     vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
-    lr = LogisticRegression(C=10, max_iter=3000).fit(vec.fit_transform(train["text"]), train["label"])
+    lr = LogisticRegression(C=10, max_iter=3000).fit(vec.fit_transform(train["text"]),
+                                                     train["label"])
     baseline = float((lr.predict(vec.transform(test["text"])) == test["label"]).mean())
     assert _accuracy(one, test) >= zero_shot + 0.05
     assert _accuracy(three, test) >= _accuracy(one, test)

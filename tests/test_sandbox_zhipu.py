@@ -35,7 +35,8 @@ def test_zhipu_files_jobs_events_chat_and_deletes(client):
         job = client.fine_tuning.jobs.retrieve(job.id)
         statuses.append(job.status)
     assert statuses == ["validating_files", "queued", "running", "succeeded"]
-    assert job.fine_tuned_model.startswith("sandbox-base:") and job.fine_tuned_model.split(":")[2] == "zh"
+    assert (job.fine_tuned_model.startswith("sandbox-base:")
+            and job.fine_tuned_model.split(":")[2] == "zh")
     assert isinstance(job.hyperparameters.n_epochs, int) and job.trained_tokens > 0
 
     events = client.fine_tuning.jobs.list_events(job.id, limit=500).data
@@ -48,8 +49,8 @@ def test_zhipu_files_jobs_events_chat_and_deletes(client):
     reply = client.chat.completions.create(model=job.fine_tuned_model,
                                            messages=prompts.messages("主场绝杀卫冕冠军", LABELS))
     assert reply.choices[0].message.content == "体育" and reply.usage.total_tokens > 0
-    base = client.chat.completions.create(model=BASE_MODEL,
-                                          messages=prompts.messages("央行宣布降息，债券上涨", LABELS))
+    base = client.chat.completions.create(
+        model=BASE_MODEL, messages=prompts.messages("央行宣布降息，债券上涨", LABELS))
     assert base.choices[0].message.content == "财经"
 
     deleted = client.fine_tuning.models.delete(job.fine_tuned_model)

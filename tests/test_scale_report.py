@@ -5,11 +5,24 @@ import pandas as pd
 import pytest
 
 from helpers import clients, config
-from helpers.batch import build_batch_requests, download_results, submit_batch, wait_for_batch
-from helpers.batch import join_results, write_jsonl
+from helpers.batch import (
+    build_batch_requests,
+    download_results,
+    join_results,
+    submit_batch,
+    wait_for_batch,
+    write_jsonl,
+)
 from helpers.classify import Prediction
-from helpers.lessons.scale_report import (arrival_order, batch_wait_options, completeness, input_index,
-                                   labels_in_file_order, summary_counts, with_model)
+from helpers.lessons.scale_report import (
+    arrival_order,
+    batch_wait_options,
+    completeness,
+    input_index,
+    labels_in_file_order,
+    summary_counts,
+    with_model,
+)
 
 LABELS = ["体育", "财经", "科技"]
 TEXTS = ["湖人队在季后赛中击败勇士队", "央行宣布下调存款准备金率", "苹果发布新款智能手机芯片",
@@ -49,7 +62,8 @@ def test_input_index_rejects_foreign_ids():
 
 
 def test_completeness_counts_lost_duplicated_misordered():
-    preds = [Prediction(0, "a"), Prediction(2, "b"), Prediction(2, "b"), Prediction(3, "x", error="e")]
+    preds = [Prediction(0, "a"), Prediction(2, "b"), Prediction(2, "b"),
+             Prediction(3, "x", error="e")]
     assert completeness(preds, 4) == {"n": 4, "lost": 2, "duplicated": 1, "misordered": 1}
     assert completeness([Prediction(i, "a") for i in range(3)], 3)["lost"] == 0
 
@@ -66,7 +80,7 @@ def test_sandbox_batch_with_unknown_model_fills_the_error_file(tmp_path):
     assert sorted(arrival_order(output)) == [0, 1, 2, 3, 5]
     joined = join_results(len(TEXTS), LABELS, output, errors, problems)
     assert [f["index"] for f in joined.failures] == [4]
-    by_index = dict(zip(arrival_order(output), labels_in_file_order(output, LABELS)))
+    by_index = dict(zip(arrival_order(output), labels_in_file_order(output, LABELS), strict=False))
     assert [by_index[i] for i in (0, 1, 2, 3, 5)] == [joined.labels[i] for i in (0, 1, 2, 3, 5)]
     assert completeness(joined.predictions, len(TEXTS))["lost"] == 1
 
@@ -128,7 +142,8 @@ def test_batch_support_yes_for_known_backends_and_a_reason_for_a_server_without_
                 import httpx2
                 request = httpx2.Request("GET", "http://127.0.0.1:11434/v1/batches")
                 raise openai.NotFoundError("404 page not found",
-                                           response=httpx2.Response(404, request=request), body=None)
+                                           response=httpx2.Response(404, request=request),
+                                           body=None)
 
     ok, why = batch_support(NoBatches())
     assert not ok and "HTTP 404" in why and "127.0.0.1:11434" in why

@@ -74,7 +74,8 @@ def test_cost_by_model_counts_each_encoding_and_keeps_unknown():
     per_model = T.model_tokens(examples, ["gpt-4o-mini-2024-07-18", "gpt-3.5-turbo-0125"])
     assert per_model.loc["gpt-3.5-turbo-0125", "tokens_per_epoch"] == \
         sum(tokens.count_chat_tokens(examples, "gpt-3.5-turbo-0125"))
-    costs = T.cost_by_model(examples, ["gpt-4o-mini-2024-07-18", "gpt-3.5-turbo-0125", "glm-4-flash"])
+    costs = T.cost_by_model(examples,
+                            ["gpt-4o-mini-2024-07-18", "gpt-3.5-turbo-0125", "glm-4-flash"])
     n35 = per_model.loc["gpt-3.5-turbo-0125", "tokens_per_epoch"]
     n4o = per_model.loc["gpt-4o-mini-2024-07-18", "tokens_per_epoch"]
     # training prices per 1M tokens, written here (OpenAI pricing page, 2026): $8 and $3

@@ -20,7 +20,8 @@ print(tiktoken.encoding_for_model("gpt-4o-mini").name)
 
 
 def _run(tmp_path, prefix=()):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TIKTOKEN_CACHE_DIR": str(tmp_path / "tk")}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+           "TIKTOKEN_CACHE_DIR": str(tmp_path / "tk")}
     return subprocess.run([*prefix, sys.executable, "-c", OFFLINE_SCRIPT], env=env,
                           capture_output=True, text=True, timeout=120)
 

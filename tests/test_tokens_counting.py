@@ -161,13 +161,14 @@ def test_load_chat_jsonl_lists_every_bad_line_and_accepts_tool_calls(tmp_path):
     assert tokens.load_chat_jsonl(path) == [tool]
     enc = tokens.encoding_for("gpt-4o-mini")
     texts = ["use tools", "weather?", "weather", "{}", "sunny", "Sunny."]
-    assert tokens.chat_example_tokens(tool, enc) == 3 + 5 * 3 + sum(len(enc.encode(t)) for t in texts)
+    assert (tokens.chat_example_tokens(tool, enc)
+            == 3 + 5 * 3 + sum(len(enc.encode(t)) for t in texts))
 
 
 def test_count_handles_empty_examples_names_and_parts():
     enc = tokens.encoding_for("gpt-4o-mini-2024-07-18")
-    examples = [{"messages": []}, {"messages": [{"role": "user", "content": "hi"}]}, {"messages": []},
-                {"messages": [{"role": "user", "content": "a", "name": "bob"},
+    examples = [{"messages": []}, {"messages": [{"role": "user", "content": "hi"}]},
+                {"messages": []}, {"messages": [{"role": "user", "content": "a", "name": "bob"},
                               {"role": "assistant", "content": [{"type": "text", "text": "x"}]}]},
                 {"messages": []}]
     assert tokens.count_chat_tokens(examples, enc) == [tokens.chat_example_tokens(e, enc)

@@ -2,9 +2,9 @@
 the answer-mode table and the figures 01 records."""
 import pytest
 
-from helpers.lessons import zero_shot_report as z
 from helpers.answers import UNKNOWN
 from helpers.classify import ClassificationResults, Prediction
+from helpers.lessons import zero_shot_report as z
 from helpers.results import APPROACH_FIGURES
 
 ODD = ["Business, Finance", "Sci/Tech", "🎮 Games", "Health & Life"]
@@ -26,7 +26,8 @@ def test_every_reply_style_is_read_as_expected_whatever_the_labels(labels, lang)
     styles = z.reply_styles(labels, lang, aliases={labels[2]: ["alias-word"]})
     assert list(styles.columns) == ["style", "reply", "expected", "parse_label", "naive"]
     assert (styles["parse_label"] == styles["expected"]).all(), styles.to_string()
-    assert {"echo of the text", "negation", "alias", "markdown bold", "no label"} <= set(styles["style"])
+    assert {"echo of the text", "negation", "alias", "markdown bold",
+            "no label"} <= set(styles["style"])
     # the first-mention reading gets the echo and the negation wrong
     wrong = set(styles.loc[styles["naive"] != styles["expected"], "style"])
     assert {"echo of the text", "negation"} <= wrong

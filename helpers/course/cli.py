@@ -32,7 +32,8 @@ def parser() -> argparse.ArgumentParser:
                      help="news_zh, sports_en, reviews_en, or a JSON / JSON-lines / CSV file")
     run.add_argument("--text-field", help="field holding the text (default: text)")
     run.add_argument("--label-field", help="field holding the label (default: label)")
-    run.add_argument("--backend", choices=config.BACKENDS, help="default: COURSE_BACKEND or sandbox")
+    run.add_argument("--backend", choices=config.BACKENDS,
+                     help="default: COURSE_BACKEND or sandbox")
     run.add_argument("--mode", choices=config.MODES, help="default: COURSE_MODE or live")
     run.add_argument("--base-url",
                      help="compatible backend: the server's OpenAI-compatible base URL, e.g. "

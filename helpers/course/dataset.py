@@ -109,7 +109,8 @@ def _limited(lines: list[str], tail: str) -> list[str]:
 
 
 def preparation_report(plan, mapping: dict) -> dict:
-    """The plan as plain JSON for summary.json: rows, rows kept, labels kept, drops grouped by why."""
+    """The plan as plain JSON for summary.json: rows, rows kept, labels kept, drops grouped
+    by why."""
     drops = []
     for rule in ("empty_text", "duplicate_example", "near_duplicate"):
         lines = [d.line for d in plan.drops if d.rule == rule]

@@ -1,4 +1,5 @@
-"""The Jupyter kernels of a course run: started one notebook ahead, logged to a file, stopped quietly.
+"""The Jupyter kernels of a course run: started one notebook ahead, logged to a file, stopped
+quietly.
 
 papermill, left to itself, starts a kernel when a notebook begins, lets it
 write its log to our console, and stops it with an interrupt first (so a run
@@ -24,6 +25,7 @@ offer the hooks (``km``, ``on_cell_start``) but no kernel that outlives one call
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 from pathlib import Path
 
@@ -130,7 +132,7 @@ class Kernel:
         self._run_sync = run_sync
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
-        self._log = open(log_path, "wb")  # this run's log; a rerun's replaces it
+        self._log = open(log_path, "wb")  # noqa: SIM115  (closed in reap); this run's log
         self.km = manager_class()(kernel_name=name)
         line = warmup_line(modules)
         extra = [f"--IPKernelApp.exec_lines={line}"] if line else []
@@ -145,22 +147,16 @@ class Kernel:
         """Ask the kernel to exit (no interrupt); ``reap`` waits for it."""
         while self.km.course_clients:
             kc = self.km.course_clients.pop()
-            try:
+            with contextlib.suppress(Exception):
                 kc.stop_channels()
-            except Exception:
-                pass
-        try:
+        with contextlib.suppress(Exception):  # already gone
             if self._run_sync(self.km.is_alive)():
                 self._run_sync(self.km.request_shutdown)()
-        except Exception:  # already gone
-            pass
 
     def reap(self) -> None:
         """Wait for the kernel to exit (killing it after STOP_WAIT_SECONDS) and free its sockets."""
-        try:
+        with contextlib.suppress(Exception):
             self._run_sync(self.km.finish_shutdown)(waittime=STOP_WAIT_SECONDS)
-        except Exception:
-            pass
         try:
             self._run_sync(self.km.cleanup_resources)()
         finally:
@@ -194,10 +190,8 @@ class Kernels:
     def prestart(self, i: int) -> None:
         """Start notebook i's kernel now, if it can be; ``take`` retries and shows any error."""
         if i < len(self.notebooks):
-            try:
+            with contextlib.suppress(Exception):
                 self._start(i)
-            except Exception:
-                pass
 
     def take(self, i: int) -> Kernel:
         return self._start(i)

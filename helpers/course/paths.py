@@ -22,7 +22,8 @@ _TAIL = r"[^\s'\"`<>()\[\]{},;:|\x1b]*"
 
 
 def relative(path, base) -> str:
-    """``path`` relative to ``base`` (POSIX separators); absolute only if no relative path exists."""
+    """``path`` relative to ``base`` (POSIX separators); absolute only if no relative path
+    exists."""
     try:
         rel = os.path.relpath(Path(path).resolve(), Path(base).resolve())
     except ValueError:  # another drive on Windows
@@ -41,7 +42,8 @@ def known_roots(base) -> list[str]:
 def _pattern(roots) -> re.Pattern:
     """A root at the start, after a non-path character or after an ANSI colour code (tracebacks)."""
     alternatives = "|".join(re.escape(r) for r in roots)
-    return re.compile(rf"(^|\x1b\[[0-9;]*m|[^\w./+-])((?:{alternatives})(?=[/\\]|(?![\w.-])){_TAIL})")
+    return re.compile(rf"(^|\x1b\[[0-9;]*m|[^\w./+-])"
+                      rf"((?:{alternatives})(?=[/\\]|(?![\w.-])){_TAIL})")
 
 
 def relative_text(text: str, base, roots=None) -> str:

@@ -61,8 +61,9 @@ class NotebookSelectionError(ValueError):
 
 
 def discover(notebooks_dir, select: list[str] | None = None) -> list[Path]:
-    """``NN_*.ipynb`` in ``notebooks_dir`` in number order, optionally only numbers in ``select``."""
-    found = {}
+    """``NN_*.ipynb`` in ``notebooks_dir`` in number order, optionally only numbers in
+    ``select``."""
+    found: dict[str, Path] = {}
     for path in sorted(Path(notebooks_dir).glob("*.ipynb")):
         match = NOTEBOOK_NAME.match(path.name)
         if match:
@@ -122,7 +123,8 @@ def child_environment(out: Path, backend: str | None, base_url: str | None = Non
         if base_url:
             os.environ["COURSE_BASE_URL"] = base_url
         chosen = config.resolve(backend=backend, mode="live")
-        if chosen.backend == "sandbox" and chosen.sandbox_dir == (config.REPO_ROOT / ".sandbox").resolve():
+        if (chosen.backend == "sandbox"
+            and chosen.sandbox_dir == (config.REPO_ROOT / ".sandbox").resolve()):
             os.environ["COURSE_SANDBOX_DIR"] = str(out / "sandbox")
         os.environ["COURSE_WORK_DIR"] = str(out / WORK_DIR)
         yield
@@ -157,7 +159,8 @@ def cell_count(notebook: Path) -> int:
 
 def execute(notebook: Path, output: Path, params: dict, *, cwd: Path | None = None, km=None,
             on_cell_start=None) -> None:
-    """Run one notebook with papermill in this interpreter's kernel (``km``: one already started)."""
+    """Run one notebook with papermill in this interpreter's kernel (``km``: one already
+    started)."""
     import papermill
 
     # papermill would rewrite the whole output notebook before and after every cell (about
@@ -178,7 +181,8 @@ def _headline(work: Path, notebook: Path) -> str:
 
 
 def _announce(ds: CheckedDataset, labels: list[str], out: Path) -> None:
-    """The dataset line: rows and the classes the notebooks will use; then what preparation drops."""
+    """The dataset line: rows and the classes the notebooks will use; then what preparation
+    drops."""
     prep = ds.preparation
     if prep["rows_kept"] == ds.rows:
         say(f"dataset {ds.shown}: {ds.rows:,} rows, {len(labels)} labels ({', '.join(labels)})")
@@ -232,7 +236,8 @@ def _run_notebooks(notebooks, kernels: Kernels, params: dict, out: Path, opts: R
 
 
 def _undo(out: Path, existed: bool, kernels: Kernels) -> None:
-    """The run stopped before any notebook: leave ``out`` as it was (only the first kernel's log)."""
+    """The run stopped before any notebook: leave ``out`` as it was (only the first kernel's
+    log)."""
     kernels.close()
     if not existed:
         shutil.rmtree(out, ignore_errors=True)
@@ -268,7 +273,8 @@ def run_course(opts: RunOptions) -> int:
     existed = out.exists()
     with child_environment(out, settings.backend, opts.base_url):
         settings = config.resolve(opts.backend, opts.mode)
-        with Kernels(notebooks, cwd=out, log_dir=out / LOGS_DIR, backend=settings.backend) as kernels:
+        with Kernels(notebooks, cwd=out, log_dir=out / LOGS_DIR,
+                     backend=settings.backend) as kernels:
             out.mkdir(parents=True, exist_ok=True)
             kernels.prestart(0)
             try:

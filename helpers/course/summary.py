@@ -45,7 +45,7 @@ def build_summary(results: dict, run: dict, notebooks: list[dict], error: dict |
     "output", "seconds", "status"[, "log"]}`` per executed notebook. Required
     keys a notebook did not record are null, so readers can rely on them.
     """
-    summary = {key: None for key in REQUIRED}
+    summary: dict[str, object] = {key: None for key in REQUIRED}
     if labels:
         summary["labels"] = list(labels)
     summary.update(results)
@@ -76,7 +76,8 @@ def _before_after(s: dict) -> list[str]:
     base, model = s.get("base_model"), s.get("fine_tuned_model")
     rows = ["| Model | Accuracy | Macro F1 |", "| --- | --- | --- |"]
     for approach, name in APPROACHES.items():
-        acc, f1 = s.get(approach_key(approach, "accuracy")), s.get(approach_key(approach, "macro_f1"))
+        acc = s.get(approach_key(approach, "accuracy"))
+        f1 = s.get(approach_key(approach, "macro_f1"))
         if approach in OPTIONAL_APPROACHES and acc is None and f1 is None:
             continue
         if approach == "fine_tuned" and off:
@@ -88,10 +89,12 @@ def _before_after(s: dict) -> list[str]:
     zero, tuned = s.get("zero_shot_accuracy"), s.get("fine_tuned_accuracy")
     if not off and isinstance(zero, (int, float)) and isinstance(tuned, (int, float)):
         zf, tf = s.get("zero_shot_macro_f1"), s.get("fine_tuned_macro_f1")
-        f1_change = f"{tf - zf:+.3f}" if isinstance(zf, (int, float)) and isinstance(tf, (int, float)) else ""
+        f1_change = (f"{tf - zf:+.3f}" if isinstance(zf, (int, float))
+                     and isinstance(tf, (int, float)) else "")
         rows.append(f"| Change (fine-tuned − zero-shot) | {tuned - zero:+.3f} | {f1_change} |")
     labels = s.get("labels") or []
-    valid = f" · validation rows: {show(s['n_valid'], 'int')}" if s.get("n_valid") is not None else ""
+    valid = (f" · validation rows: {show(s['n_valid'], 'int')}" if s.get("n_valid") is not None
+             else "")
     return [*rows, "",
             f"Train rows: {show(s.get('n_train'), 'int')}{valid} · test rows: "
             f"{show(s.get('n_test'), 'int')} · {len(labels)} labels: "
@@ -161,7 +164,9 @@ def _preparation(s: dict) -> list[str]:
         lines += [f"| {_cell(d['what'])} | {show(d['rows'], 'int')} | {_cell(d['why'])} |"
                   for d in drops]
         if prep.get("file"):
-            lines += ["", f"Every dropped row, with its line and reason: [{prep['file']}]({prep['file']})."]
+            lines += ["",
+                      "Every dropped row, with its line and reason: "
+                      f"[{prep['file']}]({prep['file']})."]
     else:
         lines.append("Nothing is dropped.")
     return [*lines, ""]

@@ -6,6 +6,7 @@ in the notebook's own import cell.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import time
@@ -29,10 +30,8 @@ def warm(modules) -> None:
         except ImportError:
             parent = name.rpartition(".")[0]  # ``from pkg import name`` where name is not a module
             if parent:
-                try:
+                with contextlib.suppress(Exception):
                     importlib.import_module(parent)
-                except Exception:
-                    pass
         except Exception:
             pass
     print(f"[course warm-up] imported {len(modules)} modules and encodings in "

@@ -25,8 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--kind", choices=KINDS, help="chat, legacy or table (default: inferred)")
     v.add_argument("--text-field", default="text")
     v.add_argument("--label-field", default="label")
-    v.add_argument("--labels", nargs="+", help="allowed labels, one per argument (quote a label that has spaces or commas: --labels \"Business, Finance\" Sports)")
-    v.add_argument("--model", default=DEFAULT_MODEL, help="model whose example-length limit applies")
+    v.add_argument("--labels", nargs="+",
+                   help="allowed labels, one per argument (quote a label that has spaces or "
+                        "commas: --labels \"Business, Finance\" Sports)")
+    v.add_argument("--model", default=DEFAULT_MODEL,
+                   help="model whose example-length limit applies")
     v.add_argument("--min-examples", type=int, default=None,
                    help="fewest usable examples (default: 10 for chat and legacy, off for tables)")
     v.add_argument("--min-class-rows", type=int, default=None,
@@ -71,7 +74,8 @@ def describe(names=NAMES) -> str:
         df, _ = load_named(name)
         counts = df["label"].value_counts().sort_index()
         pairs = near_duplicate_pairs(df["text"])
-        rows = [f"| {label} | {ds.label_map.get(label, '?')} | {n} |" for label, n in counts.items()]
+        rows = [f"| {label} | {ds.label_map.get(label, '?')} | {n} |"
+                for label, n in counts.items()]
         out.append("\n".join([
             f"#### {name}", "",
             f"`{ds.path.name}`: {len(df)} rows, {len(counts)} classes, text field "

@@ -193,7 +193,8 @@ def exact_near_duplicate_pairs(texts, threshold: float = DEFAULT_THRESHOLD, n: i
     if len(texts) < 2:
         return []
     vocab: dict[str, int] = {}
-    indptr, indices = [0], []
+    indptr: list[int] = [0]
+    indices: list[int] = []
     for text in texts:
         indices.extend(vocab.setdefault(g, len(vocab)) for g in char_ngrams(text, n))
         indptr.append(len(indices))
@@ -201,7 +202,7 @@ def exact_near_duplicate_pairs(texts, threshold: float = DEFAULT_THRESHOLD, n: i
                           shape=(len(texts), len(vocab)))
     sizes = np.asarray(x.sum(axis=1)).ravel()
     xt = x.T.tocsc()
-    pairs = []
+    pairs: list[tuple[int, int, float]] = []
     for start in range(0, x.shape[0], block):
         inter = (x[start:start + block] @ xt).tocoo()
         i = inter.row + start

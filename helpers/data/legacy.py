@@ -99,7 +99,8 @@ def prepare_legacy(records, *, remove_duplicates: bool = True, lowercase: bool |
     unique = df["completion"].nunique()
     report.classification = unique < len(df) / 3
     report.n_classes = unique if report.classification else 0
-    report.add("task type", False, f"{'classification' if report.classification else 'generation'}: "
+    report.add("task type", False,
+               f"{'classification' if report.classification else 'generation'}: "
                f"{unique} unique completions in {len(df)} examples")
 
     if remove_duplicates:
@@ -128,7 +129,8 @@ def prepare_legacy(records, *, remove_duplicates: bool = True, lowercase: bool |
     else:
         has_newline = df["prompt"].str.contains("\n", regex=False).any()
         options = [s for s in PROMPT_SEPARATORS if not (s == " ->" and has_newline)]
-        sep = next((s for s in options if not df["prompt"].str.contains(s, regex=False).any()), None)
+        sep = next((s for s in options if not df["prompt"].str.contains(s, regex=False).any()),
+                   None)
         if sep is None:
             report.add("prompt separator", False, "every candidate separator occurs in some prompt")
         else:
@@ -167,7 +169,8 @@ def prepare_legacy(records, *, remove_duplicates: bool = True, lowercase: bool |
 
     needs_space = ~df["completion"].str.startswith((" ", "\n"))
     df.loc[needs_space, "completion"] = " " + df.loc[needs_space, "completion"]
-    report.add("leading space", bool(needs_space.sum()), f"added to {int(needs_space.sum())} completions")
+    report.add("leading space", bool(needs_space.sum()),
+               f"added to {int(needs_space.sum())} completions")
 
     train, valid = df, df.iloc[0:0]
     if split and report.classification and len(df) > 1:
@@ -182,7 +185,8 @@ def prepare_legacy(records, *, remove_duplicates: bool = True, lowercase: bool |
             report.suggested_flags = f"--classification_positive_class \"{positive}\""
         else:
             report.suggested_flags = f"--classification_n_classes {classes}"
-        report.add("train/valid split", True, f"{len(train)} train, {len(valid)} valid (seed {seed}); "
+        report.add("train/valid split", True,
+                   f"{len(train)} train, {len(valid)} valid (seed {seed}); "
                    f"suggested flags: {report.suggested_flags}")
     else:
         report.add("train/valid split", False, "no split (not classification, or split off)")

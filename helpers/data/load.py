@@ -53,7 +53,8 @@ def _news_labels() -> dict:
 def spec(name: str) -> DatasetSpec:
     """The spec of a named dataset: news_zh, sports_en or reviews_en."""
     if name == "news_zh":
-        return DatasetSpec("news_zh", "news_zh.jsonl", "sentence", "label_desc", "zh", _news_labels())
+        return DatasetSpec("news_zh", "news_zh.jsonl", "sentence", "label_desc", "zh",
+                           _news_labels())
     if name == "sports_en":
         return DatasetSpec("sports_en", "sports_en.jsonl", "text", "label", "en",
                            {"baseball": "baseball", "hockey": "hockey"})

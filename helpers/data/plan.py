@@ -134,7 +134,8 @@ def preparation_plan(df: pd.DataFrame, min_class_rows: int | None, *, text: str 
     kept, removed = drop_near_duplicates(kept, threshold=threshold)
     drops += [(i, "near_duplicate", f"nearly the same text as line {lines[first]} (character "
                f"3-gram Jaccard {score:.2f} >= {threshold}; {note(first, i)})")
-              for i, first, score in zip(removed.index, removed["duplicate_of"], removed["jaccard"])]
+              for i, first, score in zip(removed.index, removed["duplicate_of"], removed["jaccard"],
+                                         strict=True)]
 
     rare: dict = {}
     if min_class_rows is not None:

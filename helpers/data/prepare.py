@@ -59,7 +59,7 @@ def drop_exact_duplicates(df: pd.DataFrame, column: str = "text"):
     norm = _normalised(df[column])
     dup = norm.duplicated(keep="first")
     first: dict = {}
-    for index, text in zip(df.index, norm):
+    for index, text in zip(df.index, norm, strict=True):
         first.setdefault(text, index)
     removed = df[dup].copy()
     removed["duplicate_of"] = [first[t] for t in norm[dup]]
@@ -133,7 +133,8 @@ def chat_rows(df: pd.DataFrame, label_map: dict | None = None, labels=None,
     labels = list(labels) if labels is not None else (
         list(dict.fromkeys(label_map.values())) or sorted(names.unique()))
     lang = lang or detect_language(df["text"].tolist())
-    return [chat_example(t, a, labels, lang, system) for t, a in zip(df["text"], names)]
+    return [chat_example(t, a, labels, lang, system)
+            for t, a in zip(df["text"], names, strict=True)]
 
 
 def write_jsonl(path, rows) -> Path:
@@ -150,8 +151,10 @@ def write_chat_jsonl(path, df: pd.DataFrame, **kwargs) -> Path:
 
 
 ENTITY_PROMPTS = {
-    "zh": "从给定文本中找出所有实体，实体类型为：{kinds}。每行写一个实体。\n\n给定文本：\n{text}\n实体：",
-    "en": "List every entity of these types in the text: {kinds}. One entity per line.\n\nText:\n{text}\nEntities:",
+    "zh": "从给定文本中找出所有实体，实体类型为：{kinds}。每行写一个实体。\n\n"
+          "给定文本：\n{text}\n实体：",
+    "en": "List every entity of these types in the text: {kinds}. One entity per line.\n\n"
+          "Text:\n{text}\nEntities:",
 }
 ENTITY_KIND_SEPARATORS = {"zh": "、", "en": ", "}
 LEGACY_ENTITY_SEPARATOR = "\n\n###\n\n"

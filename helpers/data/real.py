@@ -89,6 +89,7 @@ def fetch_newsgroups(subset: str = "train", remove=("headers", "footers", "quote
             "sample instead: helpers.data.load_named('sports_en')") from err
     names = [NEWSGROUPS[bunch.target_names[t]] for t in bunch.target]
     rows = [(i, {"text": text, "label": name, "newsgroup": bunch.target_names[t]})
-            for i, (text, name, t) in enumerate(zip(bunch.data, names, bunch.target), 1)]
+            for i, (text, name, t) in enumerate(zip(bunch.data, names, bunch.target, strict=True),
+                                                1)]
     return to_frame(rows, "text", "label")
 

@@ -117,7 +117,7 @@ def decode(path: str, raw: bytes, report: Report) -> str:
                        f"file is not UTF-8 (byte 0x{raw[err.start]:02x} on this line); it reads as "
                        f"{name}; {convert_hint(path, name)}")
             return text
-        raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+        raise AssertionError("latin-1 decodes any bytes") from None  # pragma: no cover
 
 
 def _json_lines(text: str, report: Report):
@@ -233,7 +233,8 @@ def _json_document(text: str, report: Report):
         return
     except RecursionError:
         report.add(_too_deep_at(text), "invalid_json", "nested too deeply to parse (arrays or "
-                   "objects inside each other about a thousand levels deep); the file cannot be read")
+                   "objects inside each other about a thousand levels deep); the file cannot be "
+                   "read")
         return
     if not isinstance(doc, (list, dict)):
         report.add(1, "data_type", f"top-level JSON is a {type(doc).__name__}, expected an array "

@@ -58,7 +58,7 @@ def mojibake_fix(text: str) -> str | None:
 def _bad_spot(text: str, fixed: str) -> int:
     """Where the mis-decoded part starts, to show it in the message."""
     if fixed:
-        return next((i for i, (a, b) in enumerate(zip(text, fixed)) if a != b), 0)
+        return next((i for i, (a, b) in enumerate(zip(text, fixed, strict=False)) if a != b), 0)
     match = BADNESS_RE.search(text)
     return match.start() if match else 0
 
@@ -98,15 +98,18 @@ def _check_chat(report: Report, line: int, example, labels) -> None:
                 report.add(line, "empty_text", f"{where} asks to classify an empty text")
         _check_mojibake(report, line, where, text)
     answer = [m for m in messages if m["role"] == "assistant"][-1].get("content")
-    if labels is not None and isinstance(answer, str) and answer.strip() and answer.strip() not in labels:
-        report.add(line, "unknown_label", f"assistant answer {answer!r:.40} is not one of the labels")
+    if (labels is not None and isinstance(answer, str) and answer.strip()
+        and answer.strip() not in labels):
+        report.add(line, "unknown_label",
+                   f"assistant answer {answer!r:.40} is not one of the labels")
 
 
 def _check_fields(report: Report, line: int, record, text_field: str, label_field: str,
                   labels) -> None:
     """Table rows: both fields present, text a string, label text or a number."""
     if not isinstance(record, dict):
-        report.add(line, "data_type", f"record is a JSON {type(record).__name__}, expected an object")
+        report.add(line, "data_type",
+                   f"record is a JSON {type(record).__name__}, expected an object")
         return
     missing = [key for key in (text_field, label_field) if record.get(key) is None]
     for key in missing:
@@ -115,10 +118,12 @@ def _check_fields(report: Report, line: int, record, text_field: str, label_fiel
         return
     text, label = record[text_field], record[label_field]
     if not isinstance(text, str):
-        report.add(line, "data_type", f"field {text_field!r} is a {type(text).__name__}, expected text")
+        report.add(line, "data_type",
+                   f"field {text_field!r} is a {type(text).__name__}, expected text")
         return
     if isinstance(label, (dict, list, bool)):
-        report.add(line, "data_type", f"field {label_field!r} is {label!r:.20}, expected text or a number")
+        report.add(line, "data_type",
+                   f"field {label_field!r} is {label!r:.20}, expected text or a number")
         return
     label_text = str(label).strip()
     if not label_text:
@@ -161,7 +166,8 @@ def _length_problem(kind: str, record, text_field: str, model: str, limit: int) 
         if chars > LEGACY_MAX_CHARS:
             return f"prompt+completion is {chars:,} characters (over {LEGACY_MAX_CHARS:,})"
         return None
-    example = record if kind == "chat" else {"messages": [{"role": "user", "content": record[text_field]}]}
+    example = record if kind == "chat" else {
+        "messages": [{"role": "user", "content": record[text_field]}]}
     # A token is at least one byte, so the formula over byte counts bounds the count from
     # above: short examples never need the tokenizer (which takes a second or two to load).
     if chat_format.example_tokens(example, _utf8_bytes) <= limit:

@@ -16,19 +16,45 @@ create, cost guard), ``wait`` (progress, backoff, timeout), ``results``
 (the ledger: estimated vs billed), ``sdk`` (the two SDKs' differences, and
 ``not_available`` for endpoints a provider lacks), ``errors``.
 """
-from .errors import (APICallError, CostLimitError, CourseJobError, JobCancelledError,
-                     JobFailedError, JobTimeoutError, NotAvailableError, NotFoundError,
-                     StoreLockTimeout, TrainingNotAvailableError)
-from .accounting import ledger
-from .sdk import not_available
-from .results import (cancel, checkpoints, delete_model, events, list_jobs, result_frame,
-                      result_frame_from_bytes)
-from .store import BatchRecord, JobRecord, JobStore
-from .submit import (DEFAULT_MAX_COST_USD, DEFAULT_MAX_TRAINED_TOKENS, check_cost, estimate_cost,
-                     find_jobs,
-                     idempotency_key, job_key, open_store, request_id, submit, upload)
 from . import sdk
 from . import wait as wait_module
+from .accounting import ledger
+from .errors import (
+                     APICallError,
+                     CostLimitError,
+                     CourseJobError,
+                     JobCancelledError,
+                     JobFailedError,
+                     JobTimeoutError,
+                     NotAvailableError,
+                     NotFoundError,
+                     StoreLockTimeout,
+                     TrainingNotAvailableError,
+)
+from .results import (
+                     cancel,
+                     checkpoints,
+                     delete_model,
+                     events,
+                     list_jobs,
+                     result_frame,
+                     result_frame_from_bytes,
+)
+from .sdk import not_available
+from .store import BatchRecord, JobRecord, JobStore
+from .submit import (
+                     DEFAULT_MAX_COST_USD,
+                     DEFAULT_MAX_TRAINED_TOKENS,
+                     check_cost,
+                     estimate_cost,
+                     find_jobs,
+                     idempotency_key,
+                     job_key,
+                     open_store,
+                     request_id,
+                     submit,
+                     upload,
+)
 from .wait import latest_metrics, wait
 
 __all__ = [
@@ -39,5 +65,5 @@ __all__ = [
     "result_frame_from_bytes", "JobRecord", "JobStore", "DEFAULT_MAX_COST_USD", "check_cost",
     "DEFAULT_MAX_TRAINED_TOKENS",
     "idempotency_key", "open_store", "submit", "upload", "latest_metrics", "wait",
-    "estimate_cost", "find_jobs", "job_key", "request_id",
+    "estimate_cost", "find_jobs", "job_key", "request_id", "sdk", "wait_module",
 ]

@@ -16,6 +16,7 @@ from zhipuai.core import _errors as zhipu_errors
 
 from ..clients import base_url_of
 from ..config import public_url
+from ..secrets import REDACTED, redact  # noqa: F401  (re-exported for callers)
 
 WIND_DOWN = (
     "OpenAI is winding down self-serve fine-tuning: since 2026-05-07 organisations that never "
@@ -24,8 +25,6 @@ WIND_DOWN = (
     "their base model retires)")
 WAYS_ON = ("run the course with COURSE_BACKEND=zhipu (Zhipu's fine-tuning API) or with "
            "COURSE_BACKEND=sandbox (the free local API that really trains)")
-
-from ..secrets import REDACTED, redact  # noqa: F401  (re-exported for callers)
 
 
 class CourseJobError(RuntimeError):

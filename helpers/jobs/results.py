@@ -22,7 +22,8 @@ def events(client, job_id: str) -> pd.DataFrame:
 
 
 def _whole(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """Counts as nullable integers, so a table shows ``1200`` and ``<NA>``, not ``1200.0``/``NaN``."""
+    """Counts as nullable integers, so a table shows ``1200`` and ``<NA>``, not
+    ``1200.0``/``NaN``."""
     for name in columns:
         values = pd.to_numeric(frame[name], errors="coerce")
         if values.dropna().mod(1).eq(0).all():

@@ -138,7 +138,7 @@ def _zhipu_event_pages(client, job_id: str, limit: int, all_pages: bool) -> list
     """zhipuai has no auto-paging iterator: follow ``after`` while ``has_more``."""
     events, after = [], None
     while True:
-        kw = {"after": after} if after else {}
+        kw: dict[str, str] = {"after": after} if after else {}
         page = client.fine_tuning.jobs.list_events(fine_tuning_job_id=job_id, limit=limit, **kw)
         events.extend(page.data)
         if not (all_pages and page.has_more and page.data):

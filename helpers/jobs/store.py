@@ -214,7 +214,8 @@ class JobStore:
         return JobRecord(**values, store_path=self.path)
 
     def save_job(self, record: JobRecord, *, new: bool = False) -> JobRecord:
-        """Insert or update ``record``; ``new=True`` refuses a second row for its key and attempt."""
+        """Insert or update ``record``; ``new=True`` refuses a second row for its key and
+        attempt."""
         record.updated_at = time.time()
         record.created_at = record.created_at or record.updated_at
         values = [json.dumps(record.params, sort_keys=True) if c == "params" else

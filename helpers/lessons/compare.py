@@ -191,9 +191,9 @@ def shown(table: pd.DataFrame, intervals: bool = False) -> pd.DataFrame:
                                   zip(table["macro_f1_low"], table["macro_f1_high"], strict=True)]
     out["prompt tokens / request"] = each("prompt_tokens", lambda v: f"{v:,.1f}")
     out["cost / 1,000 predictions"] = [_money(v, c) for v, c in
-                                       zip(table["cost_per_1000"], table["currency"])]
+                                       zip(table["cost_per_1000"], table["currency"], strict=True)]
     out["one-time training"] = [_money(v, c) for v, c in
-                                zip(table["training_cost"], table["currency"])]
+                                zip(table["training_cost"], table["currency"], strict=True)]
     out["median latency"] = each("latency_s", _latency)
     out["priced as"] = table["price_label"] if intervals else table["priced_as"]
     if intervals:
@@ -260,7 +260,7 @@ def prediction_table(texts, y_true, results) -> pd.DataFrame:
         "text": texts,
         "true": y_true,
         "predicted": [p.label for p in preds],
-        "correct": [t == p.label for t, p in zip(y_true, preds)],
+        "correct": [t == p.label for t, p in zip(y_true, preds, strict=True)],
         "confidence": pd.array([p.confidence for p in preds], dtype="Float64"),
         "alternatives": [_alternatives_text(p.alternatives) for p in preds],
     })
@@ -422,7 +422,8 @@ def epoch_comparison(experiments: pd.DataFrame, more: str, fewer: str,
                             f"{int(f['epochs'])} vs {int(m['epochs'])}"),
         "accuracy, fewer epochs": (f"{published.accuracy_fewer:.0%}", f"{f['accuracy']:.1%}"),
         "accuracy, more epochs": (f"{published.accuracy_more:.0%}", f"{m['accuracy']:.1%}"),
-        "accuracy change": (f"{(published.accuracy_more - published.accuracy_fewer) * 100:+.1f} points",
+        "accuracy change": (f"{(published.accuracy_more - published.accuracy_fewer) * 100:+.1f} "
+                            "points",
                             f"{(m['accuracy'] - f['accuracy']) * 100:+.1f} points"),
         "training cost, more / fewer": (
             f"{published.cost_more_usd / published.cost_fewer_usd:.1f}×",

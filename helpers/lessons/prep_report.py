@@ -21,9 +21,17 @@ from pathlib import Path
 import pandas as pd
 
 from .. import chat_format
-from ..data import (CODES, NAMES, SEVERITY, Report, chat_example, spec, validate_file,
-                   validate_table, write_jsonl)
-
+from ..data import (
+    CODES,
+    NAMES,
+    SEVERITY,
+    Report,
+    chat_example,
+    spec,
+    validate_file,
+    validate_table,
+    write_jsonl,
+)
 
 # ------------------------------------------------------------ format checks
 
@@ -114,7 +122,7 @@ def split_table(parts: Mapping[str, pd.DataFrame], column: str = "label") -> pd.
 def label_switches(labels: Iterable) -> int:
     """How often the label changes from one row to the next."""
     seq = list(labels)
-    return sum(a != b for a, b in zip(seq, seq[1:]))
+    return sum(a != b for a, b in zip(seq, seq[1:], strict=False))
 
 
 def longest_run(labels: Iterable) -> int:
@@ -154,7 +162,7 @@ def broken_table(rows: pd.DataFrame, path, text: str = "text", label: str = "lab
     one file line. Planted: a duplicate and an empty text (data problems), an
     empty label, a row with a third field and an unknown label (errors).
     """
-    pairs = [(_one_line(t), str(lab)) for t, lab in zip(rows[text], rows[label])][:4]
+    pairs = [(_one_line(t), str(lab)) for t, lab in zip(rows[text], rows[label], strict=True)][:4]
     if len(pairs) < 4:
         raise ValueError("broken_table needs at least 4 rows")
     planted = [  # (row written, code the validator should report, what was done)

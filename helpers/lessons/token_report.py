@@ -132,7 +132,8 @@ def published_job_table(job: tokens.PublishedJob) -> pd.DataFrame:
              f"({job.encoding})"),
             ("billed", job.billed_per_epoch,
              "quoted: trained_tokens / n_epochs of the finished job")]
-    frame = pd.DataFrame([{"figure": name, "per_epoch": n, f"x{job.n_epochs}_epochs": n * job.n_epochs,
+    frame = pd.DataFrame([{"figure": name, "per_epoch": n,
+                           f"x{job.n_epochs}_epochs": n * job.n_epochs,
                            "how": how} for name, n, how in rows]).set_index("figure")
     return frame
 
@@ -161,7 +162,9 @@ def token_histogram(counts: Mapping[str, Sequence[int]], title: str = "Tokens pe
     high = max(max(c) for c in counts.values())
     # one bar per token count when the range is small, else ``bins`` equal bins
     bounds = np.arange(low, high + 2) - 0.5 if high - low < bins else bins
-    for (name, values), color in zip(counts.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+    for (name, values), color in zip(counts.items(),
+                                     plt.rcParams["axes.prop_cycle"].by_key()["color"],
+                                     strict=False):
         ax.hist(values, bins=bounds, alpha=0.55, label=name, color=color)
         stats = tokens.distribution(values)
         for key in ("p5", "p95"):

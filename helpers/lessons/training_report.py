@@ -70,7 +70,8 @@ def steps_per_epoch(frame: pd.DataFrame, n_epochs: int) -> int:
 
 
 def epoch_means(frame: pd.DataFrame, n_epochs: int) -> pd.DataFrame:
-    """Mean of each metric per epoch (index ``epoch``, 1-based) and ``loss_gap`` = valid − train loss."""
+    """Mean of each metric per epoch (index ``epoch``, 1-based) and ``loss_gap`` =
+    valid − train loss."""
     per_epoch = steps_per_epoch(frame, n_epochs)
     metrics = [c for c in METRIC_COLUMNS if c in frame.columns]
     epoch = ((frame["step"].astype(int) - 1) // per_epoch + 1).rename("epoch")

@@ -114,7 +114,7 @@ def echo_example(texts, text_labels, labels, lang: str):
     Real models often repeat the text before answering; when the text names
     another label, a parser that counts every mention picks the wrong one.
     """
-    for text, own in zip(texts, text_labels):
+    for text, own in zip(texts, text_labels, strict=False):
         if not isinstance(text, str) or len(text) > 80:
             continue
         folded = fold(text)

@@ -69,8 +69,8 @@ def featurize(texts) -> sp.csr_matrix:
     """Raw n-gram counts, one column block per vectorizer (ids stable across models)."""
     texts = list(texts)
     chinese = [is_chinese(t) for t in texts]
-    zh = [t if c else "" for t, c in zip(texts, chinese)]
-    other = [t if not c else "" for t, c in zip(texts, chinese)]
+    zh = [t if c else "" for t, c in zip(texts, chinese, strict=True)]
+    other = [t if not c else "" for t, c in zip(texts, chinese, strict=True)]
     parts = [_VECTORIZERS[0].transform(zh), _VECTORIZERS[1].transform(other),
              _VECTORIZERS[2].transform(other)]
     return sp.hstack(parts, format="csr", dtype=np.float32)
@@ -99,7 +99,7 @@ class SoftmaxModel:
     prior: np.ndarray = field(repr=False)    # (n_classes,) weight of the base model's score
 
     @classmethod
-    def from_base(cls, classes) -> "SoftmaxModel":
+    def from_base(cls, classes) -> SoftmaxModel:
         """A model that knows no n-grams yet: it answers exactly like ``sandbox-base``."""
         k = len(classes)
         return cls(list(classes), np.zeros(0, np.int64), np.zeros(0, np.float32),
@@ -148,7 +148,7 @@ class SoftmaxModel:
         low probability.
         """
         if labels is None:
-            return dict(zip(self.classes, self.predict_proba([text])[0].tolist()))
+            return dict(zip(self.classes, self.predict_proba([text])[0].tolist(), strict=True))
         labels = list(labels)
         index = {c: i for i, c in enumerate(self.classes)}
         folded = {c.casefold().strip(): i for i, c in enumerate(self.classes)}
@@ -156,14 +156,14 @@ class SoftmaxModel:
         base = lexicon.score_labels(labels, text)
         prior = float(self.prior.mean()) if len(self.prior) else lexicon.SHARPNESS
         z = []
-        for label, score in zip(labels, base):
+        for label, score in zip(labels, base, strict=True):
             i = index.get(label, folded.get(label.casefold().strip()))
             z.append(learned[i] if i is not None else prior * score)
         probs = _softmax(np.array([z], dtype=np.float64))[0]
-        return dict(zip(labels, probs.tolist()))
+        return dict(zip(labels, probs.tolist(), strict=True))
 
     # --------------------------------------------------------- continuing
-    def with_classes(self, classes) -> "SoftmaxModel":
+    def with_classes(self, classes) -> SoftmaxModel:
         """This model with ``classes`` appended (new columns start from the base model)."""
         new = [c for c in classes if c not in self.classes]
         if not new:
@@ -175,7 +175,7 @@ class SoftmaxModel:
                             np.concatenate([self.bias, np.zeros(k, np.float32)]),
                             np.concatenate([self.prior, np.full(k, mean_prior, np.float32)]))
 
-    def with_vocab(self, raw: sp.csr_matrix) -> "SoftmaxModel":
+    def with_vocab(self, raw: sp.csr_matrix) -> SoftmaxModel:
         """This model knowing every n-gram of ``raw`` too; new n-grams get idf from ``raw``."""
         seen = np.unique(raw.indices).astype(np.int64)
         new = np.setdiff1d(seen, self.vocab, assume_unique=True)
@@ -197,7 +197,7 @@ class SoftmaxModel:
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "SoftmaxModel":
+    def from_bytes(cls, data: bytes) -> SoftmaxModel:
         z = np.load(io.BytesIO(data))
         classes = [str(c) for c in z["classes"]]
         if "version" not in z.files:  # a model saved before the base-model prior existed
@@ -209,7 +209,7 @@ class SoftmaxModel:
                    z["weights"].astype(np.float32), z["bias"].astype(np.float32),
                    z["prior"].astype(np.float32))
 
-    def copy(self) -> "SoftmaxModel":
+    def copy(self) -> SoftmaxModel:
         return SoftmaxModel(list(self.classes), self.vocab.copy(), self.idf.copy(),
                             self.weights.copy(), self.bias.copy(), self.prior.copy())
 

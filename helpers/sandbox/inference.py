@@ -46,8 +46,8 @@ def base_distribution(messages, candidates=None) -> dict[str, float] | None:
     scores = lexicon.score_labels(labels, read.text)
     if read.examples:
         votes = lexicon.example_votes(labels, read.text, read.examples)
-        scores = [s + v for s, v in zip(scores, votes)]
-    return dict(zip(labels, lexicon.probabilities(scores)))
+        scores = [s + v for s, v in zip(scores, votes, strict=True)]
+    return dict(zip(labels, lexicon.probabilities(scores), strict=True))
 
 
 def classifier_distribution(model, messages, candidates=None) -> dict[str, float]:
@@ -89,7 +89,7 @@ def token_logprobs(answer_tokens: list[int], dist: dict[str, float] | None, enco
             mass, total = {tok: 1.0}, 1.0
         ranked = sorted(mass.items(), key=lambda kv: -kv[1])[:top_k]
 
-        def entry(t: int, p: float) -> dict:
+        def entry(t: int, p: float, total: float = total) -> dict:
             raw = encoding.decode_single_token_bytes(t)
             return {"token": _token_str(raw), "bytes": list(raw),
                     "logprob": max(math.log(p / total), -9999.0) if p > 0 else -9999.0}

@@ -70,7 +70,7 @@ def parse_upload(content_type: str, stream, length: int | None, tmp_dir: Path,
                                                param=event.name)
                             upload.filename = event.filename
                             upload.path = tmp_dir / temp_name("upload")
-                            out = open(upload.path, "wb")
+                            out = open(upload.path, "wb")  # noqa: SIM115  (closed at the part's end)
                     elif event is None:
                         if out is not None and current.filename is not None:
                             out.close()

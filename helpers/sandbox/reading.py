@@ -74,13 +74,14 @@ _ANSWER_HEAD = re.compile(
 _ARROW = re.compile(r"^\s*(?:=>|->|→|⇒)\s*(?P<label>\S.*?)\s*$")
 _ARROW_SPLIT = re.compile(r"\s*(?:=>|->|→|⇒)\s*")
 _EXAMPLES_HEAD = re.compile(
-    r"^\s*[#*_]*\s*(?:(?:here are (?:some )?)?(?:labell?ed |solved )?examples?|few[- ]shot examples?|"
+    r"^\s*[#*_]*\s*(?:(?:here are (?:some )?)?(?:labell?ed |solved )?examples?|few[- ]shot "
+    r"examples?|"
     r"demonstrations?|参考示例|示例|例子|样例|范例|举例)(?:[^:：\n]{0,60}|\s*[\(（].{0,80}[\)）])[:：]\s*$",
     re.I)
 _BULLET = re.compile(r"^\s*(?:[-*+–—](?=\s)|[•·▪◦‣⁃]|\d{1,2}\s*[.)、:：]|[\(（]\d{1,2}[\)）]|[①-⑳]|"
                      r"[A-Za-z][.)](?=\s)|[\(（][A-Za-z][\)）])\s*")
-_FENCE = re.compile(r"```[^\n]*\n(?P<body>.*?)\n?```|\"\"\"(?P<body2>.*?)\"\"\"|'''(?P<body3>.*?)'''",
-                    re.S)
+_FENCE = re.compile(r"```[^\n]*\n(?P<body>.*?)\n?```"
+                    r"|\"\"\"(?P<body2>.*?)\"\"\"|'''(?P<body3>.*?)'''", re.S)
 _XML = re.compile(r"<(?P<tag>text|input|review|article|document|news|headline|message|post|"
                   r"content|email|tweet|sentence|passage|query)>(?P<body>.*?)</(?P=tag)>",
                   re.S | re.I)
@@ -236,7 +237,8 @@ def _block_after(lines: list[str], start: int) -> tuple[list[str], list[int]]:
             bulleted = has_bullet
         if (bulleted and not has_bullet) or _is_header(line) or _LABEL_HEAD.search(line) and \
                 not has_bullet and not _LABEL_HEAD.search(line).group("rest") or \
-                (items and not bulleted and (_looks_like_sentence(line) or _much_longer(line, items))):
+                (items and not bulleted
+                 and (_looks_like_sentence(line) or _much_longer(line, items))):
             break
         item = _clean_item(line)
         if item:

@@ -21,14 +21,24 @@ import collections.abc
 import math
 import types
 import typing
-from functools import lru_cache
-from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
+from functools import cache
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    NotRequired,
+    Optional,
+    Required,
+    Union,
+    get_args,
+    get_origin,
+)
 
 from openai.types import batch_create_params
 from openai.types.chat import completion_create_params
 from openai.types.fine_tuning import job_create_params
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
-from typing_extensions import NotRequired, Required, TypedDict, is_typeddict
+from typing_extensions import TypedDict, is_typeddict
 
 from .errors import ApiError
 
@@ -68,10 +78,10 @@ def strict_type(tp, ranges: dict | None = None):
         return Annotated[(strict_type(args[0]), *tp.__metadata__)]
     if origin in (Union, types.UnionType):
         members = [strict_type(a) for a in args if not _is_none(a)]
-        union = members[0] if len(members) == 1 else Union[tuple(members)]
+        union = members[0] if len(members) == 1 else Union[tuple(members)]  # noqa: UP007  (built at runtime)
         if len(members) > 1 and _literal_key(members):
             union = Annotated[union, Field(discriminator=_literal_key(members))]
-        return Optional[union] if len(members) < len(args) else union
+        return Optional[union] if len(members) < len(args) else union  # noqa: UP045  (runtime form)
     if origin in (Required, NotRequired):
         return strict_type(args[0])
     if origin in _SEQUENCES:
@@ -81,7 +91,7 @@ def strict_type(tp, ranges: dict | None = None):
     return tp
 
 
-@lru_cache(maxsize=None)
+@cache
 def _strict_typeddict(td, ranges: tuple = ()):
     limits = dict(ranges)
     fields = {}
@@ -104,9 +114,11 @@ def _constrain(tp, field):
     if get_origin(tp) in (Union, types.UnionType):
         args = get_args(tp)
         members = [a for a in args if not _is_none(a)]
-        inner = Union[tuple(_constrain(m, field) for m in members)] if len(members) > 1 \
-            else _constrain(members[0], field)
-        return Optional[inner] if len(members) < len(args) else inner
+        if len(members) > 1:
+            inner = Union[tuple(_constrain(m, field) for m in members)]  # noqa: UP007  (runtime)
+        else:
+            inner = _constrain(members[0], field)
+        return Optional[inner] if len(members) < len(args) else inner  # noqa: UP045  (runtime form)
     if get_origin(tp) is Literal:  # "auto" and friends take no numeric constraint
         return tp
     return Annotated[tp, field]
@@ -133,10 +145,8 @@ def _param_path(body, loc) -> tuple[str, Any, bool]:
     """
     parts, node, found = [], body, True
     for i, item in enumerate(loc):
-        if isinstance(node, dict) and isinstance(item, str) and item in node:
-            parts.append(item)
-            node = node[item]
-        elif isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node):
+        if (isinstance(node, dict) and isinstance(item, str) and item in node
+                or isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node)):
             parts.append(item)
             node = node[item]
         elif i == len(loc) - 1 and isinstance(item, str) and isinstance(node, dict):
@@ -209,7 +219,7 @@ CHAT_RANGES = {
 
 
 class _OpenAIChat(completion_create_params.CompletionCreateParamsBase, total=False):
-    stream: Optional[bool]
+    stream: bool | None
 
 
 OPENAI_CHAT = TypeAdapter(strict_type(_OpenAIChat, CHAT_RANGES))
@@ -274,8 +284,7 @@ class _ZhipuImage(TypedDict):
 
 class _ZhipuMessage(TypedDict, total=False):
     role: Required[Literal["system", "user", "assistant", "tool"]]
-    content: Optional[Union[str, list[Annotated[Union[_ZhipuText, _ZhipuImage],
-                                                Field(discriminator="type")]]]]
+    content: str | list[Annotated[_ZhipuText | _ZhipuImage, Field(discriminator="type")]] | None
     tool_calls: list[dict[str, Any]]
     tool_call_id: str
     name: str
@@ -289,25 +298,25 @@ class _ZhipuChat(TypedDict, total=False):
     """zhipuai 2.1.5 ``chat.completions.create`` arguments (the SDK sends nulls for some)."""
     model: Required[str]
     messages: Required[list[_ZhipuMessage]]
-    request_id: Optional[str]
-    user_id: Optional[str]
-    do_sample: Optional[bool]
-    stream: Optional[bool]
-    temperature: Optional[Annotated[float, Field(ge=0, le=1)]]
-    top_p: Optional[Annotated[float, Field(ge=0, le=1)]]
-    max_tokens: Optional[Annotated[int, Field(ge=1)]]
-    seed: Optional[int]
-    stop: Optional[Union[str, list[str]]]
-    sensitive_word_check: Optional[dict[str, Any]]
-    tools: Optional[list[dict[str, Any]]]
-    tool_choice: Optional[str]
-    meta: Optional[dict[str, str]]
-    extra: Optional[dict[str, Any]]
-    response_format: Optional[_ZhipuResponseFormat]
-    thinking: Optional[dict[str, Any]]
+    request_id: str | None
+    user_id: str | None
+    do_sample: bool | None
+    stream: bool | None
+    temperature: Annotated[float, Field(ge=0, le=1)] | None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None
+    max_tokens: Annotated[int, Field(ge=1)] | None
+    seed: int | None
+    stop: str | list[str] | None
+    sensitive_word_check: dict[str, Any] | None
+    tools: list[dict[str, Any]] | None
+    tool_choice: str | None
+    meta: dict[str, str] | None
+    extra: dict[str, Any] | None
+    response_format: _ZhipuResponseFormat | None
+    thinking: dict[str, Any] | None
     # Not in zhipuai's signature; the course sends them (extra_body) and the sandbox answers.
-    logprobs: Optional[bool]
-    top_logprobs: Optional[Annotated[int, Field(ge=0, le=20)]]
+    logprobs: bool | None
+    top_logprobs: Annotated[int, Field(ge=0, le=20)] | None
 
 
 for _td in (_ZhipuText, _ZhipuImage, _ZhipuMessage, _ZhipuResponseFormat, _ZhipuChat):
@@ -335,19 +344,19 @@ JOB_IMPLEMENTED = {"model", "training_file", "validation_file", "hyperparameters
 
 
 class _ZhipuHyperparameters(TypedDict, total=False):
-    batch_size: Union[Literal["auto"], int]
-    learning_rate_multiplier: Union[Literal["auto"], float]
-    n_epochs: Union[Literal["auto"], int]
+    batch_size: Literal["auto"] | int
+    learning_rate_multiplier: Literal["auto"] | float
+    n_epochs: Literal["auto"] | int
 
 
 class _ZhipuJob(TypedDict, total=False):
     """zhipuai 2.1.5 ``fine_tuning.jobs.create`` arguments."""
     model: Required[str]
     training_file: Required[str]
-    hyperparameters: Optional[_ZhipuHyperparameters]
-    suffix: Optional[Annotated[str, Field(max_length=64)]]
-    request_id: Optional[str]
-    validation_file: Optional[str]
+    hyperparameters: _ZhipuHyperparameters | None
+    suffix: Annotated[str, Field(max_length=64)] | None
+    request_id: str | None
+    validation_file: str | None
 
 
 for _td in (_ZhipuHyperparameters, _ZhipuJob):
@@ -426,11 +435,11 @@ OPENAI_BATCH = TypeAdapter(strict_type(batch_create_params.BatchCreateParams))
 class _ZhipuBatch(TypedDict, total=False):
     """zhipuai 2.1.5 ``batches.create`` arguments; ``endpoint`` is checked by the dialect
     (BigModel's docs write /v4/chat/completions, zhipuai's types /v1/chat/completions)."""
-    completion_window: Optional[str]
+    completion_window: str | None
     endpoint: Required[str]
     input_file_id: Required[str]
-    metadata: Optional[dict[str, str]]
-    auto_delete_input_file: Optional[bool]
+    metadata: dict[str, str] | None
+    auto_delete_input_file: bool | None
 
 
 _ZhipuBatch.__pydantic_config__ = STRICT

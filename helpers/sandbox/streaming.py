@@ -41,7 +41,10 @@ def openai_events(reply: Reply, body: dict):
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     base = {"id": record["id"], "object": "chat.completion.chunk", "created": record["created"],
             "model": record["model"], "system_fingerprint": record["system_fingerprint"]}
-    out = lambda choices, usage=None: _openai_chunk(base, choices, usage, include_usage)
+
+    def out(choices, usage=None):
+        return _openai_chunk(base, choices, usage, include_usage)
+
     for choice in record["choices"]:
         i = choice["index"]
         if reply.kind == "tool":

@@ -647,3 +647,24 @@ def check_service_shutdown(client, model: str, today: date | str | None = None,
     if result.days_left is not None and result.days_left <= warn_within_days:
         warnings.warn(result.message, ModelLifecycleWarning, stacklevel=2)
     return result
+
+
+# Reasoning models the lessons measure, per backend, in order of preference. A served
+# sandbox on the OpenAI paths lists its stand-in, so the openai backend falls back to it.
+REASONING_MODELS = {"sandbox": ("sandbox-reasoning",),
+                    "openai": ("gpt-6-luna", "sandbox-reasoning")}
+
+
+def reasoning_model(client, backend: str) -> str | None:
+    """The first reasoning model of ``REASONING_MODELS[backend]`` that the service lists
+    (``client.models.list()``); None when it lists none of them or has no model list."""
+    candidates = REASONING_MODELS.get(backend, ())
+    if not candidates:
+        return None
+    import openai  # here, not at the top: the lifecycle facts alone need no SDK
+
+    try:
+        listed = {m.id for m in client.models.list()}
+    except openai.APIError:
+        return None
+    return next((m for m in candidates if m in listed), None)

@@ -125,3 +125,15 @@ def test_base_and_fine_tuned_inference_rates_never_share_a_label():
     labels = {}
     for row in prices.PRICES + prices.CHAT_PRICES:
         assert labels.setdefault(row.label, row) is row, row.label
+
+
+def test_reasoning_model_is_one_the_service_lists(tmp_path):
+    from helpers import clients, config, lifecycle
+
+    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
+    client = clients.openai_client(settings, max_retries=0)
+    assert lifecycle.reasoning_model(client, "sandbox") == "sandbox-reasoning"
+    # an openai backend pointed at a served sandbox: gpt-6-luna is not listed, the stand-in is
+    assert lifecycle.reasoning_model(client, "openai") == "sandbox-reasoning"
+    assert lifecycle.reasoning_model(client, "zhipu") is None
+    assert lifecycle.reasoning_model(client, "compatible") is None

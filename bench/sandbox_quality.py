@@ -272,7 +272,9 @@ def main() -> None:
 def goals(summary: dict[str, float]) -> dict[str, float]:
     """The minima over the sets, printed with whether the goals are met."""
     def smallest(suffix: str) -> float:
-        return min(v for k, v in summary.items() if k.endswith(suffix))
+        # "_ratio" must not also pick up "_embeddings_ratio"
+        return min(v for k, v in summary.items()
+                   if k.endswith(suffix) and not k.endswith("_embeddings" + suffix))
 
     out = {"min_ratio": smallest("_ratio"), "min_gain_1ep": smallest("_gain_1ep"),
            "min_first_epoch_gain": smallest("_first_epoch_gain"),

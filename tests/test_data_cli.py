@@ -77,7 +77,7 @@ def test_runs_as_a_module(tmp_path):
     assert done.returncode == 1
     assert done.stdout.splitlines()[:2] == [
         f"{path}:1: example_missing_assistant_message: no assistant message",
-        f"{path}:1: too_few_examples: 0 of 1 records are usable examples; the fine-tuning "
+        f"{path}:1: too_few_examples: 0 of 1 record are usable examples; the fine-tuning "
         "service needs at least 10"]
 
 

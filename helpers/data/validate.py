@@ -280,7 +280,7 @@ def validate_file(path, kind: str | None = None, *, text_field: str = "text",
     if records and min_examples and len(checked) < min_examples:
         report.add(1, "too_few_examples", f"{len(checked)} of {plural(len(records), 'record')} "
                    f"{'is a usable example' if len(checked) == 1 else 'are usable examples'}"
-                   f"examples; the fine-tuning service needs at least {min_examples}")
+                   f"; the fine-tuning service needs at least {min_examples}")
     report.problems.sort(key=lambda problem: problem.line)  # stable: same-line order kept
     return (checked if keep_data_problems else clean), report
 

@@ -38,7 +38,7 @@ DEFAULT_THRESHOLD = 0.8
 BANDS, ROWS = 21, 6
 MIN_BANDS = 2            # bands a pair must agree on to be compared
 NUM_PERM = BANDS * ROWS
-BLOCK = 20_000           # texts hashed at once
+BLOCK = 4_000            # texts hashed at once: the block's arrays (~30 MB) stay small
 MAX_BUCKET = 64          # a bigger bucket is paired with its first MAX_BUCKET members only
 _SEED = 20261206
 

@@ -38,7 +38,7 @@ DEFAULT_THRESHOLD = 0.8
 BANDS, ROWS = 21, 6
 MIN_BANDS = 2            # bands a pair must agree on to be compared
 NUM_PERM = BANDS * ROWS
-BLOCK = 20_000           # texts hashed at once
+BLOCK = 4_000            # texts hashed at once: the block's arrays (~30 MB) stay small
 MAX_BUCKET = 64          # a bigger bucket is paired with its first MAX_BUCKET members only
 _SEED = 20261206
 
@@ -135,34 +135,47 @@ def _bucket_pairs(members: np.ndarray) -> np.ndarray:
     return np.concatenate(found)
 
 
+def _band_codes(column: np.ndarray, size: np.int64) -> np.ndarray:
+    """Pairs ``i < j`` with equal keys in one band, as ``i * size + j`` (each pair once)."""
+    order = np.argsort(column, kind="stable").astype(np.int64)
+    sorted_keys = column[order]
+    same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
+    if not len(same):
+        return np.empty(0, dtype=np.int64)
+    # runs of equal keys: [first, last] positions in ``order``
+    breaks = np.flatnonzero(np.diff(same) != 1)
+    run_starts = np.concatenate([[same[0]], same[breaks + 1]])
+    run_ends = np.concatenate([same[breaks], [same[-1]]]) + 1
+    two = run_ends - run_starts == 1  # most buckets hold one pair: done at once
+    first, second = order[run_starts[two]], order[run_ends[two]]
+    found = [np.minimum(first, second) * size + np.maximum(first, second)]
+    for s, e in zip(run_starts[~two].tolist(), run_ends[~two].tolist(), strict=True):
+        pairs = _bucket_pairs(order[s:e + 1])
+        found.append(pairs[:, 0] * size + pairs[:, 1])
+    return np.unique(np.concatenate(found))
+
+
 def candidate_pairs(texts, n: int = 3, block: int = BLOCK) -> np.ndarray:
-    """``(k, 2)`` array of positions ``i < j`` that share a band (each pair once)."""
+    """``(k, 2)`` array of positions ``i < j`` that share MIN_BANDS bands (each pair once).
+
+    Bands are merged one at a time (pairs seen once so far, pairs seen at
+    least twice) rather than all bands' pairs concatenated and counted: at a
+    million rows the chance pairs of big buckets took ~700 MB that way.
+    """
+    if MIN_BANDS != 2:
+        raise NotImplementedError("the band merge counts up to two agreeing bands")
     keys = band_keys(texts, n, block)
     size = np.int64(len(keys))
-    found = []
+    once = np.empty(0, dtype=np.int64)   # pair codes seen in at least one band so far
+    twice = []                           # pair codes seen in at least two bands
     for band in range(BANDS):
-        column = keys[:, band]
-        order = np.argsort(column, kind="stable").astype(np.int64)
-        sorted_keys = column[order]
-        same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
-        if not len(same):
-            continue
-        # runs of equal keys: [first, last] positions in ``order``
-        breaks = np.flatnonzero(np.diff(same) != 1)
-        run_starts = np.concatenate([[same[0]], same[breaks + 1]])
-        run_ends = np.concatenate([same[breaks], [same[-1]]]) + 1
-        two = run_ends - run_starts == 1  # most buckets hold one pair: done at once
-        first, second = order[run_starts[two]], order[run_ends[two]]
-        found.append(np.minimum(first, second) * size + np.maximum(first, second))
-        for s, e in zip(run_starts[~two].tolist(), run_ends[~two].tolist(), strict=True):
-            pairs = _bucket_pairs(order[s:e + 1])
-            found.append(pairs[:, 0] * size + pairs[:, 1])
-    if not found:
-        return np.empty((0, 2), dtype=np.int64)
-    codes = np.concatenate(found)  # pair (i, j) as i * n + j: 8 bytes a pair
-    codes, agree = np.unique(codes, return_counts=True)
-    codes = codes[agree >= MIN_BANDS]
-    return np.stack([codes // len(keys), codes % len(keys)], axis=1)
+        codes = _band_codes(keys[:, band], size)
+        twice.append(np.intersect1d(codes, once, assume_unique=True))
+        once = np.union1d(once, codes)
+        del codes
+    del once, keys
+    codes = np.unique(np.concatenate(twice))  # pair (i, j) as i * n + j: 8 bytes a pair
+    return np.stack([codes // size, codes % size], axis=1)
 
 
 def near_duplicate_pairs(texts, threshold: float = DEFAULT_THRESHOLD, n: int = 3,

@@ -43,7 +43,7 @@ _DELIMITER_NAMES = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 _FORMAT_NAMES = {"csv": "CSV", "json": "JSON", "jsonl": "JSON-lines"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: no __dict__ per row (100 MB at 1M rows)
 class Record:
     line: int
     value: object  # the parsed JSON value or CSV row dict; None if unparsable

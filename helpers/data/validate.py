@@ -15,6 +15,7 @@ from ``preparation_plan``, the rules preparation applies.
 from __future__ import annotations
 
 import json
+import sys
 
 import ftfy
 import pandas as pd
@@ -273,12 +274,17 @@ def validate_file(path, kind: str | None = None, *, text_field: str = "text",
             seen.setdefault(key, rec.line)
         if len(report.problems) > since:
             flagged.add(rec.line)
+        if kind == "table" and isinstance(rec.value[label_field], str):
+            # one string object per distinct label instead of one per row (equal values)
+            rec.value[label_field] = sys.intern(rec.value[label_field])
         checked.append((rec.line, rec.value))
+    n_records = len(records)
+    del records  # the rows live on in ``checked``; the Record wrappers can go before dedup
     if kind == "table":
         flagged |= _table_data_problems(report, checked, text_field, label_field, min_class_rows)
     clean = [(line, value) for line, value in checked if line not in flagged]
-    if records and min_examples and len(checked) < min_examples:
-        report.add(1, "too_few_examples", f"{len(checked)} of {plural(len(records), 'record')} "
+    if n_records and min_examples and len(checked) < min_examples:
+        report.add(1, "too_few_examples", f"{len(checked)} of {plural(n_records, 'record')} "
                    f"{'is a usable example' if len(checked) == 1 else 'are usable examples'}"
                    f"; the fine-tuning service needs at least {min_examples}")
     report.problems.sort(key=lambda problem: problem.line)  # stable: same-line order kept

@@ -162,7 +162,8 @@ def test_04_on_zhipu_runs_to_the_end_and_says_checkpoints_are_not_available(zhip
     assert _text(helper).strip() == NOT_AVAILABLE
     # the raw create took the zhipuai branch: hyperparameters at the top level,
     # the key in request_id
-    created = json.loads(_text(_cells(nb, "once.without_retries(client).fine_tuning.jobs.create(")[0]))
+    raw_create = _cells(nb, "once.without_retries(client).fine_tuning.jobs.create(")[0]
+    created = json.loads(_text(raw_create))
     assert created["request_id"].startswith("course-") and created["status"] == "validating_files"
     attached = _text(_cells(nb, "record = jobs.submit(")[0])
     assert "Attached to existing job " + created["id"] in attached and "attached: True" in attached

@@ -274,9 +274,10 @@ def validate_file(path, kind: str | None = None, *, text_field: str = "text",
             seen.setdefault(key, rec.line)
         if len(report.problems) > since:
             flagged.add(rec.line)
-        if kind == "table" and isinstance(rec.value[label_field], str):
+        value = rec.value
+        if kind == "table" and isinstance(value, dict) and isinstance(value.get(label_field), str):
             # one string object per distinct label instead of one per row (equal values)
-            rec.value[label_field] = sys.intern(rec.value[label_field])
+            value[label_field] = sys.intern(value[label_field])
         checked.append((rec.line, rec.value))
     n_records = len(records)
     del records  # the rows live on in ``checked``; the Record wrappers can go before dedup

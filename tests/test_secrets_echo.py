@@ -69,12 +69,16 @@ def test_an_echoed_key_is_in_no_error_cassette_or_output(sdk, echo, mode, tmp_pa
         assert key[:8] not in text and key[-8:] not in text
 
 
+# A key shape no one configured, built here so the repository holds no key-like literal.
+UNCONFIGURED = "sk-proj-" + "Unconfigured" + "0123456789"
+
+
 def test_ordinary_words_survive_while_key_shapes_do_not(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
     assert secrets.redact(WORDS) == WORDS
     assert secrets.redact_exact(WORDS) == WORDS
     text = ("sk-abc...wxyz, sk-proj-****wxyz, Authorization: Bearer abc.def-123_XYZ, "
-            "sk-proj-Unconfigured0123456789, and " + OPENAI_KEY[-12:])
+            + UNCONFIGURED + ", and " + OPENAI_KEY[-12:])
     assert secrets.redact(text) == ("[redacted], [redacted], Authorization: Bearer [redacted], "
                                     "[redacted], and [redacted]")
 

@@ -163,26 +163,22 @@ def inference_price(model: str) -> Price:
                         "for its fine-tuned models)")
 
 
-def training_cost(billed_tokens: int, model: str) -> float | None:
-    """Training cost in the row's currency; None when the price is unknown."""
-    per_1m = price_for(model).training_per_1m
-    return None if per_1m is None else billed_tokens * per_1m / 1_000_000
+def training_cost(billed_tokens: int, model: str | Price,
+                  currency: str | None = "USD") -> float | None:
+    """The one-time cost of training ``billed_tokens`` on ``model`` (a name or its ``Price``).
 
-
-def training_cost_usd(billed_tokens: int, model: str) -> float | None:
-    """Training cost in USD; None when unknown or not priced in USD."""
-    price = price_for(model)
-    if price.currency != "USD":
+    In ``currency`` (``None``: the row's own). None when it cannot be known: the
+    model has no price row (a local server's), its training price is unconfirmed,
+    or it is priced in another currency. The course's only training-cost formula.
+    """
+    if isinstance(model, str):
+        try:
+            model = price_for(model)
+        except UnknownModelError:
+            return None
+    if model.training_per_1m is None or currency not in (None, model.currency):
         return None
-    return training_cost(billed_tokens, model)
-
-
-def known_training_cost_usd(billed_tokens: int, model: str) -> float | None:
-    """``training_cost_usd``, or None for a model without a price row (e.g. a local server's)."""
-    try:
-        return training_cost_usd(billed_tokens, model)
-    except UnknownModelError:
-        return None
+    return billed_tokens * model.training_per_1m / 1_000_000
 
 
 def price_table(provider: str | None = None) -> pd.DataFrame:
@@ -204,7 +200,7 @@ def cost_table(tokens_per_epoch: int, models: Iterable[str], epochs: Iterable[in
     epochs = list(epochs)
     columns = {}
     for model in models:
-        costs = [training_cost(tokens_per_epoch * e, model) for e in epochs]
+        costs = [training_cost(tokens_per_epoch * e, model, currency=None) for e in epochs]
         known = costs[0] is not None
         columns[model] = [round(c, 4) for c in costs] if known else [UNKNOWN] * len(epochs)
     frame = pd.DataFrame(columns, index=pd.Index(epochs, name="epochs"))

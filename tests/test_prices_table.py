@@ -58,12 +58,20 @@ def test_zhipu_token_estimate_is_labelled():
     assert est["tokens"] == 5 and est["is_estimate"] and "1.6" in est["method"]
 
 
-def test_known_training_cost_is_none_for_unpriced_or_non_usd_models():
-    assert prices.known_training_cost_usd(1_000_000, "gpt-4o-mini-2024-07-18") == 3.0
-    assert prices.known_training_cost_usd(1_000_000, "llama3.2:3b") is None
-    assert prices.known_training_cost_usd(1_000_000, "glm-4-flash") is None
-    with pytest.raises(prices.UnknownModelError, match="no price row for model 'llama3.2:3b'"):
-        prices.training_cost_usd(1_000_000, "llama3.2:3b")
+def test_training_cost_is_none_for_unpriced_or_other_currency_models():
+    assert prices.training_cost(1_000_000, "gpt-4o-mini-2024-07-18") == 3.0
+    assert prices.training_cost(2_000_000, "ft:gpt-4o-mini-2024-07-18:org:s:abc") == 6.0
+    assert prices.training_cost(1_000_000, "llama3.2:3b") is None  # no price row
+    assert prices.training_cost(1_000_000, "glm-4-flash") is None  # training price unknown
+    yuan = prices.Price("zhipu", "glm-made-up", "CNY", 50.0, 1.0, 2.0, "2026-12", "a test row")
+    assert prices.training_cost(200_000, yuan) is None  # asked in USD
+    assert prices.training_cost(200_000, yuan, currency=None) == 10.0
+    assert prices.training_cost(200_000, yuan, currency="CNY") == 10.0
+
+
+def test_training_cost_is_the_only_training_cost_function():
+    names = [n for n in dir(prices) if "training_cost" in n and callable(getattr(prices, n))]
+    assert names == ["training_cost"]
 
 
 def test_calling_a_base_model_is_priced_at_its_own_rates_not_its_fine_tunes():

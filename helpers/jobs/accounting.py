@@ -22,12 +22,7 @@ def diff_pct(estimated: float | None, billed: float | None) -> float | None:
 
 
 def _cost(tokens: int | None, model: str) -> float | None:
-    if tokens is None:
-        return None
-    try:
-        return prices.training_cost_usd(tokens, model)
-    except prices.UnknownModelError:
-        return None
+    return None if tokens is None else prices.training_cost(tokens, model)
 
 
 def record_ledger(store: JobStore, record: JobRecord, job) -> JobRecord:

@@ -176,11 +176,7 @@ def _estimate(examples, model: str, n_epochs) -> tuple[tokens.TrainingEstimate, 
                   else int(n_epochs))
         estimate = tokens.TrainingEstimate(model, len(examples), epochs, None, per_epoch,
                                            per_epoch * epochs)
-    try:
-        cost = prices.training_cost_usd(estimate.billed_tokens, model)
-    except prices.UnknownModelError:
-        cost = None
-    return estimate, cost
+    return estimate, prices.training_cost(estimate.billed_tokens, model)
 
 
 def check_cost(estimate: tokens.TrainingEstimate, cost_usd: float | None,

@@ -116,10 +116,9 @@ def decision_table(y_true, approaches: dict, priced_as: dict | None = None) -> p
                         else setup * price.input_per_1m / 1e6)
         elif not item.trained_tokens:
             training = 0.0
-        elif price is None or price.training_per_1m is None:
-            training = None
         else:
-            training = item.trained_tokens * price.training_per_1m / 1e6
+            training = (None if price is None
+                        else prices.training_cost(item.trained_tokens, price, currency=None))
         latencies = [p.latency for p in answered if p.latency is not None and not p.cached]
         rows[name] = {
             "key": item.key, "accuracy": score["accuracy"], "macro_f1": score["macro_f1"],

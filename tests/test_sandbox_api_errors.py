@@ -191,7 +191,7 @@ def test_wrong_method_is_405_and_unknown_path_404(client):
     with pytest.raises(openai.APIStatusError) as err:
         client.delete("/fine_tuning/jobs", cast_to=object)
     assert err.value.status_code == 405
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError, match=r"Invalid URL \(GET /v1/no/such/thing\)"):
         client.get("/no/such/thing", cast_to=object)
     with pytest.raises(openai.BadRequestError) as err:
         client.get("/fine_tuning/jobs?limit=abc", cast_to=object)

@@ -22,11 +22,11 @@ def make_client(tmp_path, faults, retries=0):
 
 
 def test_faults_reject_bad_values():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rate_429 must be between 0 and 1, got 1.5"):
         Faults(rate_429=1.5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must not exceed 1"):
         Faults(rate_429=0.7, rate_500=0.7)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="faults must be a helpers.sandbox.Faults, got dict"):
         app_for("/tmp/unused-sandbox-dir", faults={"latency": 1})
 
 
@@ -43,9 +43,9 @@ def test_429_carries_retry_after_and_sdk_retries(tmp_path):
 
 
 def test_500_and_timeout(tmp_path):
-    with pytest.raises(openai.InternalServerError):
+    with pytest.raises(openai.InternalServerError, match=r"\(injected fault\)"):
         make_client(tmp_path, Faults(rate_500=1.0)).models.list()
-    with pytest.raises(openai.APITimeoutError):
+    with pytest.raises(openai.APITimeoutError, match="Request timed out"):
         make_client(tmp_path, Faults(rate_timeout=1.0)).models.list()
 
 

@@ -47,9 +47,9 @@ def test_files_create_list_retrieve_content_delete(client):
     assert client.files.content(f.id).content == synthetic.chat_jsonl(pairs, LABELS)
     assert [x.id for x in client.files.list()] == [f.id]
     assert client.files.delete(f.id).deleted is True
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError, match="No such file: file-"):
         client.files.retrieve(f.id)
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError, match="'nonsense' is not one of"):
         client.files.create(file=("x.jsonl", b"{}"), purpose="nonsense")
 
 
@@ -169,9 +169,9 @@ def test_invalid_training_files_fail_the_job(client):
     job, _ = poll(client,
                   client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=no_reply.id))
     assert "assistant" in job.error.message
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError, match="not available for fine-tuning"):
         client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=few.id)
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError, match="No such file: file-missing"):
         client.fine_tuning.jobs.create(model=BASE_MODEL, training_file="file-missing")
 
 
@@ -194,7 +194,7 @@ def test_cancel_and_models(client):
     cancelled = client.fine_tuning.jobs.cancel(job.id)
     assert cancelled.status == "cancelled"
     assert client.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError, match="it cannot be cancelled"):
         client.fine_tuning.jobs.cancel(job.id)
 
     done, _ = poll(client, client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id,
@@ -207,7 +207,7 @@ def test_cancel_and_models(client):
         client.chat.completions.create(model=done.fine_tuned_model,
                                        messages=[{"role": "user", "content": "hi"}])
     assert err.value.code == "model_not_found"
-    with pytest.raises(openai.PermissionDeniedError):
+    with pytest.raises(openai.PermissionDeniedError, match="sandbox-base is a base model"):
         client.models.delete(BASE_MODEL)
 
 

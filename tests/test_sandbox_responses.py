@@ -139,7 +139,7 @@ def test_retrieve_and_delete(client):
     with pytest.raises(openai.NotFoundError) as info:
         client.responses.retrieve(r.id)
     assert info.value.body["message"] == f"Response with id '{r.id}' not found."
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError, match="Response with id .* not found"):
         client.responses.delete(r.id)
 
 

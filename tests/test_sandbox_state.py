@@ -158,7 +158,7 @@ def test_instant_and_time_progression(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_SANDBOX_STAGE_SECONDS", "3600")
     slow = t.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id)
     assert t.fine_tuning.jobs.retrieve(slow.id).status == "validating_files"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="progression 'sometimes' is not one of"):
         sandbox_pkg.app_for(tmp_path / "x", progression="sometimes")
 
 
@@ -425,18 +425,18 @@ def test_cancel_and_delete_follow_the_job_state(tmp_path, monkeypatch):
     cancelled = c.fine_tuning.jobs.cancel(job.id)
     assert cancelled.status == "cancelled" and cancelled.finished_at
     assert c.fine_tuning.jobs.retrieve(job.id).status == "cancelled"  # a poll does not revive it
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.BadRequestError, match="it cannot be cancelled"):
         c.fine_tuning.jobs.cancel(job.id)
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.NotFoundError, match="No such fine_tuning_job: ftjob-nope"):
         c.fine_tuning.jobs.cancel("ftjob-nope")
 
     settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
     z = clients.zhipu_client(settings, max_retries=0)
     running = z.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id)
     from zhipuai.core._errors import APIRequestFailedError, APIStatusError
-    with pytest.raises(APIRequestFailedError):
+    with pytest.raises(APIRequestFailedError, match="cancel it before deleting it"):
         z.fine_tuning.jobs.delete(running.id)  # not finished: cancel first
     assert z.fine_tuning.jobs.delete(job.id).id == job.id
-    with pytest.raises(APIStatusError):
+    with pytest.raises(APIStatusError, match="No such fine_tuning_job"):
         z.fine_tuning.jobs.retrieve(job.id)
     assert [j.id for j in c.fine_tuning.jobs.list().data] == [running.id]

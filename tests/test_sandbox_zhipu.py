@@ -67,7 +67,7 @@ def test_zhipu_cancel_and_error_shape(client):
     f = client.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(12), LABELS)),
                             purpose="fine-tune")
     job = client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id)
-    with pytest.raises(APIRequestFailedError):  # a running job cannot be deleted
+    with pytest.raises(APIRequestFailedError, match="cancel it before deleting"):  # still running
         client.fine_tuning.jobs.delete(job.id)
     assert client.fine_tuning.jobs.cancel(job.id).status == "cancelled"
     with pytest.raises(zhipuai.core._errors.APIStatusError) as err:

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import openai
 import pytest
@@ -133,7 +132,6 @@ def test_async_openai_streams_from_the_served_sandbox(served):
 
 @pytest.mark.slow
 def test_negative_missing_and_huge_content_length_answer_at_once(served):
-    start = time.monotonic()
     negative = served.raw(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
                           b"Content-Type: application/json\r\nContent-Length: -5\r\n\r\n")
     assert negative.startswith(b"HTTP/1.1 400")
@@ -145,7 +143,7 @@ def test_negative_missing_and_huge_content_length_answer_at_once(served):
                       b"Content-Type: application/json\r\nContent-Length: 99999999999\r\n\r\n")
     assert huge.startswith(b"HTTP/1.1 413")
     assert json.loads(huge.partition(b"\r\n\r\n")[2])["error"]["code"] == "request_too_large"
-    assert time.monotonic() - start < 5  # answered, not left hanging until a timeout
+    # A server left waiting for the body would make ``raw`` fail on its socket timeout.
 
 
 @pytest.mark.slow

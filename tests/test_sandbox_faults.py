@@ -1,6 +1,6 @@
 """Injected faults, set per client through app_for(..., faults)."""
 import threading
-import time
+from types import SimpleNamespace
 
 import httpx2
 import openai
@@ -8,6 +8,7 @@ import pytest
 
 from helpers import prompts
 from helpers.sandbox import Faults, app_for, synthetic
+from helpers.sandbox import faults as faults_module
 from helpers.sandbox.core import BASE_MODEL
 
 LABELS = list(synthetic.WORDS)
@@ -66,17 +67,31 @@ def test_fault_draws_are_deterministic_by_seed(tmp_path):
     assert {"ok", 429, 500} <= set(first)
 
 
-def test_latency_overlaps_across_threads(tmp_path):
+def test_latency_overlaps_across_threads(tmp_path, monkeypatch):
+    """The injected latency holds no lock: all 8 requests are inside it at once.
+
+    Each latency sleep waits at a barrier for the other 7; requests served one at
+    a time would break the barrier (its timeout) and fail the calls.
+    """
     c = make_client(tmp_path, Faults(latency=0.1))
     c.chat.completions.create(**ASK)  # warm up: the first call opens the sandbox's store
-    start = time.perf_counter()
-    threads = [threading.Thread(target=c.chat.completions.create, kwargs=ASK) for _ in range(8)]
+    barrier = threading.Barrier(8, timeout=30)
+    monkeypatch.setattr(faults_module, "time", SimpleNamespace(sleep=lambda s: barrier.wait()))
+    answers, failures = [], []
+
+    def ask():
+        try:
+            answers.append(c.chat.completions.create(**ASK))
+        except Exception as exc:  # noqa: BLE001 - collected and shown by the assertion
+            failures.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - start
-    assert 0.1 <= elapsed < 0.45  # serial would take 0.8 s
+    assert not failures and len(answers) == 8
+    assert not barrier.broken
 
 
 def test_failing_job_and_training_not_available(tmp_path):

@@ -7,9 +7,9 @@ The Batch API path itself lives in ``helpers.batch`` and the concurrent path in
 ``helpers.classify``; this module only adds what the lesson needs to show them.
 
 ``measure_throughput`` only tabulates what ``helpers.throughput`` measures (a
-fresh sandbox of its own, in a child process while a cassette is open), and
-``completeness`` is ``helpers.throughput``'s: this module starts nothing and
-records nothing.
+fresh sandbox of its own, in a child process while a cassette is open); the
+lesson calls ``throughput.completeness`` directly. This module starts nothing
+and records nothing.
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from ..answers import parse_label
 from ..batch import ID_PREFIX, KEY_METADATA, PURPOSE, index_of
 from ..plots import done
 from ..polling import default_sleep
-from ..throughput import completeness  # noqa: F401  (notebook 07 calls scale_report.completeness)
 
 # Batch API inference is half the standard price at both providers (quoted, not
 # measured here): OpenAI's Batch API guide ("50% cost discount") and Zhipu's

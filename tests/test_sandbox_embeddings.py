@@ -16,11 +16,6 @@ MONEY = "Central bank raises interest rates as inflation climbs"
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-
-
-@pytest.fixture
 def client(settings):
     # Not strict: the SDK asks for base64 by default and decodes it after validation, which
     # strict response validation (list[float]) would refuse, on any server.

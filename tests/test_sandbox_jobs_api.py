@@ -8,7 +8,7 @@ import pytest
 from zhipuai.core._errors import APIRequestFailedError
 from zhipuai.types.batch import Batch as ZhipuBatch
 
-from helpers import clients, config, prompts
+from helpers import clients, prompts
 from helpers.sandbox import batches, catalog, synthetic, training
 from helpers.sandbox.errors import TrainingFailed
 
@@ -16,25 +16,13 @@ LABELS = list(synthetic.WORDS)
 FINAL = ("succeeded", "failed", "cancelled")
 
 
-@pytest.fixture(autouse=True)
-def _poll(monkeypatch):
-    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
+pytestmark = pytest.mark.usefixtures("poll_progression")  # statuses one by one
 
 
 @pytest.fixture
 def client(settings):
     # Not strict: openai 3.51's FineTuningJob.status does not list "paused" yet.
     return clients.openai_client(settings, max_retries=0)
-
-
-@pytest.fixture
-def zclient(settings):
-    return clients.zhipu_client(settings, max_retries=0)
 
 
 def training_file(client, n=20):

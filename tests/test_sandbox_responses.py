@@ -10,22 +10,11 @@ from openai.types.responses import Response
 from pydantic import BaseModel
 from served_sandbox import served_sandbox
 
-from helpers import clients, config
 from helpers.sandbox import responses
 from helpers.sandbox.core import BASE_MODEL, Sandbox
 
 QUESTION = "Categories: sports, finance\nText: the team won the game"
 LABELS_ONLY = "Categories: sports, finance, entertainment"
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-
-
-@pytest.fixture
-def client(settings):
-    return clients.openai_client(settings, strict=True, max_retries=0)
 
 
 def bad_request(call) -> dict:

@@ -125,6 +125,13 @@ def job_file(c, n):
                           purpose="fine-tune")
 
 
+def three_epoch_job(c, seed):
+    """A seeded job on N_EXAMPLES examples for 3 epochs (so 3 checkpoints)."""
+    return c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, N_EXAMPLES).id,
+                                     seed=seed, method={"type": "supervised", "supervised": {
+                                         "hyperparameters": {"n_epochs": 3}}})
+
+
 def counts(c, sbx, job_id):
     events = c.fine_tuning.jobs.list_events(job_id, limit=10000).data
     files = [f for f in c.files.list().data if f.purpose == "fine-tune-results"]
@@ -151,10 +158,7 @@ def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
     sbx = tmp_path / "sbx"
     c = client_for(sbx)
-    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, N_EXAMPLES).id,
-                                    seed=1,
-                                    method={"type": "supervised", "supervised": {
-                                        "hyperparameters": {"n_epochs": 3}}})
+    job = three_epoch_job(c, seed=1)
     seen = race("job", sbx, job.id, tmp_path, {"COURSE_SANDBOX_PROGRESSION": "poll"})
     assert all(s[-1] == "succeeded" for s in seen)
     # both processes polled before the job had finished (forced by the rendezvous)
@@ -163,10 +167,7 @@ def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch
 
     # the same job run by one process alone logs exactly as many events
     solo = client_for(tmp_path / "solo")
-    again = solo.fine_tuning.jobs.create(model=BASE_MODEL,
-                                         training_file=job_file(solo, N_EXAMPLES).id, seed=1,
-                                         method={"type": "supervised", "supervised": {
-                                             "hyperparameters": {"n_epochs": 3}}})
+    again = three_epoch_job(solo, seed=1)
     while again.status != "succeeded":
         again = solo.fine_tuning.jobs.retrieve(again.id)
     assert len(solo.fine_tuning.jobs.list_events(again.id, limit=10000).data) == n_events
@@ -178,10 +179,7 @@ def test_two_processes_watching_the_job_list_under_time_progression(tmp_path, mo
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "time")
     sbx = tmp_path / "sbx"
     c = client_for(sbx)
-    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, N_EXAMPLES).id,
-                                    seed=2,
-                                    method={"type": "supervised", "supervised": {
-                                        "hyperparameters": {"n_epochs": 3}}})
+    job = three_epoch_job(c, seed=2)
     env = {"COURSE_SANDBOX_PROGRESSION": "time", "COURSE_SANDBOX_STAGE_SECONDS": "0"}
     seen = race("watch", sbx, job.id, tmp_path, env)
     assert all(s[-1] == "succeeded" for s in seen)

@@ -22,13 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx2  # noqa: E402
 import numpy as np  # noqa: E402
-import openai  # noqa: E402
 import sandbox_quality as sq  # noqa: E402
 
 from helpers.data import prepare  # noqa: E402
-from helpers.sandbox import app_for  # noqa: E402
 
 GOAL = 0.85
 
@@ -40,20 +37,8 @@ def main() -> None:
     args = parser.parse_args()
     summary: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="embeddings-quality-") as tmp:
-        app = app_for(Path(tmp), progression="instant")
-        client = openai.OpenAI(api_key="sk-bench", base_url="http://sandbox.local/v1",
-                               max_retries=0, timeout=600,
-                               http_client=httpx2.Client(transport=httpx2.WSGITransport(app=app)))
-        for name in args.datasets:
-            if name in sq.REAL:
-                loader, how = sq.REAL[name]
-                loaded = loader()
-                if loaded is None:
-                    print(f"{name}: skipped (not installed; {how})", flush=True)
-                    continue
-            else:
-                loaded = sq.shipped(name)
-            df, lang, _labels = loaded
+        client = sq.in_process_client(Path(tmp))
+        for name, df, lang, _labels in sq.datasets(args.datasets):
             emb, base = [], []
             for seed in args.seeds:
                 start = time.perf_counter()

@@ -1,7 +1,8 @@
 """200 concurrent chat requests against ``python -m helpers.sandbox serve``, idle and while
 training.
 
-Starts ``serve`` as a subprocess on a free loopback port (``--port 0``), then
+Starts ``serve`` as a subprocess on a free loopback port (``--port 0``, through
+``tests/served_sandbox.py``), then
 fires a burst of N simultaneous connections (one POST /v1/chat/completions
 each, released together by a barrier) twice:
 
@@ -19,34 +20,22 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers import prompts  # noqa: E402
 from helpers.sandbox import synthetic  # noqa: E402
+from tests.served_sandbox import served_sandbox  # noqa: E402
 
 LABELS = list(synthetic.WORDS)
 BASE = "sandbox-base"
-
-
-def start(data_dir: Path) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", "0",
-                             "--data-dir", str(data_dir), "--progression", "poll"],
-                            stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
-    if not m:
-        proc.kill()
-        raise SystemExit(f"serve did not start: {line!r}")
-    return proc, int(m.group(1))
 
 
 def call(port: int, method: str, path: str, body: bytes | None = None,
@@ -119,60 +108,54 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=200, help="concurrent requests per burst")
     parser.add_argument("--examples", type=int, default=100_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="sandbox-load-") as tmp:
-        proc, port = start(Path(tmp))
-        try:
-            call(port, "POST", "/v1/chat/completions", json.dumps(
-                {"model": BASE, "messages": prompts.messages("热身", LABELS)}).encode(),
-                {"Content-Type": "application/json"})
-            idle = burst(port, args.n)
-            print(f"idle: {idle['served']}/{args.n} served, p50 {idle['p50']:.0f} ms, "
-                  f"p99 {idle['p99']:.0f} ms, burst {idle['end'] - idle['start']:.2f} s",
-                  flush=True)
+    with (tempfile.TemporaryDirectory(prefix="sandbox-load-") as tmp,
+          served_sandbox(Path(tmp), "--progression", "poll") as url):
+        port = urlsplit(url).port
+        call(port, "POST", "/v1/chat/completions", json.dumps(
+            {"model": BASE, "messages": prompts.messages("热身", LABELS)}).encode(),
+            {"Content-Type": "application/json"})
+        idle = burst(port, args.n)
+        print(f"idle: {idle['served']}/{args.n} served, p50 {idle['p50']:.0f} ms, "
+              f"p99 {idle['p99']:.0f} ms, burst {idle['end'] - idle['start']:.2f} s",
+              flush=True)
 
-            data = synthetic.chat_jsonl(synthetic.headlines(args.examples, seed=5), LABELS)
-            file_id = upload(port, data)
-            status, out = call(port, "POST", "/v1/fine_tuning/jobs", json.dumps(
-                {"model": BASE, "training_file": file_id, "seed": 0}).encode(),
-                {"Content-Type": "application/json"})
-            job = json.loads(out)
-            assert status == 200, out
-            window = {"start": None, "end": None}
+        data = synthetic.chat_jsonl(synthetic.headlines(args.examples, seed=5), LABELS)
+        file_id = upload(port, data)
+        status, out = call(port, "POST", "/v1/fine_tuning/jobs", json.dumps(
+            {"model": BASE, "training_file": file_id, "seed": 0}).encode(),
+            {"Content-Type": "application/json"})
+        job = json.loads(out)
+        assert status == 200, out
+        window = {"start": None, "end": None}
 
-            def poll():
-                state = job["status"]
-                while state not in ("succeeded", "failed", "cancelled"):
-                    if state == "queued" and window["start"] is None:
-                        window["start"] = time.perf_counter()  # this retrieve trains
-                    _, raw = call(port, "GET", f"/v1/fine_tuning/jobs/{job['id']}")
-                    state = json.loads(raw)["status"]
-                    time.sleep(0.05)
-                window["end"] = time.perf_counter()
-                window["status"] = state
-
-            poller = threading.Thread(target=poll)
-            poller.start()
-            while window["start"] is None and poller.is_alive():
+        def poll():
+            state = job["status"]
+            while state not in ("succeeded", "failed", "cancelled"):
+                if state == "queued" and window["start"] is None:
+                    window["start"] = time.perf_counter()  # this retrieve trains
+                _, raw = call(port, "GET", f"/v1/fine_tuning/jobs/{job['id']}")
+                state = json.loads(raw)["status"]
                 time.sleep(0.05)
-            time.sleep(0.5)  # training has begun in the server
-            busy = burst(port, args.n)
-            poller.join()
-            inside = max(0.0, min(busy["end"], window["end"]) - max(busy["start"],
-                                                                    window["start"]))
-            overlap = inside / max(1e-9, busy["end"] - busy["start"])
-            print(f"training ({args.examples} examples, job {window['status']} after "
-                  f"{window['end'] - window['start']:.1f} s of training and finishing): "
-                  f"{busy['served']}/{args.n} served, p50 {busy['p50']:.0f} ms, "
-                  f"p99 {busy['p99']:.0f} ms, burst {busy['end'] - busy['start']:.2f} s, "
-                  f"{overlap:.0%} of it during training", flush=True)
-            for e in idle["errors"] + busy["errors"]:
-                print("  error:", e)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            window["end"] = time.perf_counter()
+            window["status"] = state
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        while window["start"] is None and poller.is_alive():
+            time.sleep(0.05)
+        time.sleep(0.5)  # training has begun in the server
+        busy = burst(port, args.n)
+        poller.join()
+        inside = max(0.0, min(busy["end"], window["end"]) - max(busy["start"],
+                                                                window["start"]))
+        overlap = inside / max(1e-9, busy["end"] - busy["start"])
+        print(f"training ({args.examples} examples, job {window['status']} after "
+              f"{window['end'] - window['start']:.1f} s of training and finishing): "
+              f"{busy['served']}/{args.n} served, p50 {busy['p50']:.0f} ms, "
+              f"p99 {busy['p99']:.0f} ms, burst {busy['end'] - busy['start']:.2f} s, "
+              f"{overlap:.0%} of it during training", flush=True)
+        for e in idle["errors"] + busy["errors"]:
+            print("  error:", e)
     print(f"idle_served: {idle['served']}, idle_failed: {idle['failed']}, "
           f"idle_p50_ms: {idle['p50']:.0f}, idle_p99_ms: {idle['p99']:.0f}, "
           f"train_served: {busy['served']}, train_failed: {busy['failed']}, "

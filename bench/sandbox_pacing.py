@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +27,7 @@ import openai  # noqa: E402
 
 from helpers import prompts  # noqa: E402
 from helpers.sandbox import pacing, synthetic  # noqa: E402
+from tests.served_sandbox import served_sandbox  # noqa: E402
 
 LABELS = list(synthetic.WORDS)
 
@@ -44,34 +43,26 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", "0",
-                                 "--data-dir", str(Path(tmp) / "sbx"), "--progression", "time"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            port = re.search(r"127\.0\.0\.1:(\d+)", proc.stdout.readline()).group(1)
-            c = openai.OpenAI(api_key="any", base_url=f"http://127.0.0.1:{port}/v1",
-                              max_retries=0)
-            f = c.files.create(file=("b.jsonl", batch_file(args.requests)), purpose="batch")
-            start = time.monotonic()
-            batch = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
-                                     completion_window="24h")
-            while batch.status not in ("completed", "failed"):
-                time.sleep(0.05)
-                batch = c.batches.retrieve(batch.id)
-            poll_s = time.monotonic() - start
-            print(f"batch of {args.requests}: {batch.status}, "
-                  f"{batch.request_counts.completed} completed, {poll_s:.2f} s polled every 0.05 s")
-            late = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
-                                    completion_window="24h")
-            time.sleep(4 * pacing.PACES["course"])
-            polls = 1
-            while c.batches.retrieve(late.id).status not in ("completed", "failed"):
-                polls += 1
-            print(f"left alone for 4 stages, then polled: completed after {polls} poll(s)")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    with (tempfile.TemporaryDirectory() as tmp,
+          served_sandbox(Path(tmp) / "sbx", "--progression", "time") as url):
+        c = openai.OpenAI(api_key="any", base_url=f"{url}/v1", max_retries=0)
+        f = c.files.create(file=("b.jsonl", batch_file(args.requests)), purpose="batch")
+        start = time.monotonic()
+        batch = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                                 completion_window="24h")
+        while batch.status not in ("completed", "failed"):
+            time.sleep(0.05)
+            batch = c.batches.retrieve(batch.id)
+        poll_s = time.monotonic() - start
+        print(f"batch of {args.requests}: {batch.status}, "
+              f"{batch.request_counts.completed} completed, {poll_s:.2f} s polled every 0.05 s")
+        late = c.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
+                                completion_window="24h")
+        time.sleep(4 * pacing.PACES["course"])
+        polls = 1
+        while c.batches.retrieve(late.id).status not in ("completed", "failed"):
+            polls += 1
+        print(f"left alone for 4 stages, then polled: completed after {polls} poll(s)")
     print(f"requests: {args.requests}, poll_s: {poll_s:.2f}, late_polls: {polls}")
 
 

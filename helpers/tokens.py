@@ -29,13 +29,6 @@ import numpy as np
 import tiktoken
 
 from . import chat_format
-from .chat_format import (  # noqa: F401
-    MIN_EXAMPLES,
-    REPLY_PRIMING,
-    TOKENS_PER_MESSAGE,
-    TOKENS_PER_NAME,
-    flatten_content,
-)
 
 # Encodings by model family; the first matching prefix wins.
 MODEL_ENCODINGS = [
@@ -202,7 +195,7 @@ def billed_tokens(counts: Sequence[int], epochs: int, limit: int | None = None) 
 
 def zhipu_estimated_tokens(examples: Iterable[dict]) -> int:
     """ESTIMATE of Zhipu tokens: message characters / 1.6 (Zhipu's documented ratio)."""
-    chars = sum(len(flatten_content(m.get("content"))) for ex in examples
+    chars = sum(len(chat_format.flatten_content(m.get("content"))) for ex in examples
                 for m in ex.get("messages", []))
     return round(chars / ZHIPU_CHARS_PER_TOKEN)
 

@@ -1,4 +1,5 @@
-"""``python -m helpers.sandbox serve`` on a free loopback port, for tests that need a real server.
+"""``python -m helpers.sandbox serve`` on a free loopback port, for tests and bench scripts
+that need a real server (it imports nothing of the course, so bench/ may import it too).
 
 Only the documented command line is used, so the tests hold whatever serves it:
 ``--port 0`` lets the server pick a free port and print its URL on the first

@@ -2,7 +2,7 @@
 confidence on the same rows."""
 import pytest
 
-from helpers import agreement, clients, config
+from helpers import agreement
 from helpers.classify import classify
 from helpers.data import load_named
 
@@ -12,12 +12,6 @@ def rows():
     frame, _ = load_named("news_zh")
     frame = frame.sample(60, random_state=0)
     return list(frame["text"]), list(frame["label"]), sorted(frame["label"].unique())
-
-
-@pytest.fixture
-def client(tmp_path):
-    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-    return clients.openai_client(settings, strict=True, max_retries=0)
 
 
 def test_label_orders_start_with_the_given_order_and_are_seeded():

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from helpers import baselines, clients, config, metrics
+from helpers import baselines, metrics
 from helpers.cache import ResponseCache
 from helpers.classify import ClassificationResults, Prediction
 from helpers.data import load_named
@@ -18,12 +18,6 @@ def _split(name, n_test=60, seed=0):
     frame = frame.sample(frac=1.0, random_state=seed)
     test, train = frame.iloc[:n_test], frame.iloc[n_test:]
     return list(train["text"]), list(train["label"]), list(test["text"]), list(test["label"])
-
-
-@pytest.fixture
-def client(tmp_path):
-    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-    return clients.openai_client(settings, strict=True, max_retries=0)
 
 
 @pytest.mark.parametrize("name", ["sports_en", "news_zh"])

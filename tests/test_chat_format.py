@@ -192,7 +192,7 @@ def test_one_definition_of_the_heuristic_and_the_minimum():
     from helpers.sandbox import training, validation
 
     assert tokens.default_epochs is chat_format.auto_epochs is training.auto_epochs
-    assert validation.MIN_EXAMPLES == tokens.MIN_EXAMPLES == chat_format.MIN_EXAMPLES == 10
+    assert validation.MIN_EXAMPLES == chat_format.MIN_EXAMPLES == 10
     assert tokens.chat_example_tokens is chat_format.example_tokens
 
 

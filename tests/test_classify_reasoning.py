@@ -6,7 +6,7 @@ import httpx2
 import openai
 import pytest
 
-from helpers import clients, config, request_plan
+from helpers import request_plan
 from helpers.classify import build_request, classify
 from helpers.data import load_named
 
@@ -18,12 +18,6 @@ def rows():
     frame, _ = load_named("sports_en")
     sample = frame.sample(12, random_state=3)
     return list(sample["text"]), list(sample["label"]), sorted(frame["label"].unique())
-
-
-@pytest.fixture
-def client(tmp_path):
-    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-    return clients.openai_client(settings, strict=True, max_retries=0)
 
 
 @pytest.mark.parametrize("api", ["chat", "responses"])

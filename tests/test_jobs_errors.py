@@ -11,6 +11,7 @@ import zhipuai
 from helpers import clients, config, jobs
 from helpers.jobs import errors, sdk
 from helpers.sandbox import Faults
+from helpers.secrets import redact
 
 # Fake keys are assembled at run time so secret scanners do not flag this file.
 OPENAI_KEY = "sk-" + "proj-PLANTEDfakeKEY0123456789abcdef"
@@ -99,10 +100,10 @@ def test_unreachable_api():
 
 
 def test_redact_patterns():
-    assert errors.redact(f"key {OPENAI_KEY} end") == "key [redacted] end"
-    assert errors.redact(f"k={ZHIPU_KEY}") == "k=[redacted]"
-    assert errors.redact("tok eyJhbGciOi.eyJzdWIi.sig-_x") == "tok [redacted]"
-    assert errors.redact("custom-secret-value", ["custom-secret-value"]) == "[redacted]"
+    assert redact(f"key {OPENAI_KEY} end") == "key [redacted] end"
+    assert redact(f"k={ZHIPU_KEY}") == "k=[redacted]"
+    assert redact("tok eyJhbGciOi.eyJzdWIi.sig-_x") == "tok [redacted]"
+    assert redact("custom-secret-value", ["custom-secret-value"]) == "[redacted]"
 
 
 def test_zhipu_model_not_found_code_becomes_not_found_error():

@@ -9,7 +9,7 @@ import openai
 import pytest
 import zhipuai
 
-from helpers import clients, config, prompts
+from helpers import clients, prompts
 from helpers.sandbox import app_for, synthetic
 from helpers.sandbox.core import BASE_MODEL, Sandbox
 
@@ -17,16 +17,6 @@ LABELS = list(synthetic.WORDS)
 MSGS = prompts.messages("国足主场绝杀", LABELS)
 CHAT = {"model": BASE_MODEL, "messages": MSGS}
 JSON = {"Content-Type": "application/json"}
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-
-
-@pytest.fixture
-def client(settings):
-    return clients.openai_client(settings, strict=True, max_retries=0)
 
 
 @pytest.fixture

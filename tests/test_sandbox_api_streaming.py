@@ -6,22 +6,12 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel
 
-from helpers import clients, config, prompts
+from helpers import clients, prompts
 from helpers.sandbox import synthetic
 from helpers.sandbox.core import BASE_MODEL
 
 LABELS = list(synthetic.WORDS)
 TEXTS = ["国足主场绝杀卫冕冠军", "央行宣布降息，债券上涨", "新款手机搭载自研芯片和大模型"]
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-
-
-@pytest.fixture
-def client(settings):
-    return clients.openai_client(settings, strict=True, max_retries=0)
 
 
 @pytest.fixture

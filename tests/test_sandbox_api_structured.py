@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 from zhipuai.core._errors import APIRequestFailedError
 
-from helpers import clients, config, prompts
+from helpers import clients, prompts
 from helpers.sandbox import synthetic
 from helpers.sandbox.core import BASE_MODEL
 
@@ -32,16 +32,6 @@ class Rich(BaseModel):
     reason: str
     keywords: list[str]
     mood: Mood | None
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-
-
-@pytest.fixture
-def client(settings):
-    return clients.openai_client(settings, strict=True, max_retries=0)
 
 
 def ask(client, text=SPORTS, **kw):

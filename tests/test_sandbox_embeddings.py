@@ -4,6 +4,7 @@ import base64
 import numpy as np
 import openai
 import pytest
+from sandbox_batches import finished_batch, output_rows
 from zhipuai.core._errors import APIRequestFailedError
 
 from helpers import clients, config
@@ -13,11 +14,6 @@ from helpers.sandbox.catalog import EMBEDDING_MODEL
 SPORTS = "The Yankees beat the Red Sox 5-3 in extra innings"
 BASEBALL = "Red Sox pitcher throws a shutout against the Yankees"
 MONEY = "Central bank raises interest rates as inflation climbs"
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
 
 
 @pytest.fixture
@@ -119,26 +115,17 @@ def test_batch_runner_entry_point_answers_the_same_record(settings):
     assert record["object"] == "list" and len(record["data"][0]["embedding"]) == 3072
 
 
-def test_a_batch_on_v1_embeddings_gives_the_vectors_embeddings_create_gives(tmp_path):
+def test_a_batch_on_v1_embeddings_gives_the_vectors_embeddings_create_gives(client):
     import json as _json
 
-    from helpers import clients, config
-
-    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-    client = clients.openai_client(settings, max_retries=0)
     texts = {"e1": "the team won the game", "e2": "股市今天大涨"}
     lines = "".join(_json.dumps({"custom_id": cid, "method": "POST", "url": "/v1/embeddings",
                                  "body": {"model": "sandbox-embed", "input": text,
                                           "dimensions": 16, "encoding_format": "float"}},
                                 ensure_ascii=False) + "\n" for cid, text in texts.items())
-    f = client.files.create(file=("e.jsonl", lines.encode()), purpose="batch")
-    batch = client.batches.create(input_file_id=f.id, endpoint="/v1/embeddings",
-                                  completion_window="24h")
-    while batch.status not in ("completed", "failed"):
-        batch = client.batches.retrieve(batch.id)
+    batch = finished_batch(client, lines.encode(), "/v1/embeddings", name="e.jsonl")
     assert batch.status == "completed" and batch.request_counts.completed == 2
-    rows = [_json.loads(x) for x in client.files.content(batch.output_file_id).text.split("\n")
-            if x]
+    rows = output_rows(client, batch)
     got = {r["custom_id"]: r["response"]["body"]["data"][0]["embedding"] for r in rows}
     want = {cid: client.embeddings.create(model="sandbox-embed", input=text, dimensions=16,
                                           encoding_format="float").data[0].embedding

@@ -5,10 +5,11 @@ import json
 
 import openai
 import pytest
+from sandbox_batches import finished_batch, output_rows
 from zhipuai.core._errors import APIRequestFailedError
 from zhipuai.types.batch import Batch as ZhipuBatch
 
-from helpers import clients, config, prompts
+from helpers import clients, prompts
 from helpers.sandbox import batches, catalog, synthetic, training
 from helpers.sandbox.errors import TrainingFailed
 
@@ -16,25 +17,13 @@ LABELS = list(synthetic.WORDS)
 FINAL = ("succeeded", "failed", "cancelled")
 
 
-@pytest.fixture(autouse=True)
-def _poll(monkeypatch):
-    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
+pytestmark = pytest.mark.usefixtures("poll_progression")  # statuses one by one
 
 
 @pytest.fixture
 def client(settings):
     # Not strict: openai 3.51's FineTuningJob.status does not list "paused" yet.
     return clients.openai_client(settings, max_retries=0)
-
-
-@pytest.fixture
-def zclient(settings):
-    return clients.zhipu_client(settings, max_retries=0)
 
 
 def training_file(client, n=20):
@@ -145,14 +134,9 @@ def test_a_batch_line_with_a_line_separator_inside_a_string_stays_one_line(clien
     texts = ["国足晋级决赛\u2028今晚开打", "央行宣布降息\x85市场上涨"]
     data = "\n".join(_batch_line(f"r{i}", t) for i, t in enumerate(texts)) + "\n"
     assert len(data.splitlines()) > 2  # what str.splitlines would have made of it
-    f = client.files.create(file=("b.jsonl", data.encode()), purpose="batch")
-    batch = client.batches.create(input_file_id=f.id, endpoint="/v1/chat/completions",
-                                  completion_window="24h")
-    while batch.status not in ("completed", "failed"):
-        batch = client.batches.retrieve(batch.id)
+    batch = finished_batch(client, data.encode(), "/v1/chat/completions")
     assert batch.status == "completed" and batch.request_counts.completed == 2
-    rows = [json.loads(x) for x in client.files.content(batch.output_file_id).text.split("\n")
-            if x]
+    rows = output_rows(client, batch)  # split on "\n" only
     assert sorted(r["custom_id"] for r in rows) == ["r0", "r1"]
 
 
@@ -166,11 +150,7 @@ def test_batches_dispatch_through_the_endpoint_registry(client, monkeypatch):
     monkeypatch.setitem(batches.ENDPOINTS, "/v1/embeddings", fake)
     line = json.dumps({"custom_id": "e1", "method": "POST", "url": "/v1/embeddings",
                        "body": {"model": "sandbox-embed", "input": "你好"}}, ensure_ascii=False)
-    f = client.files.create(file=("b.jsonl", line.encode()), purpose="batch")
-    batch = client.batches.create(input_file_id=f.id, endpoint="/v1/embeddings",
-                                  completion_window="24h")
-    while batch.status not in ("completed", "failed"):
-        batch = client.batches.retrieve(batch.id)
+    batch = finished_batch(client, line.encode(), "/v1/embeddings")
     assert batch.status == "completed" and calls == [("你好", "openai")]
     row = json.loads(client.files.content(batch.output_file_id).text)
     assert row["response"]["body"] == {"object": "list", "data": [], "model": "sandbox-embed"}

@@ -7,7 +7,7 @@ import math
 import openai
 import pytest
 
-from helpers import clients, config, prompts
+from helpers import prompts
 from helpers.sandbox import catalog, synthetic
 from helpers.sandbox.core import BASE_MODEL
 from helpers.tokens import chat_example_tokens, encoding_for
@@ -16,15 +16,7 @@ LABELS = list(synthetic.WORDS)
 FINAL = ("succeeded", "failed", "cancelled")
 
 
-@pytest.fixture(autouse=True)
-def _poll(monkeypatch):
-    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
-
-
-@pytest.fixture
-def client(tmp_path):
-    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-    return clients.openai_client(settings, strict=True, max_retries=0)
+pytestmark = pytest.mark.usefixtures("poll_progression")  # statuses one by one
 
 
 def upload(client, pairs, purpose="fine-tune", name="train.jsonl"):

@@ -125,6 +125,23 @@ def job_file(c, n):
                           purpose="fine-tune")
 
 
+def three_epoch_job(c, seed):
+    """A seeded job on N_EXAMPLES examples for 3 epochs (so 3 checkpoints)."""
+    return c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, N_EXAMPLES).id,
+                                     seed=seed, method={"type": "supervised", "supervised": {
+                                         "hyperparameters": {"n_epochs": 3}}})
+
+
+def raced_job(kind, tmp_path, monkeypatch, seed, env):
+    """A 3-epoch job made here under ``env``'s progression, then raced by two pollers of
+    ``kind`` (``env`` is theirs); (client, sandbox dir, job, each poller's statuses)."""
+    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", env["COURSE_SANDBOX_PROGRESSION"])
+    sbx = tmp_path / "sbx"
+    c = client_for(sbx)
+    job = three_epoch_job(c, seed=seed)
+    return c, sbx, job, race(kind, sbx, job.id, tmp_path, env)
+
+
 def counts(c, sbx, job_id):
     events = c.fine_tuning.jobs.list_events(job_id, limit=10000).data
     files = [f for f in c.files.list().data if f.purpose == "fine-tune-results"]
@@ -148,14 +165,8 @@ def assert_one_run(c, sbx, job_id):
 
 @pytest.mark.slow
 def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
-    sbx = tmp_path / "sbx"
-    c = client_for(sbx)
-    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, N_EXAMPLES).id,
-                                    seed=1,
-                                    method={"type": "supervised", "supervised": {
-                                        "hyperparameters": {"n_epochs": 3}}})
-    seen = race("job", sbx, job.id, tmp_path, {"COURSE_SANDBOX_PROGRESSION": "poll"})
+    c, sbx, job, seen = raced_job("job", tmp_path, monkeypatch, 1,
+                                  {"COURSE_SANDBOX_PROGRESSION": "poll"})
     assert all(s[-1] == "succeeded" for s in seen)
     # both processes polled before the job had finished (forced by the rendezvous)
     assert all(len(s) >= 2 for s in seen)
@@ -163,10 +174,7 @@ def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch
 
     # the same job run by one process alone logs exactly as many events
     solo = client_for(tmp_path / "solo")
-    again = solo.fine_tuning.jobs.create(model=BASE_MODEL,
-                                         training_file=job_file(solo, N_EXAMPLES).id, seed=1,
-                                         method={"type": "supervised", "supervised": {
-                                             "hyperparameters": {"n_epochs": 3}}})
+    again = three_epoch_job(solo, seed=1)
     while again.status != "succeeded":
         again = solo.fine_tuning.jobs.retrieve(again.id)
     assert len(solo.fine_tuning.jobs.list_events(again.id, limit=10000).data) == n_events
@@ -175,15 +183,9 @@ def test_two_processes_polling_one_job_run_each_stage_once(tmp_path, monkeypatch
 @pytest.mark.slow
 def test_two_processes_watching_the_job_list_under_time_progression(tmp_path, monkeypatch):
     """Under 'time', listing jobs and events advances what is due, in one process only."""
-    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "time")
-    sbx = tmp_path / "sbx"
-    c = client_for(sbx)
-    job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=job_file(c, N_EXAMPLES).id,
-                                    seed=2,
-                                    method={"type": "supervised", "supervised": {
-                                        "hyperparameters": {"n_epochs": 3}}})
-    env = {"COURSE_SANDBOX_PROGRESSION": "time", "COURSE_SANDBOX_STAGE_SECONDS": "0"}
-    seen = race("watch", sbx, job.id, tmp_path, env)
+    c, sbx, job, seen = raced_job("watch", tmp_path, monkeypatch, 2,
+                                  {"COURSE_SANDBOX_PROGRESSION": "time",
+                                   "COURSE_SANDBOX_STAGE_SECONDS": "0"})
     assert all(s[-1] == "succeeded" for s in seen)
     assert_one_run(c, sbx, job.id)
 

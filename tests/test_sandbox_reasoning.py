@@ -3,18 +3,11 @@ tokens (billed as output, counted against the budget) and the empty-answer trap.
 import openai
 import pytest
 
-from helpers import clients, config
 from helpers.sandbox import reasoning
 from helpers.sandbox.catalog import BASE_MODEL, REASONING_MODEL
 
 QUESTION = "Categories: finance, sports\nText: The players celebrated with their fans"
 MESSAGES = [{"role": "user", "content": QUESTION}]
-
-
-@pytest.fixture
-def client(tmp_path):
-    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-    return clients.openai_client(settings, strict=True, max_retries=0)
 
 
 def error(call) -> dict:

@@ -8,24 +8,14 @@ import openai
 import pytest
 from openai.types.responses import Response
 from pydantic import BaseModel
+from sandbox_batches import finished_batch, output_rows
 from served_sandbox import served_sandbox
 
-from helpers import clients, config
 from helpers.sandbox import responses
 from helpers.sandbox.core import BASE_MODEL, Sandbox
 
 QUESTION = "Categories: sports, finance\nText: the team won the game"
 LABELS_ONLY = "Categories: sports, finance, entertainment"
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-
-
-@pytest.fixture
-def client(settings):
-    return clients.openai_client(settings, strict=True, max_retries=0)
 
 
 def bad_request(call) -> dict:
@@ -236,14 +226,9 @@ def test_a_batch_on_v1_responses_answers_each_line_like_responses_create(client)
     lines = "".join(json.dumps({"custom_id": cid, "method": "POST", "url": "/v1/responses",
                                 "body": {"model": BASE_MODEL, "input": text}}) + "\n"
                     for cid, text in inputs.items())
-    f = client.files.create(file=("r.jsonl", lines.encode()), purpose="batch")
-    batch = client.batches.create(input_file_id=f.id, endpoint="/v1/responses",
-                                  completion_window="24h")
-    while batch.status not in ("completed", "failed"):
-        batch = client.batches.retrieve(batch.id)
+    batch = finished_batch(client, lines.encode(), "/v1/responses", name="r.jsonl")
     assert batch.status == "completed" and batch.request_counts.completed == 2
-    rows = [json.loads(line) for line in client.files.content(batch.output_file_id).text
-            .split("\n") if line]
+    rows = output_rows(client, batch)
     got = {r["custom_id"]: Response.model_validate(r["response"]["body"]).output_text
            for r in rows}
     assert got == {cid: client.responses.create(model=BASE_MODEL, input=text).output_text

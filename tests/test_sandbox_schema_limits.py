@@ -4,7 +4,7 @@ import re
 import openai
 import pytest
 
-from helpers import clients, config, prompts
+from helpers import prompts
 from helpers.sandbox import inference, reading, schema_check, structured
 from helpers.sandbox.core import BASE_MODEL
 from helpers.sandbox.errors import ApiError
@@ -99,12 +99,6 @@ TOO_LARGE = [
                                                    "items": E}}}), ROOT),
     (doubling(40), ROOT),
 ]
-
-
-@pytest.fixture
-def client(tmp_path):
-    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-    return clients.openai_client(settings, max_retries=0)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import sys
 
 import openai
 import pytest
+from served_sandbox import served_sandbox
 
 from helpers import clients, config, prompts
 from helpers import sandbox as sandbox_pkg
@@ -25,9 +26,13 @@ def client_for(path, progression=None, monkeypatch=None):
     return clients.openai_client(settings, strict=True, max_retries=0)
 
 
+def training_file(c, n):
+    return c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(n), LABELS)),
+                          purpose="fine-tune")
+
+
 def train_job(c, n=40, model=BASE_MODEL, **kw):
-    f = c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(n), LABELS)),
-                       purpose="fine-tune")
+    f = training_file(c, n)
     job = c.fine_tuning.jobs.create(model=model, training_file=f.id, **kw)
     while job.status not in ("succeeded", "failed", "cancelled"):
         job = c.fine_tuning.jobs.retrieve(job.id)
@@ -122,8 +127,7 @@ def test_state_survives_a_restart(tmp_path, monkeypatch):
 
 def test_crash_mid_transaction_leaves_consistent_state(tmp_path, monkeypatch):
     c = client_for(tmp_path / "sbx", "poll", monkeypatch)
-    f = c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(30), LABELS)),
-                       purpose="fine-tune")
+    f = training_file(c, 30)
     job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id)
     assert c.fine_tuning.jobs.retrieve(job.id).status == "queued"
     n_events = len(c.fine_tuning.jobs.list_events(job.id, limit=500).data)
@@ -144,14 +148,12 @@ def test_crash_mid_transaction_leaves_consistent_state(tmp_path, monkeypatch):
 
 def test_instant_and_time_progression(tmp_path, monkeypatch):
     c = client_for(tmp_path / "i", "instant", monkeypatch)
-    f = c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(20), LABELS)),
-                       purpose="fine-tune")
+    f = training_file(c, 20)
     assert c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id).status == "succeeded"
 
     monkeypatch.setenv("COURSE_SANDBOX_STAGE_SECONDS", "0")
     t = client_for(tmp_path / "t", "time", monkeypatch)
-    f = t.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(20), LABELS)),
-                       purpose="fine-tune")
+    f = training_file(t, 20)
     job = t.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id)
     assert job.status == "validating_files"
     assert t.fine_tuning.jobs.retrieve(job.id).status == "succeeded"
@@ -164,19 +166,11 @@ def test_instant_and_time_progression(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_server_answers_an_ordinary_client(tmp_path):
-    env = {**os.environ, "PYTHONPATH": REPO}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "helpers.sandbox", "serve", "--port", "0", "--data-dir",
-         str(tmp_path / "srv"), "--progression", "instant"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
-    try:
-        line = proc.stdout.readline()
-        url = line.split(" at ")[1].split(" ")[0]
+    with served_sandbox(tmp_path / "srv", "--progression", "instant") as url:
         c = openai.OpenAI(api_key="sandbox", base_url=url + "/v1", max_retries=0,
                           _strict_response_validation=True, timeout=10)
         assert c.models.list().data[0].id == BASE_MODEL
-        f = c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(15), LABELS)),
-                           purpose="fine-tune")
+        f = training_file(c, 15)
         job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id)
         assert job.status == "succeeded"
         reply = c.chat.completions.create(model=job.fine_tuned_model,
@@ -185,9 +179,6 @@ def test_server_answers_an_ordinary_client(tmp_path):
         import httpx
         raw = httpx.get(url + "/v1/models/nope")
         assert raw.status_code == 404 and json.loads(raw.text)["error"]["code"] == "model_not_found"
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 KILL_SCRIPT = """
@@ -304,8 +295,7 @@ def test_zhipu_paths_fine_tune_the_base_model_only(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "instant")
     settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
     z = clients.zhipu_client(settings, max_retries=0)
-    f = z.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(20), LABELS)),
-                       purpose="fine-tune")
+    f = training_file(z, 20)
     tuned = z.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id).fine_tuned_model
     assert tuned
     for model, code in ((tuned, "1214"), ("glm-nope", "1211")):
@@ -346,8 +336,7 @@ def test_an_unexpected_exception_in_a_stage_fails_the_job(tmp_path, monkeypatch,
 
     monkeypatch.setenv("COURSE_SANDBOX_STAGE_SECONDS", "0")
     c = client_for(tmp_path / "sbx", progression, monkeypatch)
-    f = c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(20), LABELS)),
-                       purpose="fine-tune")
+    f = training_file(c, 20)
 
     def broken(*a, **k):
         raise RuntimeError("the classifier blew up")
@@ -365,8 +354,7 @@ def test_an_unexpected_exception_in_a_stage_fails_the_job(tmp_path, monkeypatch,
 
 def test_an_exception_while_committing_fails_the_job_cleanly(tmp_path, monkeypatch):
     c = client_for(tmp_path / "sbx", "poll", monkeypatch)
-    f = c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(20), LABELS)),
-                       purpose="fine-tune")
+    f = training_file(c, 20)
     job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id)
     c.fine_tuning.jobs.retrieve(job.id)
 
@@ -399,8 +387,7 @@ def test_an_unexpected_exception_fails_a_batch(tmp_path, monkeypatch):
 # ------------------------------------------------------------------ pagination, cancel, delete
 def test_job_event_and_checkpoint_pages_follow_the_sdk_cursor(tmp_path, monkeypatch):
     c = client_for(tmp_path / "sbx", "instant", monkeypatch)
-    f = c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(20), LABELS)),
-                       purpose="fine-tune")
+    f = training_file(c, 20)
     made = [c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id).id for _ in range(5)]
     page = c.fine_tuning.jobs.list(limit=2)
     assert [j.id for j in page.data] == made[::-1][:2] and page.has_more
@@ -418,8 +405,7 @@ def test_job_event_and_checkpoint_pages_follow_the_sdk_cursor(tmp_path, monkeypa
 
 def test_cancel_and_delete_follow_the_job_state(tmp_path, monkeypatch):
     c = client_for(tmp_path / "sbx", "poll", monkeypatch)
-    f = c.files.create(file=("t.jsonl", synthetic.chat_jsonl(synthetic.headlines(20), LABELS)),
-                       purpose="fine-tune")
+    f = training_file(c, 20)
     job = c.fine_tuning.jobs.create(model=BASE_MODEL, training_file=f.id)
     assert c.fine_tuning.jobs.retrieve(job.id).status == "queued"
     cancelled = c.fine_tuning.jobs.cancel(job.id)

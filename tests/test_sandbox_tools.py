@@ -5,7 +5,7 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel
 
-from helpers import clients, config, prompts
+from helpers import prompts
 from helpers.sandbox import structured, tools
 from helpers.sandbox.core import BASE_MODEL
 
@@ -25,12 +25,6 @@ RECORD = fn("record_topic", {"topic": {"type": "string", "enum": LABELS},
 WEATHER = fn("get_weather", {"city": {"type": "string"}})
 SEARCH = fn("web_search", {"query": {"type": "string"}, "limit": {"type": "integer"}})
 FREE_LABEL = fn("save_category", {"category": {"type": "string"}})
-
-
-@pytest.fixture
-def client(tmp_path):
-    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-    return clients.openai_client(settings, strict=True, max_retries=0)
 
 
 def ask(client, text=SPORTS, messages=None, **kw):

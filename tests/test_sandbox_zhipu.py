@@ -3,22 +3,18 @@ import pytest
 import zhipuai
 from zhipuai.core._errors import APIRequestFailedError
 
-from helpers import clients, config, prompts
+from helpers import prompts
 from helpers.sandbox import synthetic
 from helpers.sandbox.core import BASE_MODEL
 
 LABELS = list(synthetic.WORDS)
-
-
-@pytest.fixture(autouse=True)
-def _poll(monkeypatch):
-    monkeypatch.setenv("COURSE_SANDBOX_PROGRESSION", "poll")
+pytestmark = pytest.mark.usefixtures("poll_progression")  # statuses one by one
 
 
 @pytest.fixture
-def client(tmp_path):
-    settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=tmp_path / "sbx")
-    return clients.zhipu_client(settings, max_retries=0)
+def client(zclient):
+    """In this file ``client`` is the zhipuai SDK's (conftest's ``zclient``)."""
+    return zclient
 
 
 def test_zhipu_files_jobs_events_chat_and_deletes(client):

@@ -17,12 +17,12 @@ from helpers.classify import Prediction
 from helpers.lessons.scale_report import (
     arrival_order,
     batch_wait_options,
-    completeness,
     input_index,
     labels_in_file_order,
     summary_counts,
     with_model,
 )
+from helpers.throughput import completeness
 
 LABELS = ["体育", "财经", "科技"]
 TEXTS = ["湖人队在季后赛中击败勇士队", "央行宣布下调存款准备金率", "苹果发布新款智能手机芯片",

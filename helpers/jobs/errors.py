@@ -16,7 +16,7 @@ from zhipuai.core import _errors as zhipu_errors
 
 from ..clients import base_url_of
 from ..config import public_url
-from ..secrets import REDACTED, redact  # noqa: F401  (re-exported for callers)
+from ..secrets import redact
 
 WIND_DOWN = (
     "OpenAI is winding down self-serve fine-tuning: since 2026-05-07 organisations that never "

@@ -27,8 +27,11 @@ class OpenAIDialect:
     fine_tuning_wound_down: bool = True
 
     # request bodies, checked against this provider's SDK types
-    def job_body(self, body: dict) -> dict:
-        return schemas.fine_tuning_job(body, self.name)
+    def chat_body(self, body: dict) -> dict:
+        return schemas.openai_chat(body)
+
+    def job_request(self, body: dict) -> schemas.JobRequest:
+        return schemas.openai_job(body)
 
     def batch_body(self, body: dict) -> dict:
         return schemas.batch(body)
@@ -96,6 +99,12 @@ class ZhipuDialect(OpenAIDialect):
     name: str = "zhipu"
     prefix: str = "/api/paas/v4"
     fine_tuning_wound_down: bool = False
+
+    def chat_body(self, body: dict) -> dict:
+        return schemas.zhipu_chat(body)
+
+    def job_request(self, body: dict) -> schemas.JobRequest:
+        return schemas.zhipu_job(body)
 
     def batch_body(self, body: dict) -> dict:
         return schemas.zhipu_batch(body)

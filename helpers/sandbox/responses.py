@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from openai.types.responses import Response
 
-from . import chat, reasoning, responses_schemas
+from . import chat, dialects, reasoning, responses_schemas
 from .errors import ApiError
 from .records import public
 
@@ -251,7 +251,7 @@ def run(sandbox, body: dict) -> Result:
 
 def create(sandbox, body: dict, provider: str = "openai") -> dict:
     """A non-streamed Response as JSON (what ``POST /v1/responses`` and batches return)."""
-    if provider != "openai":
+    if not dialects.get(provider).serves_responses:
         raise ApiError(404, "The Responses API is served on the OpenAI paths only.",
                        code="unknown_url")
     if body.get("stream") is True:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from openai.types.responses import Response
 
+from ..chat_format import flatten_content
 from . import chat, dialects, reasoning, responses_schemas
 from .errors import ApiError
 from .records import public
@@ -73,8 +74,8 @@ def _messages(items) -> list[dict]:
                 "function": {"name": item["name"], "arguments": item["arguments"]}}]})
         elif kind == "function_call_output":
             output = item["output"]
-            if not isinstance(output, str):
-                output = "\n".join(p.get("text", "") for p in output if isinstance(p, dict))
+            if not isinstance(output, str):  # a list of parts: their text, as in a message
+                output = flatten_content(output)
             out.append({"role": "tool", "tool_call_id": item.get("call_id") or "",
                         "content": output})
     return out

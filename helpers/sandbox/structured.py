@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from ..chat_format import flatten_content
 from . import dialects, reading, tools
 from .errors import ApiError
 from .schema_check import check_schema
@@ -53,17 +54,6 @@ class Plan:
 
 
 # ------------------------------------------------------------ request reading
-def _messages_text(messages) -> str:
-    parts = []
-    for m in messages:
-        content = m.get("content")
-        if isinstance(content, str):
-            parts.append(content)
-        elif isinstance(content, list):
-            parts += [p.get("text", "") for p in content if isinstance(p, dict)]
-    return "\n".join(parts)
-
-
 def plan_for(body: dict, provider: str) -> Plan | None:
     """The structured answer a chat request asks for, or None for plain text.
 
@@ -85,7 +75,9 @@ def plan_for(body: dict, provider: str) -> Plan | None:
     if fmt["type"] == "text":
         return None
     if fmt["type"] == "json_object":
-        return json_object_plan(_messages_text(messages), provider)
+        # the messages' texts, one per line: where JSON mode looks for 'json' and a schema
+        text = "\n".join(flatten_content(m.get("content")) for m in messages)
+        return json_object_plan(text, provider)
     if not dialects.get(provider).json_schema_format:  # Zhipu: text and json_object only
         raise ApiError(400, "response_format type must be 'text' or 'json_object'.",
                        param="response_format")

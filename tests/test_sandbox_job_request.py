@@ -8,7 +8,7 @@ import pytest
 from zhipuai.core._errors import APIRequestFailedError
 
 from helpers import clients, config
-from helpers.sandbox import catalog, dialects, schemas, synthetic
+from helpers.sandbox import catalog, dialects, schemas, synthetic, training
 from helpers.sandbox.errors import ApiError
 from helpers.sandbox.jobs import Jobs
 
@@ -98,3 +98,13 @@ def test_jobs_create_takes_the_record_not_a_body():
     source = inspect.getsource(Jobs.create)
     for rule in ("suffix must", "only runs supervised", "resolve_hyperparameters", "randrange"):
         assert rule not in source, rule
+
+
+def test_the_learning_rate_rule_is_the_documented_one_only():
+    """Above 0 and at most 10 (schemas); no second, stricter bound at creation or training."""
+    tiny = dialects.OPENAI.job_request({**BODY, "hyperparameters": {
+        "learning_rate_multiplier": 1e-10}})
+    assert training.resolve_hyperparameters(tiny.hyperparameters, 100)[
+        "learning_rate_multiplier"] == 1e-10
+    with pytest.raises(ApiError, match="expected a number above 0 and at most 10"):
+        dialects.OPENAI.job_request({**BODY, "hyperparameters": {"learning_rate_multiplier": 0}})

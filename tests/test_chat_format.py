@@ -189,11 +189,23 @@ def test_auto_epochs_never_grows_with_more_examples():
 
 
 def test_one_definition_of_the_heuristic_and_the_minimum():
-    from helpers.sandbox import training, validation
-
-    assert tokens.default_epochs is chat_format.auto_epochs is training.auto_epochs
-    assert validation.MIN_EXAMPLES == chat_format.MIN_EXAMPLES == 10
+    assert tokens.default_epochs is chat_format.auto_epochs
+    assert chat_format.MIN_EXAMPLES == 10
     assert tokens.chat_example_tokens is chat_format.example_tokens
+
+
+def test_the_sandbox_trains_by_chat_formats_heuristic_and_minimum(monkeypatch):
+    """The sandbox keeps no alias of either: it reads them from chat_format when it runs."""
+    from helpers.sandbox import training
+
+    for n in (1, 5, 34, 8_334, 30_000):
+        assert training.resolve_hyperparameters({}, n)["n_epochs"] == chat_format.auto_epochs(n)
+    monkeypatch.setattr(chat_format, "auto_epochs", lambda n: 7)
+    assert training.resolve_hyperparameters({}, 100)["n_epochs"] == 7
+    ten = ("\n".join([line(USER, REPLY)] * 10) + "\n").encode()
+    assert len(parse_examples(ten, ENC)) == 10
+    with pytest.raises(InvalidFileError, match="has 9 example"):
+        parse_examples(("\n".join([line(USER, REPLY)] * 9) + "\n").encode(), ENC)
 
 
 def test_chat_format_imports_no_course_module():

@@ -36,8 +36,8 @@ from . import (
 from .core import Sandbox
 from .errors import REASONS, ApiError, bad_request, render, server_error
 from .faults import FaultDice, Faults, SandboxTimeout
-from .multipart import CHUNK, max_upload_bytes, parse_upload
-from .settings import max_body_bytes
+from .multipart import CHUNK, parse_upload
+from .settings import max_body_bytes, max_upload_bytes
 from .store import StateError
 
 OPENAI_PREFIX = dialects.OPENAI.prefix
@@ -409,10 +409,9 @@ class SandboxApp:
             raise ApiError(403, "Fine-tuning is not available for your organization: new "
                            "fine-tuning jobs can no longer be created (injected fault).",
                            code="training_not_available")
-        body = request.dialect.job_body(request.json())
-        job = self.core.create_job(body, provider=request.provider, fail=self.faults.fail_jobs,
-                                   progression=self.progression)
-        return request.dialect.job(job, body.get("request_id") or request_id)
+        job = self.core.create_job(request.json(), provider=request.provider,
+                                   fail=self.faults.fail_jobs, progression=self.progression)
+        return request.dialect.job(job, job.request_id or request_id)
 
     def job_list(self, request: Request, request_id: str):
         metadata, null = _metadata_filter(request.environ.get("QUERY_STRING", ""))

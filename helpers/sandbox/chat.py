@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from . import context, inference, reasoning, schemas, structured
+from . import context, dialects, inference, reasoning, structured
 from .catalog import BASE_MODEL
 from .errors import ApiError
 from .structured import Chosen, Plan
@@ -122,7 +122,7 @@ def _pieces(tokens: list[int], entries: list, encoding, content: str) -> list:
 
 def reply(sandbox, body: dict, provider: str = "openai") -> Reply:
     """The whole chat completion for ``body`` (validated here; raises ApiError)."""
-    body = schemas.openai_chat(body) if provider == "openai" else schemas.zhipu_chat(body)
+    body = dialects.get(provider).chat_body(body)
     messages = body["messages"]
     model_record = sandbox.get_model(body["model"])
     effort = reasoning.check_chat(body, provider)  # None unless the reasoning model

@@ -7,7 +7,8 @@ request makes the sandbox read megabytes of prompt.
 """
 from __future__ import annotations
 
-from . import inference, reading
+from ..chat_format import flatten_content
+from . import inference
 from .errors import ApiError
 
 MAX_CONTEXT_TOKENS = 128_000      # as gpt-4o-mini
@@ -22,7 +23,7 @@ def _error(got: str) -> ApiError:
 
 def check_prompt(messages: list, encoding) -> int:
     """The prompt's token count, or a 400 when it does not fit the context."""
-    chars = sum(len(reading.message_text(m.get("content"))) for m in messages
+    chars = sum(len(flatten_content(m.get("content"))) for m in messages
                 if isinstance(m, dict))
     if chars > MAX_PROMPT_CHARS:
         raise _error(f"over {MAX_PROMPT_CHARS} characters")

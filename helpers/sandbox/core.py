@@ -12,7 +12,7 @@ from pathlib import Path
 import tiktoken
 
 from .. import tokenizers
-from . import chat, settings
+from . import chat, dialects, settings
 from .batches import BATCH_TERMINAL, Batches
 from .catalog import BASE_MODEL
 from .classifier import SoftmaxModel
@@ -68,7 +68,9 @@ class Sandbox:
     # jobs
     def create_job(self, body: dict, provider: str = "openai", fail: bool = False,
                    progression: str = "poll") -> Job:
-        job = self.jobs.create(body, provider, fail)
+        """A job for a create body of ``provider``'s shape: its dialect checks the body
+        (``schemas``), then ``Jobs.create`` what needs state."""
+        job = self.jobs.create(dialects.get(provider).job_request(body), provider, fail)
         return self.jobs.get(job.id, progression) if progression == "instant" else job
 
     def get_job(self, job_id: str, progression: str = "poll", advance: bool = True) -> Job:

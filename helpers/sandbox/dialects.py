@@ -1,9 +1,12 @@
 """What differs between the OpenAI and the Zhipu paths, one object per provider.
 
 The operations (files, jobs, batches, chat) are the same; a dialect says how
-their records look on the wire, how errors are rendered, how fine-tuned models
-are named, which fine-tuning requests are refused with which message, and
-which batch endpoint strings mean which sandbox endpoint.
+request bodies are checked (``schemas``), how records look on the wire, how
+errors are rendered, how fine-tuned models are named, which fine-tuning requests
+are refused with which message, which batch endpoint strings mean which sandbox
+endpoint, and what the provider serves (json_schema, tools, the Responses API,
+the reasoning model, embeddings' keys and batch size). Modules ask the dialect;
+none compares provider names.
 """
 from __future__ import annotations
 
@@ -25,10 +28,22 @@ class OpenAIDialect:
     prefix: str = "/v1"
     # OpenAI is winding fine-tuning down: the training_not_available fault applies here
     fine_tuning_wound_down: bool = True
+    # what this provider's paths serve; a request for anything else is refused where it is read
+    json_schema_format: bool = True  # response_format json_schema (Zhipu: text, json_object)
+    json_mode_needs_word_json: bool = True  # JSON mode's 400 when no message says "json"
+    serves_tools: bool = True  # chat ``tools``
+    serves_responses: bool = True  # the Responses API
+    serves_reasoning_model: bool = True  # sandbox-reasoning
+    embedding_keys: frozenset = frozenset({"input", "model", "dimensions", "encoding_format",
+                                           "user"})
+    max_embedding_inputs: int = 2048  # items in one embeddings request (the service's limit)
 
     # request bodies, checked against this provider's SDK types
-    def job_body(self, body: dict) -> dict:
-        return schemas.fine_tuning_job(body, self.name)
+    def chat_body(self, body: dict) -> dict:
+        return schemas.openai_chat(body)
+
+    def job_request(self, body: dict) -> schemas.JobRequest:
+        return schemas.openai_job(body)
 
     def batch_body(self, body: dict) -> dict:
         return schemas.batch(body)
@@ -83,6 +98,9 @@ class OpenAIDialect:
     def chat(self, record: dict, request_id: str) -> dict:
         return views.openai("chat", record)
 
+    def embeddings(self, data: list[dict], model: str, tokens: int, fmt: str) -> dict:
+        return views.openai_embeddings(data, model, tokens, fmt)
+
     def stream(self, reply, body: dict, request_id: str):
         return streaming.openai_events(reply, body)
 
@@ -96,6 +114,20 @@ class ZhipuDialect(OpenAIDialect):
     name: str = "zhipu"
     prefix: str = "/api/paas/v4"
     fine_tuning_wound_down: bool = False
+    json_schema_format: bool = False
+    json_mode_needs_word_json: bool = False
+    serves_tools: bool = False
+    serves_responses: bool = False
+    serves_reasoning_model: bool = False
+    embedding_keys: frozenset = OpenAIDialect.embedding_keys | {"request_id",
+                                                                "sensitive_word_check"}
+    max_embedding_inputs: int = 64
+
+    def chat_body(self, body: dict) -> dict:
+        return schemas.zhipu_chat(body)
+
+    def job_request(self, body: dict) -> schemas.JobRequest:
+        return schemas.zhipu_job(body)
 
     def batch_body(self, body: dict) -> dict:
         return schemas.zhipu_batch(body)
@@ -146,6 +178,9 @@ class ZhipuDialect(OpenAIDialect):
 
     def chat(self, record: dict, request_id: str) -> dict:
         return views.zhipu_chat(record, request_id)
+
+    def embeddings(self, data: list[dict], model: str, tokens: int, fmt: str) -> dict:
+        return views.zhipu_embeddings(data, model, tokens)
 
     def stream(self, reply, body: dict, request_id: str):
         return streaming.zhipu_events(reply, request_id)

@@ -26,11 +26,9 @@ from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
-from openai.types import CreateEmbeddingResponse
 from sklearn.feature_extraction.text import HashingVectorizer
-from zhipuai.types.embeddings import EmbeddingsResponded
 
-from . import catalog
+from . import catalog, dialects
 from .classifier import is_chinese
 from .errors import ApiError
 
@@ -42,14 +40,10 @@ BLOCK_WEIGHTS = (2.0, 1.0, 1.3, 1.0)
 HASHES_PER_NGRAM = 3
 DEFAULT_DIMENSIONS = 3072      # as text-embedding-3-large (1536 lost ~5 points, bench)
 MAX_DIMENSIONS = 3072
-MAX_INPUTS = {"openai": 2048, "zhipu": 64}   # items in one request (each service's limit)
 MAX_INPUT_TOKENS = 8192        # per input, as OpenAI's embedding models
 MAX_TOTAL_TOKENS = 300_000     # per request, as OpenAI
 MAX_INPUT_CHARS = 8 * MAX_INPUT_TOKENS   # refused before tokenising (no work on huge strings)
 ENCODINGS = ("float", "base64")
-_KEYS = {"openai": {"input", "model", "dimensions", "encoding_format", "user"},
-         "zhipu": {"input", "model", "dimensions", "encoding_format", "user", "request_id",
-                   "sensitive_word_check"}}
 
 
 @lru_cache(maxsize=4)
@@ -119,9 +113,10 @@ def _texts(value, encoding, provider: str) -> list[str]:
     if not items:
         raise _bad("Invalid 'input': empty array. Expected at least one input.", "input",
                    "empty_array")
-    if len(items) > MAX_INPUTS[provider]:
+    most = dialects.get(provider).max_embedding_inputs
+    if len(items) > most:
         raise _bad(f"Invalid 'input': too many inputs ({len(items)}); at most "
-                   f"{MAX_INPUTS[provider]} per request.", "input")
+                   f"{most} per request.", "input")
     texts = []
     for i, item in enumerate(items):
         where = f"input[{i}]" if len(items) > 1 or not isinstance(value, str) else "input"
@@ -165,7 +160,7 @@ def _options(body: dict, provider: str, sandbox) -> tuple[int, str]:
     if not isinstance(body, dict):
         raise _bad("The request body must be a JSON object.", None)
     for key in body:
-        if key not in _KEYS[provider]:
+        if key not in dialects.get(provider).embedding_keys:
             raise _bad(f"Unrecognized request argument supplied: {key}", key, "unknown_parameter")
     for key in ("input", "model"):
         if key not in body:
@@ -221,15 +216,4 @@ def create(sandbox, body: dict, provider: str = "openai") -> dict:
              "embedding": base64.b64encode(row.astype("<f4").tobytes()).decode()
              if fmt == "base64" else [float(x) for x in row]}
             for i, row in enumerate(rows)]
-    tokens = sum(counts)
-    if provider == "zhipu":
-        usage = {"prompt_tokens": tokens, "completion_tokens": 0, "total_tokens": tokens}
-        record = {"object": "list", "data": data, "model": body["model"], "usage": usage}
-        return EmbeddingsResponded.model_validate(record).model_dump(mode="json")
-    record = {"object": "list", "data": data, "model": body["model"],
-              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
-    if fmt == "base64":  # the SDK type says list[float]; the wire carries the base64 string
-        CreateEmbeddingResponse.model_validate({**record, "data": [
-            {**d, "embedding": []} for d in data]})
-        return record
-    return CreateEmbeddingResponse.model_validate(record).model_dump(mode="json")
+    return dialects.get(provider).embeddings(data, body["model"], sum(counts), fmt)

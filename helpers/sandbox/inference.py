@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from ..chat_format import example_tokens as chat_example_tokens
+from ..chat_format import flatten_content
 from . import lexicon, reading
 
 FALLBACK_ANSWER = ("I am the sandbox base model, a text classifier: I could not find the "
@@ -24,7 +25,7 @@ FALLBACK_ANSWER = ("I am the sandbox base model, a text classifier: I could not 
 def last_user_text(messages) -> str:
     for m in reversed(messages or []):
         if isinstance(m, dict) and m.get("role") == "user":
-            return reading.message_text(m.get("content"))
+            return flatten_content(m.get("content"))
     return ""
 
 

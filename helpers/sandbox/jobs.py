@@ -7,7 +7,6 @@ advance; resuming returns it to the status it was paused in.
 """
 from __future__ import annotations
 
-import random
 import threading
 import time
 
@@ -17,6 +16,7 @@ from .errors import TrainingFailed, bad_request, not_found
 from .files import Files
 from .models import ORG, Models
 from .records import Checkpoint, Event, Job, metric, now
+from .schemas import JobRequest
 from .stages import StagedObjects
 from .store import StateError
 from .validation import InvalidFileError, parse_examples
@@ -41,43 +41,27 @@ class Jobs(StagedObjects):
         self._parsed_lock = threading.Lock()
 
     # ------------------------------------------------------------- requests
-    def create(self, body: dict, provider: str = "openai", fail: bool = False) -> Job:
-        dialect = dialects.get(provider)
-        model = body.get("model")
-        parent = self._parent_model(model, dialect)
-        for key in ("training_file", "validation_file"):
-            if body.get(key) is not None:
-                self.files.get(body[key], param=key)
-        if not body.get("training_file"):
-            raise bad_request("Missing required parameter: 'training_file'.", param="training_file")
-        suffix = body.get("suffix") or ""
-        if len(suffix) > 64 or any(c in suffix for c in ": "):
-            raise bad_request("suffix must be at most 64 characters without ':' or spaces.",
-                              param="suffix")
-        method = body.get("method") or {"type": "supervised", "supervised": {
-            "hyperparameters": body.get("hyperparameters") or {}}}
-        if method.get("type") != "supervised":
-            raise bad_request("The sandbox only runs supervised fine-tuning.", param="method.type")
-        requested = dict((method.get("supervised") or {}).get("hyperparameters") or {})
-        try:
-            training.resolve_hyperparameters(requested, 100)
-        except ValueError as exc:
-            raise bad_request(str(exc), param="hyperparameters") from None
-        seed = body.get("seed")
-        if seed is None:
-            seed = random.Random(body["training_file"]).randrange(2 ** 31)
+    def create(self, request: JobRequest, provider: str = "openai", fail: bool = False) -> Job:
+        """A new job for a request whose body rules ``schemas`` checked; here only what needs
+        state: the model can be fine-tuned (or continued), the files exist."""
+        parent = self._parent_model(request.model, dialects.get(provider))
+        self.files.get(request.training_file, param="training_file")
+        if request.validation_file is not None:
+            self.files.get(request.validation_file, param="validation_file")
+        requested = dict(request.hyperparameters)
         shown = {k: requested.get(k, "auto") for k in
                  ("n_epochs", "batch_size", "learning_rate_multiplier")}
         with self.store.transaction():
             seq = self.store.next_seq("job")
-            job = Job(id="ftjob-" + self.store.hex_id("job", seq), created_at=now(), model=model,
-                      training_file=body["training_file"], hyperparameters=shown,
+            job = Job(id="ftjob-" + self.store.hex_id("job", seq), created_at=now(),
+                      model=request.model, training_file=request.training_file,
+                      hyperparameters=shown,
                       method={"type": "supervised", "supervised": {"hyperparameters": shown}},
-                      seed=int(seed), organization_id=ORG,
-                      validation_file=body.get("validation_file"),
-                      metadata=body.get("metadata"), provider=provider, suffix=suffix, seq=seq,
-                      fail=bool(fail), requested=requested, stage_at=time.time(),
-                      parent=parent, request_id=body.get("request_id"))
+                      seed=int(request.seed), organization_id=ORG,
+                      validation_file=request.validation_file, metadata=request.metadata,
+                      provider=provider, suffix=request.suffix, seq=seq, fail=bool(fail),
+                      requested=requested, stage_at=time.time(), parent=parent,
+                      request_id=request.request_id)
             self.store.put("jobs", job.id, seq, job.to_row())
             self.event(job.id, f"Created fine-tuning job: {job.id}")
             self.event(job.id, f"Validating training file: {job.training_file}"
@@ -85,10 +69,8 @@ class Jobs(StagedObjects):
                           if job.validation_file else ""))
         return job
 
-    def _parent_model(self, model, dialect) -> str | None:
+    def _parent_model(self, model: str, dialect) -> str | None:
         """None to start from the base model, or the fine-tuned model to continue training."""
-        if not isinstance(model, str) or not model:
-            raise bad_request("Missing required parameter: 'model'.", param="model")
         spec = catalog.spec(model)
         if spec is not None:
             if not spec.fine_tunable:
@@ -248,9 +230,6 @@ class Jobs(StagedObjects):
         except InvalidFileError as exc:
             code, message, param = exc.code, exc.message, exc.param
             return lambda j: self.fail(j, code, message, param)
-        except ValueError as exc:
-            message = str(exc)
-            return lambda j: self.fail(j, "invalid_hyperparameters", message, "hyperparameters")
 
         def commit(j: Job):
             self.event(j.id, "Files validated, moving job to queued state")

@@ -12,7 +12,6 @@ from pathlib import Path
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from .errors import ApiError
-from .settings import max_upload_bytes  # noqa: F401  (app and server import it from here)
 from .store import temp_name
 
 CHUNK = 64 * 1024

@@ -29,8 +29,9 @@ import json
 import re
 from dataclasses import dataclass
 
-__all__ = ["Reading", "read", "read_prompt", "find_labels", "split_list", "input_text",
-           "message_text"]
+from ..chat_format import flatten_content
+
+__all__ = ["Reading", "read", "read_prompt", "find_labels", "split_list", "input_text"]
 
 
 @dataclass(frozen=True)
@@ -108,16 +109,6 @@ _STOP_WORDS = {"is", "it", "this", "the", "a", "an", "as", "be", "either", "into
 
 
 # ------------------------------------------------------------------- helpers
-def message_text(content) -> str:
-    """A message's content as text: a string, or the text parts of a list of parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") if isinstance(p, dict) and isinstance(p.get("text"), str)
-                       else (p if isinstance(p, str) else "") for p in content)
-    return ""
-
-
 def _unquote(s: str) -> str:
     s = s.strip()
     for _ in range(2):
@@ -562,12 +553,12 @@ def read(messages, candidates=None) -> Reading:
     if not users:
         return Reading(tuple(candidates or ()), "", (), "candidates" if candidates else "")
     last = users[-1]
-    reading = read_prompt(message_text(messages[last].get("content")))
+    reading = read_prompt(flatten_content(messages[last].get("content")))
     labels, source = list(reading.labels), reading.source
     if not labels:
         for m in messages:
             if m.get("role") in ("system", "developer"):
-                found = read_prompt(message_text(m.get("content")))
+                found = read_prompt(flatten_content(m.get("content")))
                 if found.labels:
                     labels, source = list(found.labels), "system:" + found.source
                     break
@@ -575,9 +566,9 @@ def read(messages, candidates=None) -> Reading:
     turns = []
     for i in users[:-1]:
         if i + 1 < len(messages) and messages[i + 1].get("role") == "assistant":
-            reply = message_text(messages[i + 1].get("content")).strip()
+            reply = flatten_content(messages[i + 1].get("content")).strip()
             if _short_answer(reply):
-                turns.append((input_text(message_text(messages[i].get("content"))), reply))
+                turns.append((input_text(flatten_content(messages[i].get("content"))), reply))
     examples = list(reading.examples) + turns
     if not labels and examples:
         labels, source = _dedupe(lab for _, lab in examples), "examples"

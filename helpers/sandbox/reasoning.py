@@ -25,7 +25,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from . import inference, lexicon, reading
+from . import dialects, inference, lexicon, reading
 from .catalog import spec
 from .errors import ApiError
 
@@ -83,7 +83,7 @@ def check_chat(body: dict, provider: str) -> str | None:
                            "with this model.", param="reasoning_effort",
                            code="unsupported_parameter")
         return None
-    if provider != "openai":
+    if not dialects.get(provider).serves_reasoning_model:
         raise ApiError(404, f"The model `{model}` is served on the OpenAI paths only.",
                        code="model_not_found", param="model")
     if body.get("max_tokens") is not None:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from openai.types.responses import Response
 
-from . import chat, reasoning, responses_schemas
+from ..chat_format import flatten_content
+from . import chat, dialects, reasoning, responses_schemas
 from .errors import ApiError
 from .records import public
 
@@ -73,8 +74,8 @@ def _messages(items) -> list[dict]:
                 "function": {"name": item["name"], "arguments": item["arguments"]}}]})
         elif kind == "function_call_output":
             output = item["output"]
-            if not isinstance(output, str):
-                output = "\n".join(p.get("text", "") for p in output if isinstance(p, dict))
+            if not isinstance(output, str):  # a list of parts: their text, as in a message
+                output = flatten_content(output)
             out.append({"role": "tool", "tool_call_id": item.get("call_id") or "",
                         "content": output})
     return out
@@ -251,7 +252,7 @@ def run(sandbox, body: dict) -> Result:
 
 def create(sandbox, body: dict, provider: str = "openai") -> dict:
     """A non-streamed Response as JSON (what ``POST /v1/responses`` and batches return)."""
-    if provider != "openai":
+    if not dialects.get(provider).serves_responses:
         raise ApiError(404, "The Responses API is served on the OpenAI paths only.",
                        code="unknown_url")
     if body.get("stream") is True:

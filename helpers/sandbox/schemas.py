@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import collections.abc
 import math
+import random
 import types
 import typing
+from dataclasses import dataclass, field
 from functools import cache
 from typing import (
     Annotated,
@@ -368,6 +370,24 @@ HYPERPARAMETER_RANGES = {"n_epochs": (1, 50), "batch_size": (1, 256)}
 MAX_LEARNING_RATE_MULTIPLIER = 10.0
 
 
+@dataclass(frozen=True)
+class JobRequest:
+    """A job-create body with every rule about the body checked (``openai_job``/``zhipu_job``).
+
+    ``Jobs.create`` takes only this, so both providers' paths meet the same
+    rules; what it checks itself needs state (files exist, the model is known
+    and can be fine-tuned or continued).
+    """
+    model: str
+    training_file: str
+    seed: int  # as sent, else derived from the training file's id (the same job, the same seed)
+    validation_file: str | None = None
+    suffix: str = ""
+    hyperparameters: dict = field(default_factory=dict)  # as asked: n_epochs etc., "auto" kept
+    metadata: dict | None = None
+    request_id: str | None = None  # Zhipu echoes it
+
+
 def _hyperparameters(hp: dict | None, param: str) -> None:
     for key, value in (hp or {}).items():
         if value == "auto" or value is None:
@@ -389,43 +409,74 @@ def _hyperparameters(hp: dict | None, param: str) -> None:
                            param=where, code="unsupported_parameter")
 
 
-def fine_tuning_job(body: dict, provider: str) -> dict:
-    """The validated job-create body (OpenAI or Zhipu shape), before anything is saved."""
-    if provider == "zhipu":
-        _check(ZHIPU_JOB, body)
-        _hyperparameters(body.get("hyperparameters"), "hyperparameters")
-        return body
-    _check(OPENAI_JOB, body)
-    _unimplemented(body, JOB_IMPLEMENTED, {"integrations": ([],)})
+def _method_hyperparameters(body: dict) -> dict | None:
+    """The hyperparameters given in ``method`` (OpenAI), its rules checked."""
     method = body.get("method")
-    if method is not None:
-        if "type" not in method:
-            raise ApiError(400, "Missing required parameter: 'method.type'.", param="method.type",
-                           code="missing_required_parameter")
-        if method["type"] != "supervised":
-            raise ApiError(400, f"The sandbox only runs supervised fine-tuning, not "
-                           f"{method['type']!r}.", param="method.type",
-                           code="unsupported_parameter")
-        extra = sorted(set(method) - {"type", "supervised"} - {
-            k for k, v in method.items() if v is None})
-        if extra:
-            raise ApiError(400, f"'method.{extra[0]}' does not go with method type "
-                           "'supervised'.", param=f"method.{extra[0]}", code="invalid_value")
-        supervised = method.get("supervised") or {}
-        _hyperparameters(supervised.get("hyperparameters"), "method.supervised.hyperparameters")
-        if body.get("hyperparameters") and supervised.get("hyperparameters"):
-            raise ApiError(400, "Give hyperparameters either in 'method' or in the deprecated "
-                           "'hyperparameters', not both.", param="hyperparameters",
-                           code="invalid_value")
-    _hyperparameters(body.get("hyperparameters"), "hyperparameters")
-    for key, value in (body.get("metadata") or {}).items():
+    if method is None:
+        return None
+    if "type" not in method:
+        raise ApiError(400, "Missing required parameter: 'method.type'.", param="method.type",
+                       code="missing_required_parameter")
+    if method["type"] != "supervised":
+        raise ApiError(400, f"The sandbox only runs supervised fine-tuning, not "
+                       f"{method['type']!r}.", param="method.type", code="unsupported_parameter")
+    extra = sorted(set(method) - {"type", "supervised"} - {
+        k for k, v in method.items() if v is None})
+    if extra:
+        raise ApiError(400, f"'method.{extra[0]}' does not go with method type 'supervised'.",
+                       param=f"method.{extra[0]}", code="invalid_value")
+    supervised = method.get("supervised") or {}
+    _hyperparameters(supervised.get("hyperparameters"), "method.supervised.hyperparameters")
+    if body.get("hyperparameters") and supervised.get("hyperparameters"):
+        raise ApiError(400, "Give hyperparameters either in 'method' or in the deprecated "
+                       "'hyperparameters', not both.", param="hyperparameters",
+                       code="invalid_value")
+    return supervised.get("hyperparameters")
+
+
+def _metadata(metadata: dict | None) -> None:
+    for key, value in (metadata or {}).items():
         if len(key) > 64 or len(value) > 512:
             raise ApiError(400, "Invalid 'metadata': keys are at most 64 characters and values "
                            "at most 512.", param="metadata", code="invalid_value")
-    if len(body.get("metadata") or {}) > 16:
+    if len(metadata or {}) > 16:
         raise ApiError(400, "Invalid 'metadata': at most 16 keys.", param="metadata",
                        code="invalid_value")
-    return body
+
+
+def _job_request(body: dict, hyperparameters: dict | None) -> JobRequest:
+    """The rules both providers share, then the record."""
+    if not body["model"]:
+        raise ApiError(400, "Missing required parameter: 'model'.", param="model")
+    suffix = body.get("suffix") or ""
+    if any(c in suffix for c in ": "):
+        raise ApiError(400, "suffix must be at most 64 characters without ':' or spaces.",
+                       param="suffix")
+    seed = body.get("seed")
+    if seed is None:
+        seed = random.Random(body["training_file"]).randrange(2 ** 31)
+    return JobRequest(model=body["model"], training_file=body["training_file"], seed=seed,
+                      validation_file=body.get("validation_file"), suffix=suffix,
+                      hyperparameters=dict(hyperparameters or {}),
+                      metadata=body.get("metadata"), request_id=body.get("request_id"))
+
+
+def openai_job(body: dict) -> JobRequest:
+    """An OpenAI job-create body as a JobRequest, or an ApiError naming the first problem."""
+    _check(OPENAI_JOB, body)
+    _unimplemented(body, JOB_IMPLEMENTED, {"integrations": ([],)})
+    in_method = _method_hyperparameters(body)
+    _hyperparameters(body.get("hyperparameters"), "hyperparameters")
+    _metadata(body.get("metadata"))
+    # the deprecated top-level form counts when ``method`` carries none (never both: above)
+    return _job_request(body, in_method or body.get("hyperparameters"))
+
+
+def zhipu_job(body: dict) -> JobRequest:
+    """A zhipuai job-create body as a JobRequest, or an ApiError naming the first problem."""
+    _check(ZHIPU_JOB, body)
+    _hyperparameters(body.get("hyperparameters"), "hyperparameters")
+    return _job_request(body, body.get("hyperparameters"))
 
 
 # ------------------------------------------------------------------ batches

@@ -26,8 +26,8 @@ from waitress.server import create_server
 from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge
 
-from . import textcheck
-from .app import MULTIPART_SLACK, UNDECODABLE, ZHIPU_PREFIX
+from . import dialects, textcheck
+from .app import MULTIPART_SLACK, UNDECODABLE
 from .errors import ApiError, render
 
 BACKLOG = 1024
@@ -42,7 +42,7 @@ class JsonErrorTask(ErrorTask):
     def execute(self):
         e = self.request.error
         path = getattr(self.request, "path", "") or ""
-        provider = "zhipu" if path.startswith(ZHIPU_PREFIX) else "openai"
+        provider = dialects.for_path(path).name
         code = {400: "invalid_request", 413: "request_too_large", 431: "headers_too_large",
                 501: "not_implemented"}.get(e.code, "server_error")
         message, param = f"{e.reason}: {e.body}", None

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TYPE_CHECKING
 
 from openai.types.chat import ChatCompletionChunk
 from zhipuai.types.chat.chat_completion_chunk import ChatCompletionChunk as ZhipuChunk
 
-from .chat import Reply
 from .errors import ApiError, render, server_error
+
+if TYPE_CHECKING:  # chat asks the dialects, which stream through here: no import at run time
+    from .chat import Reply
 
 
 def _event(payload: dict) -> bytes:

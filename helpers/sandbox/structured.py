@@ -16,7 +16,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from . import reading, tools
+from ..chat_format import flatten_content
+from . import dialects, reading, tools
 from .errors import ApiError
 from .schema_check import check_schema
 
@@ -53,17 +54,6 @@ class Plan:
 
 
 # ------------------------------------------------------------ request reading
-def _messages_text(messages) -> str:
-    parts = []
-    for m in messages:
-        content = m.get("content")
-        if isinstance(content, str):
-            parts.append(content)
-        elif isinstance(content, list):
-            parts += [p.get("text", "") for p in content if isinstance(p, dict)]
-    return "\n".join(parts)
-
-
 def plan_for(body: dict, provider: str) -> Plan | None:
     """The structured answer a chat request asks for, or None for plain text.
 
@@ -85,8 +75,10 @@ def plan_for(body: dict, provider: str) -> Plan | None:
     if fmt["type"] == "text":
         return None
     if fmt["type"] == "json_object":
-        return json_object_plan(_messages_text(messages), provider)
-    if provider == "zhipu":  # schema already checked: Zhipu knows only text and json_object
+        # the messages' texts, one per line: where JSON mode looks for 'json' and a schema
+        text = "\n".join(flatten_content(m.get("content")) for m in messages)
+        return json_object_plan(text, provider)
+    if not dialects.get(provider).json_schema_format:  # Zhipu: text and json_object only
         raise ApiError(400, "response_format type must be 'text' or 'json_object'.",
                        param="response_format")
     spec = fmt["json_schema"]
@@ -110,7 +102,7 @@ def plan_for(body: dict, provider: str) -> Plan | None:
 
 def json_object_plan(text: str, provider: str) -> Plan:
     """JSON mode: the schema the prompt shows, else one key (README "Structured outputs")."""
-    if provider == "openai" and "json" not in text.lower():
+    if dialects.get(provider).json_mode_needs_word_json and "json" not in text.lower():
         raise ApiError(400, "'messages' must contain the word 'json' in some form, to use "
                        "'response_format' of type 'json_object'.", param="messages",
                        code="invalid_value")
@@ -130,7 +122,7 @@ def json_object_plan(text: str, provider: str) -> Plan:
 
 
 def _tool_plan(tools_: list, choice, provider: str, messages: list) -> Plan | None:
-    if provider == "zhipu":
+    if not dialects.get(provider).serves_tools:
         raise ApiError(400, "The sandbox does not implement tools on Zhipu paths.",
                        param="tools")
     if isinstance(choice, dict) and choice.get("type") != "function":

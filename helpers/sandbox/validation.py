@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import chat_format
-from ..chat_format import MIN_EXAMPLES, flatten_content  # noqa: F401  (MIN_EXAMPLES: callers)
 from . import reading, textcheck
 
 MAX_EXAMPLE_TOKENS = 65_536
@@ -45,7 +44,7 @@ def input_text(user_message: str) -> str:
 
 def _reply(message: dict) -> str:
     """What an assistant message says: its text, else its first tool or function call."""
-    text = flatten_content(message.get("content")).strip()
+    text = chat_format.flatten_content(message.get("content")).strip()
     if text:
         return text
     calls = [c.get("function") for c in message.get("tool_calls") or ()]
@@ -61,7 +60,7 @@ def _chat_example(obj: dict, line: int, encoding, param: str) -> Example:
     messages = obj["messages"]
     users = [m for m in messages if m["role"] == "user"]
     replies = [m for m in messages if m["role"] == "assistant"]
-    text = flatten_content(users[-1].get("content")) if users else ""
+    text = chat_format.flatten_content(users[-1].get("content")) if users else ""
     return Example(input_text(text), _reply(replies[-1]), chat_format.example_tokens(obj, encoding))
 
 
@@ -82,7 +81,7 @@ def _legacy_example(obj: dict, line: int, encoding, param: str) -> Example:
 
 
 def parse_examples(data: bytes, encoding, *, param: str = "training_file",
-                   minimum: int = MIN_EXAMPLES) -> list[Example]:
+                   minimum: int = chat_format.MIN_EXAMPLES) -> list[Example]:
     """All examples of a JSONL file, or InvalidFileError naming the line and the problem."""
     try:
         text = data.decode("utf-8")

@@ -1,12 +1,20 @@
 """Records -> JSON exactly as each SDK parses it, built through the SDKs' own types."""
 from __future__ import annotations
 
-from openai.types import Batch, FileDeleted, FileObject, Model, ModelDeleted
+from openai.types import (
+    Batch,
+    CreateEmbeddingResponse,
+    FileDeleted,
+    FileObject,
+    Model,
+    ModelDeleted,
+)
 from openai.types.chat import ChatCompletion
 from openai.types.fine_tuning import FineTuningJob, FineTuningJobEvent
 from openai.types.fine_tuning.jobs import FineTuningJobCheckpoint
 from zhipuai.types.batch import Batch as ZhipuBatch
 from zhipuai.types.chat.chat_completion import Completion as ZhipuCompletion
+from zhipuai.types.embeddings import EmbeddingsResponded
 from zhipuai.types.files.file_object import FileObject as ZhipuFile
 from zhipuai.types.fine_tuning.fine_tuning_job import FineTuningJob as ZhipuJob
 from zhipuai.types.fine_tuning.fine_tuning_job_event import JobEvent as ZhipuEvent
@@ -37,6 +45,16 @@ def openai(kind: str, record) -> dict:
 
 def openai_page(kind: str, records: list, has_more: bool = False) -> dict:
     return {"object": "list", "data": [openai(kind, r) for r in records], "has_more": has_more}
+
+
+def openai_embeddings(data: list[dict], model: str, tokens: int, fmt: str) -> dict:
+    record = {"object": "list", "data": data, "model": model,
+              "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    if fmt == "base64":  # the SDK type says list[float]; the wire carries the base64 string
+        CreateEmbeddingResponse.model_validate({**record, "data": [
+            {**d, "embedding": []} for d in data]})
+        return record
+    return CreateEmbeddingResponse.model_validate(record).model_dump(mode="json")
 
 
 def zhipu_file(record) -> dict:
@@ -82,6 +100,12 @@ def zhipu_chat(record: dict, request_id: str) -> dict:
         "id": body["id"], "request_id": request_id, "created": body["created"],
         "model": body["model"], "usage": body["usage"],
         "choices": choices}).model_dump(mode="json", exclude_none=True)
+
+
+def zhipu_embeddings(data: list[dict], model: str, tokens: int) -> dict:
+    usage = {"prompt_tokens": tokens, "completion_tokens": 0, "total_tokens": tokens}
+    record = {"object": "list", "data": data, "model": model, "usage": usage}
+    return EmbeddingsResponded.model_validate(record).model_dump(mode="json")
 
 
 def zhipu_model_deleted(model_id: str, request_id: str) -> dict:

@@ -17,7 +17,7 @@ import os
 import random
 import time
 
-from helpers import prompts, tokens
+from helpers import chat_format, prompts, tokens
 
 ZH_CHARS = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
             "同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小"
@@ -82,10 +82,10 @@ def main() -> None:
     def batch():
         counts = map(len, enc.encode_ordinary_batch(distinct, num_threads=threads))
         lengths = dict(zip(distinct, counts, strict=True))
-        return [tokens.chat_example_tokens(ex, lengths.__getitem__) for ex in examples]
+        return [chat_format.example_tokens(ex, lengths.__getitem__) for ex in examples]
 
     results, t = best_of(args.repeat, {
-        "plain": lambda: [tokens.chat_example_tokens(ex, enc) for ex in examples],
+        "plain": lambda: [chat_format.example_tokens(ex, enc) for ex in examples],
         "counted": lambda: tokens.count_chat_tokens(examples, enc),
         "batch": batch,
     })

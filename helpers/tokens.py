@@ -60,7 +60,6 @@ def encoding_for(model: str) -> tiktoken.Encoding:
     return tiktoken.get_encoding(encoding_name(model))
 
 
-chat_example_tokens = chat_format.example_tokens  # the formula's one definition
 
 
 # --- limits, counting many examples, distributions, epochs and billing ---------
@@ -146,7 +145,7 @@ def count_strings(texts: Sequence[str], model_or_encoding) -> list[int]:
 
 
 def count_chat_tokens(examples: Iterable[dict], model_or_encoding) -> list[int]:
-    """``chat_example_tokens`` of every example; each distinct string is encoded once.
+    """``chat_format.example_tokens`` of every example; each distinct string is encoded once.
 
     System prompts, label lists and answers repeat across a training file, so
     remembering each string's count is the one shortcut worth taking; the
@@ -184,7 +183,6 @@ def over_limit(counts: Sequence[int], limit: int | None) -> list[int]:
     return [i for i, n in enumerate(counts) if n > limit]
 
 
-default_epochs = chat_format.auto_epochs  # the heuristic's one definition
 
 
 def billed_tokens(counts: Sequence[int], epochs: int, limit: int | None = None) -> int:
@@ -225,7 +223,7 @@ def estimate_training(examples: Sequence[dict], model: str, n_epochs: int | str 
     examples = list(examples)
     counts = count_chat_tokens(examples, model)
     limit = training_token_limit(model)
-    epochs = default_epochs(len(examples)) if n_epochs in (None, "auto") else int(n_epochs)
+    epochs = chat_format.auto_epochs(len(examples)) if n_epochs in (None, "auto") else int(n_epochs)
     capped = billed_tokens(counts, 1, limit)
     return TrainingEstimate(
         model=model, n_examples=len(examples), epochs=epochs, limit=limit,

@@ -188,10 +188,10 @@ def test_auto_epochs_never_grows_with_more_examples():
     assert all(a >= b for a, b in zip(epochs, epochs[1:], strict=False))
 
 
-def test_one_definition_of_the_heuristic_and_the_minimum():
-    assert tokens.default_epochs is chat_format.auto_epochs
+def test_tokens_keeps_no_alias_of_the_formula_or_the_heuristic():
     assert chat_format.MIN_EXAMPLES == 10
-    assert tokens.chat_example_tokens is chat_format.example_tokens
+    for name in ("default_epochs", "chat_example_tokens", "MIN_EXAMPLES", "flatten_content"):
+        assert not hasattr(tokens, name), name
 
 
 def test_the_sandbox_trains_by_chat_formats_heuristic_and_minimum(monkeypatch):

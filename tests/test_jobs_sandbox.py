@@ -10,7 +10,7 @@ import traceback
 import pytest
 
 from conftest import REPO
-from helpers import clients, config, jobs, prompts, tokens
+from helpers import chat_format, clients, config, jobs, prompts, tokens
 from helpers.sandbox import Faults
 
 LABELS = ["体育", "财经", "科技"]
@@ -99,7 +99,7 @@ def test_estimate_equals_sandbox_billed_trained_tokens_and_ledger_is_stored(env)
     client = clients.openai_client(env[0])
     record = _submit(client, env, n_epochs=2)
     examples = tokens.load_chat_jsonl(env[2])
-    expected = sum(tokens.chat_example_tokens(e, tokens.encoding_for("sandbox-base"))
+    expected = sum(chat_format.example_tokens(e, tokens.encoding_for("sandbox-base"))
                    for e in examples) * 2
     assert record.estimated_tokens == expected
     sleeps = []

@@ -8,9 +8,10 @@ import openai
 import pytest
 
 from helpers import prompts
+from helpers.chat_format import example_tokens
 from helpers.sandbox import catalog, synthetic
 from helpers.sandbox.core import BASE_MODEL
-from helpers.tokens import chat_example_tokens, encoding_for
+from helpers.tokens import encoding_for
 
 LABELS = list(synthetic.WORDS)
 FINAL = ("succeeded", "failed", "cancelled")
@@ -57,7 +58,7 @@ def test_job_lifecycle_per_poll_with_real_training(client):
     assert job.fine_tuned_model.startswith("ft:sandbox-base:sandbox-org:news:")
     assert job.hyperparameters.n_epochs == 3 and job.hyperparameters.batch_size == 1
     enc = encoding_for(BASE_MODEL)
-    expected = sum(chat_example_tokens(json.loads(line), enc)
+    expected = sum(example_tokens(json.loads(line), enc)
                    for line in synthetic.chat_jsonl(train, LABELS).decode().splitlines()) * 3
     assert job.trained_tokens == expected
     assert job.metadata == {"course": "test"}
@@ -121,7 +122,7 @@ def test_fine_tuned_beats_zero_shot_and_reports_probabilities(client):
     assert answer.startswith(first.token)
     assert 0.99 < sum(probs) < 1.01 and probs == sorted(probs, reverse=True)
     enc = encoding_for(BASE_MODEL)
-    assert r.usage.prompt_tokens == chat_example_tokens(
+    assert r.usage.prompt_tokens == example_tokens(
         {"messages": prompts.messages(test[0][0], LABELS)}, enc)
     assert r.usage.completion_tokens == len(enc.encode(answer))
 

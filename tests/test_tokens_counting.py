@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import tokens
+from helpers import chat_format, tokens
 
 ENC = tokens.encoding_for("gpt-4o-mini")
 
@@ -19,7 +19,7 @@ def test_formula_matches_documented_overheads():
     ex = _example("hello world")
     contents = [m["content"] for m in ex["messages"]]
     expected = 3 + sum(3 + len(ENC.encode(c)) for c in contents)
-    assert tokens.chat_example_tokens(ex, ENC) == expected
+    assert chat_format.example_tokens(ex, ENC) == expected
 
 
 def test_count_equals_per_example_formula_on_awkward_examples():
@@ -33,10 +33,10 @@ def test_count_equals_per_example_formula_on_awkward_examples():
                                                    {"type": "text", "text": " part two"}]},
                       {"role": "assistant", "name": "bot", "content": "ok"}]},
     ] * 300  # over the threading threshold, with many repeated strings
-    naive = [tokens.chat_example_tokens(ex, ENC) for ex in examples]
+    naive = [chat_format.example_tokens(ex, ENC) for ex in examples]
     assert tokens.count_chat_tokens(examples, ENC) == naive
     assert tokens.count_chat_tokens(examples, "gpt-3.5-turbo-0125") == [
-        tokens.chat_example_tokens(ex, tokens.encoding_for("gpt-3.5-turbo")) for ex in examples]
+        chat_format.example_tokens(ex, tokens.encoding_for("gpt-3.5-turbo")) for ex in examples]
 
 
 def test_encodings_per_model_family():
@@ -69,7 +69,7 @@ def test_distribution_uses_the_5th_and_95th_percentiles():
 @pytest.mark.parametrize("n, epochs", [(10, 10), (30, 3), (34, 3), (33, 3), (20, 5),
                                        (5, 20), (1, 25), (8_333, 3), (8_334, 2), (30_000, 1)])
 def test_default_epochs_heuristic(n, epochs):
-    assert tokens.default_epochs(n) == epochs
+    assert chat_format.auto_epochs(n) == epochs
 
 
 def test_billed_tokens_caps_long_examples_and_multiplies_by_epochs():
@@ -81,7 +81,7 @@ def test_billed_tokens_caps_long_examples_and_multiplies_by_epochs():
 def test_estimate_training_combines_counts_epochs_and_limit():
     examples = [_example(f"文本 {i}") for i in range(20)]
     est = tokens.estimate_training(examples, "gpt-4o-mini-2024-07-18")
-    per = [tokens.chat_example_tokens(ex, ENC) for ex in examples]
+    per = [chat_format.example_tokens(ex, ENC) for ex in examples]
     assert est.epochs == 5 and est.tokens_per_epoch == sum(per)
     assert est.billed_tokens == sum(per) * 5 and est.over_limit == []
     assert tokens.estimate_training(examples, "sandbox-base", n_epochs=2).billed_tokens == \
@@ -119,7 +119,7 @@ def test_cookbook_formula_is_the_course_formula_plus_one_role_token_per_message(
 
     ex = _example("国足1比0取胜", label="体育")
     ex["messages"][1]["name"] = "reader"
-    assert cookbook(ex["messages"]) - tokens.chat_example_tokens(ex, enc) == len(ex["messages"])
+    assert cookbook(ex["messages"]) - chat_format.example_tokens(ex, enc) == len(ex["messages"])
 
 
 def test_zhipu_estimate_is_characters_over_1_6():
@@ -161,7 +161,7 @@ def test_load_chat_jsonl_lists_every_bad_line_and_accepts_tool_calls(tmp_path):
     assert tokens.load_chat_jsonl(path) == [tool]
     enc = tokens.encoding_for("gpt-4o-mini")
     texts = ["use tools", "weather?", "weather", "{}", "sunny", "Sunny."]
-    assert (tokens.chat_example_tokens(tool, enc)
+    assert (chat_format.example_tokens(tool, enc)
             == 3 + 5 * 3 + sum(len(enc.encode(t)) for t in texts))
 
 
@@ -171,6 +171,6 @@ def test_count_handles_empty_examples_names_and_parts():
                 {"messages": []}, {"messages": [{"role": "user", "content": "a", "name": "bob"},
                               {"role": "assistant", "content": [{"type": "text", "text": "x"}]}]},
                 {"messages": []}]
-    assert tokens.count_chat_tokens(examples, enc) == [tokens.chat_example_tokens(e, enc)
+    assert tokens.count_chat_tokens(examples, enc) == [chat_format.example_tokens(e, enc)
                                                        for e in examples]
     assert tokens.count_chat_tokens([], enc) == []

@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .. import clients, config, prices, tokens
+from .. import chat_format, clients, config, prices, tokens
 from . import sdk
 from .errors import CostLimitError, NotFoundError
 from .store import JobRecord, JobStore
@@ -172,7 +172,7 @@ def _estimate(examples, model: str, n_epochs) -> tuple[tokens.TrainingEstimate, 
         estimate = tokens.estimate_training(examples, model, n_epochs)
     except KeyError:  # no tokenizer known (e.g. chatglm3-6b): Zhipu's chars/1.6 estimate
         per_epoch = tokens.zhipu_estimated_tokens(examples)
-        epochs = (tokens.default_epochs(len(examples)) if n_epochs in (None, "auto")
+        epochs = (chat_format.auto_epochs(len(examples)) if n_epochs in (None, "auto")
                   else int(n_epochs))
         estimate = tokens.TrainingEstimate(model, len(examples), epochs, None, per_epoch,
                                            per_epoch * epochs)

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import math
 
-from ..chat_format import example_tokens as chat_example_tokens
-from ..chat_format import flatten_content
+from ..chat_format import example_tokens, flatten_content
 from . import lexicon, reading
 
 FALLBACK_ANSWER = ("I am the sandbox base model, a text classifier: I could not find the "
@@ -102,4 +101,4 @@ def token_logprobs(answer_tokens: list[int], dist: dict[str, float] | None, enco
 
 
 def prompt_tokens(messages, encoding) -> int:
-    return chat_example_tokens({"messages": messages}, encoding)
+    return example_tokens({"messages": messages}, encoding)

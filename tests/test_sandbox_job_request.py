@@ -60,11 +60,26 @@ def test_a_body_becomes_a_frozen_request_record():
     assert zhipu.request_id == "r-1" and zhipu.suffix == "" and zhipu.hyperparameters == {}
 
 
-def test_without_a_seed_the_training_file_picks_it():
-    first, again = (dialects.OPENAI.job_request(dict(BODY)) for _ in range(2))
-    other = dialects.OPENAI.job_request({**BODY, "training_file": "file-other"})
-    assert first.seed == again.seed != other.seed
-    assert dialects.ZHIPU.job_request(dict(BODY)).seed == first.seed
+def test_without_a_seed_the_training_files_bytes_pick_it(tmp_path):
+    """Two fresh sandboxes (other instance ids, so other file ids) give the same data the
+    same seed, so a recording made twice trains and validates the same way."""
+    def seeds(directory, data):
+        settings = config.resolve(backend="sandbox", mode="live", sandbox_dir=directory)
+        oc, zc = clients.openai_client(settings, max_retries=0), clients.zhipu_client(settings)
+        f = oc.files.create(file=("t.jsonl", data), purpose="fine-tune")
+        return (f.id, oc.fine_tuning.jobs.create(model=BASE, training_file=f.id).seed,
+                zc.fine_tuning.jobs.create(model=BASE, training_file=f.id).id)
+
+    data = synthetic.chat_jsonl(synthetic.headlines(20), list(synthetic.WORDS))
+    other = synthetic.chat_jsonl(synthetic.headlines(21), list(synthetic.WORDS))
+    (id_a, seed_a, zjob), (id_b, seed_b, _) = seeds(tmp_path / "a", data), seeds(
+        tmp_path / "b", data)
+    assert id_a != id_b and seed_a == seed_b
+    assert seeds(tmp_path / "c", other)[1] != seed_a
+    from helpers.sandbox.core import Sandbox  # the Zhipu job (no seed on its wire) got it too
+    assert Sandbox(tmp_path / "a").jobs.get(zjob).seed == seed_a
+    assert dialects.OPENAI.job_request(dict(BODY)).seed is None
+    assert dialects.OPENAI.job_request({**BODY, "seed": 0}).seed == 0
 
 
 def test_deprecated_hyperparameters_count_beside_a_method_without_any(settings):

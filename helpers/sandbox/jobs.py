@@ -48,6 +48,9 @@ class Jobs(StagedObjects):
         self.files.get(request.training_file, param="training_file")
         if request.validation_file is not None:
             self.files.get(request.validation_file, param="validation_file")
+        seed = request.seed
+        if seed is None:  # the same data gives the same seed, in any sandbox directory
+            seed = int(self.store.blob_sha256(request.training_file)[:8], 16) % 2 ** 31
         requested = dict(request.hyperparameters)
         shown = {k: requested.get(k, "auto") for k in
                  ("n_epochs", "batch_size", "learning_rate_multiplier")}
@@ -57,7 +60,7 @@ class Jobs(StagedObjects):
                       model=request.model, training_file=request.training_file,
                       hyperparameters=shown,
                       method={"type": "supervised", "supervised": {"hyperparameters": shown}},
-                      seed=int(request.seed), organization_id=ORG,
+                      seed=int(seed), organization_id=ORG,
                       validation_file=request.validation_file, metadata=request.metadata,
                       provider=provider, suffix=request.suffix, seq=seq, fail=bool(fail),
                       requested=requested, stage_at=time.time(), parent=parent,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections.abc
 import math
-import random
 import types
 import typing
 from dataclasses import dataclass, field
@@ -380,7 +379,7 @@ class JobRequest:
     """
     model: str
     training_file: str
-    seed: int  # as sent, else derived from the training file's id (the same job, the same seed)
+    seed: int | None  # as sent; None: ``Jobs.create`` derives it from the training file's bytes
     validation_file: str | None = None
     suffix: str = ""
     hyperparameters: dict = field(default_factory=dict)  # as asked: n_epochs etc., "auto" kept
@@ -452,10 +451,8 @@ def _job_request(body: dict, hyperparameters: dict | None) -> JobRequest:
     if any(c in suffix for c in ": "):
         raise ApiError(400, "suffix must be at most 64 characters without ':' or spaces.",
                        param="suffix")
-    seed = body.get("seed")
-    if seed is None:
-        seed = random.Random(body["training_file"]).randrange(2 ** 31)
-    return JobRequest(model=body["model"], training_file=body["training_file"], seed=seed,
+    return JobRequest(model=body["model"], training_file=body["training_file"],
+                      seed=body.get("seed"),
                       validation_file=body.get("validation_file"), suffix=suffix,
                       hyperparameters=dict(hyperparameters or {}),
                       metadata=body.get("metadata"), request_id=body.get("request_id"))

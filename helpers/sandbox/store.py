@@ -375,6 +375,13 @@ class Store:
         self._record_blob(name, size, digest.hexdigest())
         return size
 
+    def blob_sha256(self, name: str) -> str:
+        """The sha256 recorded when the blob was written (a blob from before digests were
+        recorded is hashed now)."""
+        with self.lock:
+            row = self._db.execute("SELECT sha256 FROM blobs WHERE name = ?", (name,)).fetchone()
+        return row[0] if row is not None else hashlib.sha256(self.read_blob(name)).hexdigest()
+
     def read_blob(self, name: str) -> bytes:
         """A blob's bytes, checked against the size and sha256 recorded when it was written."""
         path = self.blob_path(name)

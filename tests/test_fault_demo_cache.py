@@ -22,7 +22,9 @@ def test_a_faulty_client_makes_its_own_requests_then_reuses_only_its_own(tmp_pat
 
     faulty = clients.openai_client(settings, faults=sandbox.Faults(
         rate_429=0.3, rate_500=0.1, retry_after=0.0, seed=1))
-    first = classify(faulty, TEXTS, LABELS, "sandbox-base", cache=store, progress=False)
+    # enough retries that no request runs out of them (0.4 ** 9 per request)
+    first = classify(faulty, TEXTS, LABELS, "sandbox-base", cache=store, progress=False,
+                     max_retries=8)
     counts = first.summary(timing=False)
     assert (counts["requests"], counts["cached"], counts["errors"]) == (len(TEXTS), 0, 0)
     assert counts["retries"] > 0

@@ -67,6 +67,44 @@ def test_fault_draws_are_deterministic_by_seed(tmp_path):
     assert {"ok", 429, 500} <= set(first)
 
 
+def test_each_request_meets_the_same_fault_in_any_order_or_concurrency(tmp_path):
+    """Draws are keyed by the request, not by arrival: 40 distinct requests sent in order,
+    reversed, and by 8 threads at once (three fresh sandboxes, one seed) meet the same
+    faults; a retry of a request draws again."""
+    texts = [f"第{i}条新闻：央行宣布降息{i}个基点" for i in range(40)]
+    faults = Faults(rate_429=0.3, rate_500=0.2, seed=3)
+
+    def send(client, text, out):
+        try:
+            client.chat.completions.create(model=BASE_MODEL,
+                                           messages=prompts.messages(text, LABELS))
+            out[text] = "ok"
+        except openai.APIStatusError as exc:
+            out[text] = exc.status_code
+
+    in_order, reverse, threaded = {}, {}, {}
+    c = make_client(tmp_path / "a", faults)
+    for text in texts:
+        send(c, text, in_order)
+    c = make_client(tmp_path / "b", faults)
+    for text in reversed(texts):
+        send(c, text, reverse)
+    c = make_client(tmp_path / "c", faults)
+    threads = [threading.Thread(target=lambda part=texts[i::8]: [send(c, t, threaded)
+                                                                  for t in part])
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert in_order == reverse == threaded
+    assert {"ok", 429, 500} <= set(in_order.values())
+    again = {}
+    for text in texts:  # the second time each request is seen
+        send(c, text, again)
+    assert again != threaded
+
+
 def test_latency_overlaps_across_threads(tmp_path, monkeypatch):
     """The injected latency holds no lock: all 8 requests are inside it at once.
 

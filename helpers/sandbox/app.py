@@ -155,9 +155,9 @@ class SandboxApp:
         headers: dict = {}
         try:
             self.dice.delay()
-            self._inject(provider)
             route, args = self._route(environ, provider)
             request = self._read(environ, provider, route)
+            self._inject(request)
             result = route.handler(request, request_id, *args)
             status, payload = 200, result
         except SandboxTimeout:
@@ -179,8 +179,14 @@ class SandboxApp:
             status, payload = render(server_error(request_id), provider)
         return self._respond(start_response, status, payload, headers, request_id, provider)
 
-    def _inject(self, provider: str) -> None:
-        fault = self.dice.draw()
+    def _inject(self, request: Request) -> None:
+        """An injected fault for this request, if the dice say so (after it was read, since
+        the draw is keyed by the request itself)."""
+        body = (b"upload:%d" % (request.length or 0) if not request.body and request.length
+                else request.body)
+        fault = self.dice.draw(b"\n".join([request.method.encode(), request.path.encode(),
+                                           request.environ.get("QUERY_STRING", "").encode(),
+                                           body]))
         if fault == "429":
             raise ApiError(429, "Rate limit reached for requests (injected fault). Please retry "
                            "after a short wait.", type="requests", code="rate_limit_exceeded",

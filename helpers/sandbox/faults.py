@@ -1,12 +1,16 @@
 """Injected faults: latency, 429 / 500 replies, timeouts, failing jobs, 403 on training.
 
 A ``Faults`` value is set per client (``app_for(dir, faults)``) or per server
-(CLI flags). Draws come from ``random.Random(seed)``, so a run with the same
-requests in the same order sees the same faults.
+(CLI flags). Each draw is a hash of the seed, the request (method, path, query
+and body; an upload by its size, since its multipart boundary is random) and how
+many times that request came before, so the same requests meet the same faults
+in any order and at any concurrency: a recording made twice fails the same rows
+(an arrival-order generator gave each row a different fault on every run with
+threads). A retry is the same request seen once more, so it draws again.
 """
 from __future__ import annotations
 
-import random
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
@@ -43,19 +47,23 @@ class SandboxTimeout(httpx.ReadTimeout, httpx2.ReadTimeout):
 
 
 class FaultDice:
-    """Thread-safe, seeded draws: which fault (if any) hits the next request."""
+    """Thread-safe draws keyed by the request: which fault (if any) hits it."""
 
     def __init__(self, faults: Faults):
         self.faults = faults
-        self._rng = random.Random(faults.seed)
+        self._seen: dict[bytes, int] = {}
         self._lock = threading.Lock()
 
-    def draw(self) -> str | None:
+    def draw(self, request_key: bytes = b"") -> str | None:
         f = self.faults
         if not (f.rate_429 or f.rate_500 or f.rate_timeout):
             return None
+        key = hashlib.sha256(request_key).digest()
         with self._lock:
-            x = self._rng.random()
+            attempt = self._seen.get(key, 0)
+            self._seen[key] = attempt + 1
+        digest = hashlib.sha256(b"%d:%d:" % (f.seed, attempt) + key).digest()
+        x = int.from_bytes(digest[:8], "big") / 2 ** 64
         if x < f.rate_429:
             return "429"
         if x < f.rate_429 + f.rate_500:

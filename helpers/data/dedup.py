@@ -261,8 +261,8 @@ def near_duplicate_pairs(texts, threshold: float = DEFAULT_THRESHOLD, n: int = 3
     if len(texts) < 2:
         return []
     candidates = candidate_pairs(texts, n, block).tolist()
-    # a text's gram set is made at its first pair and dropped after its last one: kept for
-    # every candidate at once they took ~100 MB at a million rows
+    # a text's gram set is made at its first pair and dropped after its last one (kept for
+    # every candidate until the end, they grew with the candidates)
     last = {p: k for k, pair in enumerate(candidates) for p in pair}
     grams: dict[int, set[str]] = {}
     pairs = []

@@ -49,7 +49,7 @@ def _normalise(text) -> str:
 
 def _normalised(texts: pd.Series) -> pd.Series:
     """Whitespace runs made one space, ends stripped; a text already so is kept, not copied
-    (a copy of every text was ~200 MB at a million rows while duplicates were sought)."""
+    (a second copy of nearly every text was held while exact duplicates were sought)."""
     return texts.map(_normalise)
 
 

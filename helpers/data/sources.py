@@ -13,6 +13,12 @@ duplicate header columns. Files that are not text at all (zip, xlsx, gzip...)
 are named as what they are; a directory, FIFO, symlink loop or unreadable file
 raises OSError with a message saying which (``check_path``), before anything
 is opened, so a FIFO never blocks the validator.
+
+Memory: a plain UTF-8 JSON-lines file (nearly all of them) is parsed a line
+at a time from the open file (``chat_format.json_lines`` on a binary file),
+so its bytes and decoded text (~270 MB at a million rows) are never held
+beside the rows; other files are read whole, as their special cases need.
+What stays is the rows: one dict per row, its keys shared between rows.
 """
 from __future__ import annotations
 

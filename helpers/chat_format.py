@@ -48,7 +48,7 @@ problem is ours, so a learner sees the line, the message and what is wrong.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -145,7 +145,29 @@ def parse_json_line(line: str):
     return loads(line)
 
 
-def json_lines(text: str) -> Iterator[tuple[int, object]]:
+def _byte_lines(source) -> Iterator[bytes]:
+    """Lines of UTF-8 bytes split on b"\\n" only: of a bytes object, or of a file opened "rb"."""
+    if isinstance(source, (bytes, bytearray)):
+        start = 0
+        while start < len(source):
+            end = source.find(b"\n", start)
+            end = len(source) if end < 0 else end
+            yield source[start:end]
+            start = end + 1
+    else:  # a binary file iterates on b"\n" only; the last line may lack it
+        for line in source:
+            yield line.removesuffix(b"\n")
+
+
+def _decoded(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise LineError("non_utf8", f"not UTF-8 (byte 0x{line[err.start]:02x} at byte "
+                                    f"{err.start + 1} of the line)") from None
+
+
+def json_lines(source: str | bytes | Iterable[bytes]) -> Iterator[tuple[int, object]]:
     """``(line number, value or LineError)`` for each line; a final newline ends the last line.
 
     The one JSON-lines reader of the course (data files, training files, Batch
@@ -153,16 +175,30 @@ def json_lines(text: str) -> Iterator[tuple[int, object]]:
     feeds inside a text are characters, not line breaks (``str.splitlines``
     would cut there) — numbered from 1, a trailing ``"\\r"`` is removed, and a
     bad line yields a LineError instead of raising.
+
+    ``source`` is the text, or its UTF-8 bytes, or a file opened in binary mode
+    (``open(path, "rb")``): the file is read a line at a time, so a large file
+    is never in memory twice (as bytes and decoded text) beside its parsed
+    rows. A line that is not UTF-8 yields a LineError ``non_utf8``.
     """
-    start, number = 0, 0
+    if isinstance(source, str):
+        lines: Iterator = _text_lines(source)
+    else:
+        lines = _byte_lines(source)
+    for number, line in enumerate(lines, 1):
+        try:
+            text = line if isinstance(line, str) else _decoded(line)
+            yield number, parse_json_line(text.removesuffix("\r"))
+        except LineError as err:
+            yield number, err
+
+
+def _text_lines(text: str) -> Iterator[str]:
+    start = 0
     while start < len(text):  # one line at a time: no second copy of a large file in memory
         end = text.find("\n", start)
         end = len(text) if end < 0 else end
-        number += 1
-        try:
-            yield number, parse_json_line(text[start:end].removesuffix("\r"))
-        except LineError as err:
-            yield number, err
+        yield text[start:end]
         start = end + 1
 
 

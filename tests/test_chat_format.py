@@ -233,6 +233,26 @@ def test_reader_splits_on_newline_only_and_numbers_from_one():
     assert chat_format.is_blank(got[3][1]) and got[4][1] == {"t": 1}
 
 
+
+def test_reader_reads_bytes_and_binary_files_line_by_line_as_it_reads_text(tmp_path):
+    from helpers import chat_format
+
+    text = '{"t": "a\u2028b"}\r\n{"t": "c\u0085d"}\n{"t": "raw\x0cfeed"}\n\n{"t": 1}'
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(text.encode("utf-8") + b"\n{\"t\": \"\xff\"}\n")
+
+    def shown(rows):
+        return [(n, v.problem if isinstance(v, chat_format.LineError) else v) for n, v in rows]
+
+    expected = shown(chat_format.json_lines(text))
+    with path.open("rb") as fh:
+        from_file = shown(chat_format.json_lines(fh))
+    from_bytes = shown(chat_format.json_lines(path.read_bytes()))
+    assert from_file == from_bytes
+    assert from_file[:5] == expected and len(expected) == 5
+    number, problem = from_file[5]
+    assert number == 6 and problem.code == "non_utf8" and "0xff" in problem.message
+
 def test_writer_round_trips_through_the_reader_atomically(tmp_path):
     from helpers import atomic, chat_format
 

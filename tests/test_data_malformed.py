@@ -200,3 +200,32 @@ def test_command_line_survives_the_deep_line_in_a_real_process(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stdout.splitlines()[0].startswith(f"{path}:2: invalid_json: nested too deeply")
+
+
+@pytest.mark.parametrize("content", [
+    codecs.BOM_UTF8 + text_file(row(1), "{oops", "", row(2) + "\r", '{"text": "a\u2028b\u0085c"}',
+                                '{"text": "NaN", "label": NaN}', row(2)),
+    text_file(*[row(i) for i in range(30)]) + b'{"text": "no newline at the end", "label": "x"}',
+])
+def test_a_plain_json_lines_file_is_read_from_the_open_file_with_the_same_findings(
+        tmp_path, monkeypatch, content):
+    from pathlib import Path
+
+    from helpers.data import sources
+    from helpers.data.report import Report
+
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(content)
+
+    def read(report):
+        return [(r.line, r.value) for r in sources.read_records(str(path), report)]
+
+    streamed_report = Report(str(path))
+    with monkeypatch.context() as m:
+        m.setattr(Path, "read_bytes", lambda self: pytest.fail("the whole file was read"))
+        streamed = read(streamed_report)
+    whole_report = Report(str(path))
+    monkeypatch.setattr(sources, "_plain_json_lines", lambda *args: False)
+    assert streamed == read(whole_report)
+    assert streamed_report.problems == whole_report.problems
+    assert streamed_report.records == whole_report.records == len(streamed)

@@ -23,13 +23,25 @@ pair (rarely), never invent one. Exact duplicates are found by hashing
 The min-hashes are computed with numpy over whole blocks of texts (the same
 algorithm as ``datasketch.MinHash`` / ``MinHashLSH``, whose per-text objects
 and dict-of-sets index take gigabytes at a million rows); the index is one
-sorted array of band keys per band. Time and memory grow linearly with the
-rows (``bench/data_scale.py``). ``exact_near_duplicate_pairs`` keeps the
-pairwise method, to measure recall against.
+array of band keys per band. Time and memory grow linearly with the rows
+(``bench/data_scale.py``). ``exact_near_duplicate_pairs`` keeps the pairwise
+method, to measure recall against.
+
+Memory at a million rows (``candidate_pairs``): the band keys (168 MB, each
+band's 8 MB freed once merged), the sorted pairs seen in one band so far
+(~11 M chance pairs at the end, 87 MB) and its merged copy, and one chunk of
+``PAIR_CHUNK`` new pairs. A band's pairs are made and merged a chunk at a
+time, buckets of equal size at once (no Python loop per bucket), so a huge
+bucket (``MAX_BUCKET`` x its other members) never sits in memory whole; the
+merge is a binary search and one insertion, where ``np.union1d`` sorted a
+concatenated copy. Gram sets for the exact check live from a text's first
+candidate pair to its last.
 """
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 from scipy import sparse
@@ -40,6 +52,7 @@ MIN_BANDS = 2            # bands a pair must agree on to be compared
 NUM_PERM = BANDS * ROWS
 BLOCK = 4_000            # texts hashed at once: the block's arrays (~30 MB) stay small
 MAX_BUCKET = 64          # a bigger bucket is paired with its first MAX_BUCKET members only
+PAIR_CHUNK = 1 << 20     # candidate pairs generated and merged at once (8 MB of codes)
 _SEED = 20261206
 
 
@@ -103,11 +116,11 @@ def _gram_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     return (_mix(gram) >> np.uint64(32)).astype(np.uint32), offsets
 
 
-def band_keys(texts, n: int = 3, block: int = BLOCK) -> np.ndarray:
-    """``(len(texts), BANDS)`` 64-bit keys; equal keys in a column = a candidate pair."""
+def _band_columns(texts, n: int = 3, block: int = BLOCK) -> list[np.ndarray]:
+    """One contiguous array of 64-bit keys per band (so each can be freed once merged)."""
     texts = list(texts)
     a, b = _permutations()
-    out = np.empty((len(texts), BANDS), dtype=np.uint64)
+    out = [np.empty(len(texts), dtype=np.uint64) for _ in range(BANDS)]
     for start in range(0, len(texts), block):
         h, offsets = _gram_hashes(texts[start:start + block], n)
         sig = np.empty((len(offsets), NUM_PERM), dtype=np.uint64)  # uint64 for the mixing
@@ -120,60 +133,123 @@ def band_keys(texts, n: int = 3, block: int = BLOCK) -> np.ndarray:
             keys = np.zeros((len(offsets), BANDS), dtype=np.uint64)
             for r in range(ROWS):
                 keys = _mix(keys ^ sig[:, r::ROWS])
-        out[start:start + len(offsets)] = keys
+        for band in range(BANDS):
+            out[band][start:start + len(offsets)] = keys[:, band]
     return out
 
 
-def _bucket_pairs(members: np.ndarray) -> np.ndarray:
+def band_keys(texts, n: int = 3, block: int = BLOCK) -> np.ndarray:
+    """``(len(texts), BANDS)`` 64-bit keys; equal keys in a column = a candidate pair."""
+    return np.stack(_band_columns(texts, n, block), axis=1)
+
+
+@functools.lru_cache(maxsize=MAX_BUCKET + 1)
+def _triu(k: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(k, 1)
+
+
+def _bucket_codes(members: np.ndarray, size: np.int64, chunk: int) -> Iterator[np.ndarray]:
+    """Codes ``i * size + j`` of one bucket's pairs, about ``chunk`` at a time.
+
+    Every pair among the first MAX_BUCKET members (by position), then each of
+    those with every later member: a bucket of m > MAX_BUCKET members gives
+    MAX_BUCKET * (m - MAX_BUCKET) pairs more, generated a slice of the later
+    members at a time so a huge bucket never sits in memory as one array.
+    """
     members = np.sort(members)
     head = members[:MAX_BUCKET]
-    i, j = np.triu_indices(len(head), 1)
-    found = [np.stack([head[i], head[j]], axis=1)]
-    if len(members) > MAX_BUCKET:
-        rest = members[MAX_BUCKET:]
-        found.append(np.stack([np.repeat(head, len(rest)), np.tile(rest, len(head))], axis=1))
-    return np.concatenate(found)
+    i, j = _triu(len(head))
+    yield head[i] * size + head[j]
+    rest = members[MAX_BUCKET:]
+    step = max(1, chunk // len(head))
+    for s in range(0, len(rest), step):
+        yield (head[:, None] * size + rest[None, s:s + step]).ravel()
 
 
-def _band_codes(column: np.ndarray, size: np.int64) -> np.ndarray:
-    """Pairs ``i < j`` with equal keys in one band, as ``i * size + j`` (each pair once)."""
+def _band_codes(column: np.ndarray, size: np.int64,
+                chunk: int = PAIR_CHUNK) -> Iterator[np.ndarray]:
+    """Pairs ``i < j`` with equal keys in one band, as ``i * size + j``, in arrays of about
+    ``chunk`` codes (more only for one small bucket's pairs); each pair in exactly one array.
+    """
     order = np.argsort(column, kind="stable").astype(np.int64)
     sorted_keys = column[order]
     same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1])
+    del sorted_keys
     if not len(same):
-        return np.empty(0, dtype=np.int64)
+        return
     # runs of equal keys: [first, last] positions in ``order``
     breaks = np.flatnonzero(np.diff(same) != 1)
     run_starts = np.concatenate([[same[0]], same[breaks + 1]])
     run_ends = np.concatenate([same[breaks], [same[-1]]]) + 1
-    two = run_ends - run_starts == 1  # most buckets hold one pair: done at once
-    first, second = order[run_starts[two]], order[run_ends[two]]
-    found = [np.minimum(first, second) * size + np.maximum(first, second)]
-    for s, e in zip(run_starts[~two].tolist(), run_ends[~two].tolist(), strict=True):
-        pairs = _bucket_pairs(order[s:e + 1])
-        found.append(pairs[:, 0] * size + pairs[:, 1])
-    return np.unique(np.concatenate(found))
+    members = run_ends - run_starts + 1
+    pending: list[np.ndarray] = []
+    held = 0
+    for k in np.unique(members).tolist():  # buckets up to MAX_BUCKET: all of one size at once
+        starts = run_starts[members == k]
+        if k > MAX_BUCKET:
+            parts = (c for s in starts.tolist() for c in _bucket_codes(order[s:s + k], size, chunk))
+        else:
+            i, j = _triu(k)
+            per = max(1, chunk // len(i))  # buckets per slice
+            parts = (_small_bucket_codes(order, starts[s:s + per], k, i, j, size)
+                     for s in range(0, len(starts), per))
+        for codes in parts:
+            pending.append(codes)
+            held += len(codes)
+            if held >= chunk:
+                yield np.concatenate(pending)
+                pending, held = [], 0
+    if pending:
+        yield np.concatenate(pending)
 
 
-def candidate_pairs(texts, n: int = 3, block: int = BLOCK) -> np.ndarray:
+def _small_bucket_codes(order: np.ndarray, starts: np.ndarray, k: int, i: np.ndarray,
+                        j: np.ndarray, size: np.int64) -> np.ndarray:
+    """Codes of every pair in each bucket of ``k`` members starting at ``starts`` in ``order``."""
+    rows = np.sort(order[starts[:, None] + np.arange(k)], axis=1)
+    return (rows[:, i] * size + rows[:, j]).ravel()
+
+
+def _seen(codes: np.ndarray, sorted_codes: np.ndarray) -> np.ndarray:
+    """Which of ``codes`` are in ``sorted_codes`` (binary search: no merged copy)."""
+    pos = np.searchsorted(sorted_codes, codes)
+    found = pos < len(sorted_codes)
+    found[found] = sorted_codes[pos[found]] == codes[found]
+    return found
+
+
+def candidate_pairs(texts, n: int = 3, block: int = BLOCK,
+                    chunk: int = PAIR_CHUNK) -> np.ndarray:
     """``(k, 2)`` array of positions ``i < j`` that share MIN_BANDS bands (each pair once).
 
-    Bands are merged one at a time (pairs seen once so far, pairs seen at
-    least twice) rather than all bands' pairs concatenated and counted: at a
-    million rows the chance pairs of big buckets took ~700 MB that way.
+    Bands are merged one at a time into a sorted array of the pairs seen so far
+    (``once``), a chunk of about ``chunk`` pairs at a time: a pair already there
+    agrees on a second band. A pair sits in one bucket of a band, so the chunks
+    of one band are disjoint and merging them one by one gives the same pairs
+    as merging the whole band. At a million rows ``once`` ends with ~11 M pairs
+    (87 MB): nearly all chance pairs of a single band. What memory goes to:
+    the band keys (8 bytes x rows x 21, each band's freed once merged), ``once``
+    and its merged copy, and one chunk; ``np.union1d`` sorted a concatenated
+    copy (about three times ``once``) and all of a band's pairs were built at
+    once as ``(k, 2)`` arrays, together ~300 MB more at 1M rows.
     """
     if MIN_BANDS != 2:
         raise NotImplementedError("the band merge counts up to two agreeing bands")
-    keys = band_keys(texts, n, block)
-    size = np.int64(len(keys))
-    once = np.empty(0, dtype=np.int64)   # pair codes seen in at least one band so far
-    twice = []                           # pair codes seen in at least two bands
+    columns = _band_columns(texts, n, block)
+    size = np.int64(len(columns[0]))
+    once = np.empty(0, dtype=np.int64)   # sorted pair codes seen in at least one band so far
+    twice = [np.empty(0, dtype=np.int64)]  # pair codes seen in at least two bands
     for band in range(BANDS):
-        codes = _band_codes(keys[:, band], size)
-        twice.append(np.intersect1d(codes, once, assume_unique=True))
-        once = np.union1d(once, codes)
-        del codes
-    del once, keys
+        column, columns[band] = columns[band], None
+        for codes in _band_codes(column, size, chunk):
+            codes.sort()
+            seen = _seen(codes, once)
+            twice.append(codes[seen])
+            fresh = codes[~seen]
+            del codes, seen
+            once = np.insert(once, np.searchsorted(once, fresh), fresh)
+            del fresh
+    del once, columns
     codes = np.unique(np.concatenate(twice))  # pair (i, j) as i * n + j: 8 bytes a pair
     return np.stack([codes // size, codes % size], axis=1)
 
@@ -184,18 +260,21 @@ def near_duplicate_pairs(texts, threshold: float = DEFAULT_THRESHOLD, n: int = 3
     texts = list(texts)
     if len(texts) < 2:
         return []
+    candidates = candidate_pairs(texts, n, block).tolist()
+    # a text's gram set is made at its first pair and dropped after its last one (kept for
+    # every candidate until the end, they grew with the candidates)
+    last = {p: k for k, pair in enumerate(candidates) for p in pair}
     grams: dict[int, set[str]] = {}
-
-    def gram_set(i: int) -> set[str]:
-        if i not in grams:
-            grams[i] = char_ngrams(texts[i], n)
-        return grams[i]
-
     pairs = []
-    for i, j in candidate_pairs(texts, n, block).tolist():
-        score = jaccard(gram_set(i), gram_set(j))
+    for k, (i, j) in enumerate(candidates):
+        a = grams.get(i) or grams.setdefault(i, char_ngrams(texts[i], n))
+        b = grams.get(j) or grams.setdefault(j, char_ngrams(texts[j], n))
+        score = jaccard(a, b)
         if score >= threshold:
             pairs.append((i, j, round(score, 4)))
+        for p in (i, j):
+            if last[p] == k:
+                del grams[p]
     return sorted(pairs)
 
 

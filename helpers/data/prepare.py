@@ -41,8 +41,16 @@ def drop_rare_classes(df: pd.DataFrame, min_count: int, column: str = "label"):
     return df[~df[column].isin(rare.index)], rare.sort_index().to_dict()
 
 
+def _normalise(text) -> str:
+    text = str(text)
+    joined = " ".join(text.split())
+    return text if joined == text else joined  # the same string, not a copy, when unchanged
+
+
 def _normalised(texts: pd.Series) -> pd.Series:
-    return texts.map(lambda t: " ".join(str(t).split()))
+    """Whitespace runs made one space, ends stripped; a text already so is kept, not copied
+    (a second copy of nearly every text was held while exact duplicates were sought)."""
+    return texts.map(_normalise)
 
 
 def drop_empty_texts(df: pd.DataFrame, column: str = "text"):

@@ -50,7 +50,7 @@ OPENAI_CASES = [
      "messages[0].role", 400),
     ("/chat/completions", {**CHAT, "messages": [{"content": "x"}]}, "messages[0].role", 400),
     ("/chat/completions", {**CHAT, "messages": [{"role": "user", "content": [
-        {"type": "text", "text": 7}]}]}, "messages[0].content", 400),
+        {"type": "text", "text": 7}]}]}, "messages[0].content[0].text", 400),
     ("/chat/completions", {**CHAT, "messages": "hello"}, "messages", 400),
     ("/chat/completions", {**CHAT, "messages": []}, "messages", 400),
     ("/chat/completions", {"messages": MSGS}, "model", 400),

@@ -10,6 +10,11 @@ BAD_PARTS = {"bare string": ["Classify: the striker scored. Labels: sports, fina
              "number as text": [{"type": "text", "text": 5}],
              "null text": [{"type": "text", "text": None}],
              "no text": [{"type": "text"}]}
+# What the 400 names: the bad item inside the content array, not the array.
+NAMED = {"bare string": ("messages[1].content[0]", "invalid_type"),
+         "number as text": ("messages[1].content[0].text", "invalid_type"),
+         "null text": ("messages[1].content[0].text", "invalid_type"),
+         "no text": ("messages[1].content[0].text", "missing_required_parameter")}
 
 
 @pytest.fixture
@@ -18,17 +23,19 @@ def http(tmp_path):
                         base_url="http://sandbox")
 
 
-@pytest.mark.parametrize("parts", list(BAD_PARTS.values()), ids=list(BAD_PARTS))
+@pytest.mark.parametrize("case", list(BAD_PARTS))
 @pytest.mark.parametrize("fmt", [None, {"type": "json_object"}], ids=["text", "json_mode"])
-def test_a_bad_content_part_is_a_400_on_both_chat_paths(http, parts, fmt):
+def test_a_bad_content_part_is_a_400_on_both_chat_paths(http, case, fmt):
+    parts = BAD_PARTS[case]
     body = {"model": catalog.BASE_MODEL, "messages": [
         {"role": "system", "content": "Answer in json."}, {"role": "user", "content": parts}]}
     if fmt:
         body["response_format"] = fmt
     openai = http.post("/v1/chat/completions", json=body)
     assert openai.status_code == 400
-    assert openai.json()["error"]["param"].startswith("messages[1].content")
-    assert openai.json()["error"]["code"] == "invalid_type"
+    error = openai.json()["error"]
+    assert (error["param"], error["code"]) == NAMED[case]
+    assert f"'{NAMED[case][0]}'" in error["message"]
     zhipu = http.post("/api/paas/v4/chat/completions", json=body)
     assert zhipu.status_code == 400 and zhipu.json()["error"]["code"] == "1214"
 

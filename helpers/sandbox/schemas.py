@@ -129,6 +129,7 @@ def _constrain(tp, field):
 _EXPECTED = {"string_type": "a string", "int_type": "an integer", "float_type": "a number",
              "bool_type": "a boolean", "list_type": "an array", "dict_type": "an object",
              "model_type": "an object", "typed_dict_type": "an object",
+             "model_attributes_type": "an object",
              "literal_error": None, "none_required": "null", "finite_number": "a finite number"}
 
 
@@ -164,6 +165,12 @@ def validation_error(exc: ValidationError, body: dict) -> ApiError:
     errors = exc.errors(include_url=False)
     first = errors[0]
     param, value, found = _param_path(body, first["loc"])
+    if isinstance(value, list | dict):  # a container given: name the bad item inside it
+        inside = [(len(p), e) for e in errors
+                  if (p := _param_path(body, e["loc"])[0]).startswith((param + "[", param + "."))]
+        if inside:
+            first = max(inside, key=lambda pair: pair[0])[1]
+            param, value, found = _param_path(body, first["loc"])
     same = [e for e in errors if _param_path(body, e["loc"])[0] == param]
     kind = first["type"]
     if kind == "extra_forbidden":

@@ -152,7 +152,7 @@ def _byte_lines(source) -> Iterator[bytes]:
         while start < len(source):
             end = source.find(b"\n", start)
             end = len(source) if end < 0 else end
-            yield source[start:end]
+            yield bytes(source[start:end])
             start = end + 1
     else:  # a binary file iterates on b"\n" only; the last line may lack it
         for line in source:

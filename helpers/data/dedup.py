@@ -240,7 +240,7 @@ def candidate_pairs(texts, n: int = 3, block: int = BLOCK,
     once = np.empty(0, dtype=np.int64)   # sorted pair codes seen in at least one band so far
     twice = [np.empty(0, dtype=np.int64)]  # pair codes seen in at least two bands
     for band in range(BANDS):
-        column, columns[band] = columns[band], None
+        column, columns[band] = columns[band], np.empty(0, dtype=np.int64)  # freed once merged
         for codes in _band_codes(column, size, chunk):
             codes.sort()
             seen = _seen(codes, once)

@@ -545,9 +545,9 @@ def read_records(path: str, report: Report, fmt: str | None = None) -> list[Reco
     if fmt == "jsonl":
         with open(path, "rb") as fh:
             if _plain_json_lines(path, fh, report):
-                records = list(_json_lines(fh, report))
-                report.records = len(records)
-                return records
+                rows = list(_json_lines(fh, report))
+                report.records = len(rows)
+                return rows
     raw = Path(path).read_bytes()
     binary = binary_kind(path, raw)
     if binary:

@@ -1,4 +1,6 @@
 """The dated price table and cost tables (helpers.prices)."""
+from pathlib import Path
+
 import pytest
 
 from helpers import prices
@@ -72,6 +74,11 @@ def test_training_cost_is_none_for_unpriced_or_other_currency_models():
 def test_training_cost_is_the_only_training_cost_function():
     names = [n for n in dir(prices) if "training_cost" in n and callable(getattr(prices, n))]
     assert names == ["training_cost"]
+    # and no other module prices training itself: only prices reads the training rate
+    helpers = Path(prices.__file__).parent
+    readers = sorted(str(p.relative_to(helpers)) for p in helpers.rglob("*.py")
+                     if "training_per_1m" in p.read_text(encoding="utf-8"))
+    assert readers == ["prices.py"]
 
 
 def test_calling_a_base_model_is_priced_at_its_own_rates_not_its_fine_tunes():

@@ -1,6 +1,6 @@
 """Count tokens of 100k synthetic chat examples three ways; same counts, compare speed.
 
-Plain: ``chat_example_tokens`` once per example (the formula, in a loop).
+Plain: ``chat_format.example_tokens`` once per example (the formula, in a loop).
 Counted: ``count_chat_tokens``: the same formula, each distinct string
 encoded once (system prompts, label lists and answers repeat).
 Batch: tiktoken's ``encode_ordinary_batch`` over the distinct strings (a
